@@ -8,13 +8,15 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file payment/payment.proto.
  */
 export const file_payment_payment: GenFile = /*@__PURE__*/
-  fileDesc("ChVwYXltZW50L3BheW1lbnQucHJvdG8SB3BheW1lbnQiqQIKB1BheW1lbnQSCgoCaWQYASABKAkSIwoIcHJvdmlkZXIYAiABKA4yES5wYXltZW50LlByb3ZpZGVyEg4KBmFtb3VudBgDIAEoARIQCghjdXJyZW5jeRgEIAEoCRImCgZzdGF0dXMYBSABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSFgoOY3VzdG9tZXJfZW1haWwYBiABKAkSEgoKY3JlYXRlZF9hdBgHIAEoAxIUCgxwcm9jZXNzZWRfYXQYCCABKAMSMAoIbWV0YWRhdGEYCSADKAsyHi5wYXltZW50LlBheW1lbnQuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiJwoRR2V0UGF5bWVudFJlcXVlc3QSEgoKcGF5bWVudF9pZBgBIAEoCSKBAQoTTGlzdFBheW1lbnRzUmVxdWVzdBIjCghwcm92aWRlchgBIAEoDjIRLnBheW1lbnQuUHJvdmlkZXISJgoGc3RhdHVzGAIgASgOMhYucGF5bWVudC5QYXltZW50U3RhdHVzEg0KBWxpbWl0GAMgASgFEg4KBmN1cnNvchgEIAEoCSJbCgtQYXltZW50TGlzdBIiCghwYXltZW50cxgBIAMoCzIQLnBheW1lbnQuUGF5bWVudBITCgtuZXh0X2N1cnNvchgCIAEoCRITCgt0b3RhbF9jb3VudBgDIAEoBSJrCg1TdHJlYW1SZXF1ZXN0Eg0KBXRvcGljGAEgASgJEiMKCHByb3ZpZGVyGAIgASgOMhEucGF5bWVudC5Qcm92aWRlchImCgZzdGF0dXMYAyABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMiVAoMUGF5bWVudEV2ZW50EiEKB3BheW1lbnQYASABKAsyEC5wYXltZW50LlBheW1lbnQSEgoKZXZlbnRfdHlwZRgCIAEoCRINCgV0b3BpYxgDIAEoCSISChBHZXRUb3BpY3NSZXF1ZXN0IioKCVRvcGljTGlzdBIOCgZ0b3BpY3MYASADKAkSDQoFY291bnQYAiABKAUqYQoIUHJvdmlkZXISFAoQUFJPVklERVJfVU5LTk9XThAAEhMKD1BST1ZJREVSX1NUUklQRRABEhUKEVBST1ZJREVSX1JBWk9SUEFZEAISEwoPUFJPVklERVJfUEFZUEFMEAMqdQoNUGF5bWVudFN0YXR1cxISCg5TVEFUVVNfVU5LTk9XThAAEhIKDlNUQVRVU19QRU5ESU5HEAESFAoQU1RBVFVTX0NPTVBMRVRFRBACEhEKDVNUQVRVU19GQUlMRUQQAxITCg9TVEFUVVNfUkVGVU5ERUQQBDKeAgoOUGF5bWVudFNlcnZpY2USPwoKR2V0UGF5bWVudBIaLnBheW1lbnQuR2V0UGF5bWVudFJlcXVlc3QaEC5wYXltZW50LlBheW1lbnQiA5ACARJHCgxMaXN0UGF5bWVudHMSHC5wYXltZW50Lkxpc3RQYXltZW50c1JlcXVlc3QaFC5wYXltZW50LlBheW1lbnRMaXN0IgOQAgESQQoOU3RyZWFtUGF5bWVudHMSFi5wYXltZW50LlN0cmVhbVJlcXVlc3QaFS5wYXltZW50LlBheW1lbnRFdmVudDABEj8KCUdldFRvcGljcxIZLnBheW1lbnQuR2V0VG9waWNzUmVxdWVzdBoSLnBheW1lbnQuVG9waWNMaXN0IgOQAgFiBnByb3RvMw");
+  fileDesc("ChVwYXltZW50L3BheW1lbnQucHJvdG8SB3BheW1lbnQivwIKB1BheW1lbnQSCgoCaWQYASABKAkSIwoIcHJvdmlkZXIYAiABKA4yES5wYXltZW50LlByb3ZpZGVyEg4KBmFtb3VudBgDIAEoARIQCghjdXJyZW5jeRgEIAEoCRImCgZzdGF0dXMYBSABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSFgoOY3VzdG9tZXJfZW1haWwYBiABKAkSEgoKY3JlYXRlZF9hdBgHIAEoAxIUCgxwcm9jZXNzZWRfYXQYCCABKAMSMAoIbWV0YWRhdGEYCSADKAsyHi5wYXltZW50LlBheW1lbnQuTWV0YWRhdGFFbnRyeRIUCgxhbW91bnRfbWlub3IYCiABKAMaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIicKEUdldFBheW1lbnRSZXF1ZXN0EhIKCnBheW1lbnRfaWQYASABKAkigQEKE0xpc3RQYXltZW50c1JlcXVlc3QSIwoIcHJvdmlkZXIYASABKA4yES5wYXltZW50LlByb3ZpZGVyEiYKBnN0YXR1cxgCIAEoDjIWLnBheW1lbnQuUGF5bWVudFN0YXR1cxINCgVsaW1pdBgDIAEoBRIOCgZjdXJzb3IYBCABKAkiWwoLUGF5bWVudExpc3QSIgoIcGF5bWVudHMYASADKAsyEC5wYXltZW50LlBheW1lbnQSEwoLbmV4dF9jdXJzb3IYAiABKAkSEwoLdG90YWxfY291bnQYAyABKAUingIKDVN0cmVhbVJlcXVlc3QSDQoFdG9waWMYASABKAkSIwoIcHJvdmlkZXIYAiABKA4yES5wYXltZW50LlByb3ZpZGVyEiYKBnN0YXR1cxgDIAEoDjIWLnBheW1lbnQuUGF5bWVudFN0YXR1cxIbCg5leGlzdGluZ19saW1pdBgEIAEoBUgBiAEBEiUKBXN0YXJ0GAUgASgOMhQucGF5bWVudC5TdHJlYW1TdGFydEgAEjAKCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAASFgoMc3RhcnRfY3Vyc29yGAcgASgJSABCEAoOc3RhcnRfcG9zaXRpb25CEQoPX2V4aXN0aW5nX2xpbWl0IrwBCgxQYXltZW50RXZlbnQSIQoHcGF5bWVudBgBIAEoCzIQLnBheW1lbnQuUGF5bWVudBISCgpldmVudF90eXBlGAIgASgJEg0KBXRvcGljGAMgASgJEhEKCXBhcnRpdGlvbhgEIAEoBRIOCgZvZmZzZXQYBSABKAMSMwoPa2Fma2FfdGltZXN0YW1wGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZjdXJzb3IYByABKAkiEgoQR2V0VG9waWNzUmVxdWVzdCJRCglUb3BpY0xpc3QSDgoGdG9waWNzGAEgAygJEg0KBWNvdW50GAIgASgFEiUKB2RldGFpbHMYAyADKAsyFC5wYXltZW50LlRvcGljU3RhdHVzIu4BCgtUb3BpY1N0YXR1cxINCgV0b3BpYxgBIAEoCRITCgtzdWJzY3JpYmVycxgCIAEoBRISCgpwYXJ0aXRpb25zGAMgASgFEhkKEW1lc3NhZ2VzX2NvbnN1bWVkGAQgASgDEhkKDGNvbnN1bWVyX2xhZxgFIAEoA0gAiAEBEjAKDGFjdGl2ZV9zaW5jZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcGlubmVkGAcgASgIEh4KFm1lc3NhZ2VzX2RlYWRfbGV0dGVyZWQYCCABKANCDwoNX2NvbnN1bWVyX2xhZyphCghQcm92aWRlchIUChBQUk9WSURFUl9VTktOT1dOEAASEwoPUFJPVklERVJfU1RSSVBFEAESFQoRUFJPVklERVJfUkFaT1JQQVkQAhITCg9QUk9WSURFUl9QQVlQQUwQAyp1Cg1QYXltZW50U3RhdHVzEhIKDlNUQVRVU19VTktOT1dOEAASEgoOU1RBVFVTX1BFTkRJTkcQARIUChBTVEFUVVNfQ09NUExFVEVEEAISEQoNU1RBVFVTX0ZBSUxFRBADEhMKD1NUQVRVU19SRUZVTkRFRBAEKl8KC1N0cmVhbVN0YXJ0EhwKGFNUUkVBTV9TVEFSVF9VTlNQRUNJRklFRBAAEhcKE1NUUkVBTV9TVEFSVF9MQVRFU1QQARIZChVTVFJFQU1fU1RBUlRfRUFSTElFU1QQAjKeAgoOUGF5bWVudFNlcnZpY2USPwoKR2V0UGF5bWVudBIaLnBheW1lbnQuR2V0UGF5bWVudFJlcXVlc3QaEC5wYXltZW50LlBheW1lbnQiA5ACARJHCgxMaXN0UGF5bWVudHMSHC5wYXltZW50Lkxpc3RQYXltZW50c1JlcXVlc3QaFC5wYXltZW50LlBheW1lbnRMaXN0IgOQAgESQQoOU3RyZWFtUGF5bWVudHMSFi5wYXltZW50LlN0cmVhbVJlcXVlc3QaFS5wYXltZW50LlBheW1lbnRFdmVudDABEj8KCUdldFRvcGljcxIZLnBheW1lbnQuR2V0VG9waWNzUmVxdWVzdBoSLnBheW1lbnQuVG9waWNMaXN0IgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * A payment normalized from a provider's raw Kafka message.
@@ -74,6 +76,13 @@ export type Payment = Message<"payment.Payment"> & {
    * @generated from field: map<string, string> metadata = 9;
    */
   metadata: { [key: string]: string };
+
+  /**
+   * Exact amount in ISO 4217 minor units of currency (5000 for 50.00 USD, 5000 for 5000 JPY).
+   *
+   * @generated from field: int64 amount_minor = 10;
+   */
+  amountMinor: bigint;
 };
 
 /**
@@ -193,6 +202,43 @@ export type StreamRequest = Message<"payment.StreamRequest"> & {
    * @generated from field: payment.PaymentStatus status = 3;
    */
   status: PaymentStatus;
+
+  /**
+   * How many stored payments (most recent first chosen, sent oldest first) to send as "existing"
+   * before live events. Unset means 100; 0 sends none; the server caps it (STREAM_MAX_EXISTING).
+   *
+   * @generated from field: optional int32 existing_limit = 4;
+   */
+  existingLimit?: number | undefined;
+
+  /**
+   * Where live events start. Unset means START_LATEST: events processed from now on.
+   *
+   * @generated from oneof payment.StreamRequest.start_position
+   */
+  startPosition: {
+    /**
+     * @generated from field: payment.StreamStart start = 5;
+     */
+    value: StreamStart;
+    case: "start";
+  } | {
+    /**
+     * The first event at or after this Kafka record time, in every partition.
+     *
+     * @generated from field: google.protobuf.Timestamp start_time = 6;
+     */
+    value: Timestamp;
+    case: "startTime";
+  } | {
+    /**
+     * A PaymentEvent.cursor: resume right after that event, with no gap and no duplicate.
+     *
+     * @generated from field: string start_cursor = 7;
+     */
+    value: string;
+    case: "startCursor";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
@@ -224,6 +270,30 @@ export type PaymentEvent = Message<"payment.PaymentEvent"> & {
    * @generated from field: string topic = 3;
    */
   topic: string;
+
+  /**
+   * Where the record sits in Kafka. Unset (-1 offset) for "existing" events from the store.
+   *
+   * @generated from field: int32 partition = 4;
+   */
+  partition: number;
+
+  /**
+   * @generated from field: int64 offset = 5;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp kafka_timestamp = 6;
+   */
+  kafkaTimestamp?: Timestamp | undefined;
+
+  /**
+   * Opaque. A StreamRequest with start_cursor set to it resumes right after this event.
+   *
+   * @generated from field: string cursor = 7;
+   */
+  cursor: string;
 };
 
 /**
@@ -261,6 +331,13 @@ export type TopicList = Message<"payment.TopicList"> & {
    * @generated from field: int32 count = 2;
    */
   count: number;
+
+  /**
+   * One entry per topic in `topics`, in the same order.
+   *
+   * @generated from field: repeated payment.TopicStatus details = 3;
+   */
+  details: TopicStatus[];
 };
 
 /**
@@ -269,6 +346,68 @@ export type TopicList = Message<"payment.TopicList"> & {
  */
 export const TopicListSchema: GenMessage<TopicList> = /*@__PURE__*/
   messageDesc(file_payment_payment, 7);
+
+/**
+ * @generated from message payment.TopicStatus
+ */
+export type TopicStatus = Message<"payment.TopicStatus"> & {
+  /**
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * Open StreamPayments calls on this topic.
+   *
+   * @generated from field: int32 subscribers = 2;
+   */
+  subscribers: number;
+
+  /**
+   * @generated from field: int32 partitions = 3;
+   */
+  partitions: number;
+
+  /**
+   * Records read since the topic became active.
+   *
+   * @generated from field: int64 messages_consumed = 4;
+   */
+  messagesConsumed: bigint;
+
+  /**
+   * Records behind the end of the topic, summed over partitions; unset until known.
+   *
+   * @generated from field: optional int64 consumer_lag = 5;
+   */
+  consumerLag?: bigint | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp active_since = 6;
+   */
+  activeSince?: Timestamp | undefined;
+
+  /**
+   * Consumed from start-up (KAFKA_TOPIC) whether or not anyone subscribes.
+   *
+   * @generated from field: bool pinned = 7;
+   */
+  pinned: boolean;
+
+  /**
+   * Records that failed validation and went to the dead-letter topic.
+   *
+   * @generated from field: int64 messages_dead_lettered = 8;
+   */
+  messagesDeadLettered: bigint;
+};
+
+/**
+ * Describes the message payment.TopicStatus.
+ * Use `create(TopicStatusSchema)` to create a new message.
+ */
+export const TopicStatusSchema: GenMessage<TopicStatus> = /*@__PURE__*/
+  messageDesc(file_payment_payment, 8);
 
 /**
  * @generated from enum payment.Provider
@@ -336,6 +475,36 @@ export enum PaymentStatus {
  */
 export const PaymentStatusSchema: GenEnum<PaymentStatus> = /*@__PURE__*/
   enumDesc(file_payment_payment, 1);
+
+/**
+ * @generated from enum payment.StreamStart
+ */
+export enum StreamStart {
+  /**
+   * @generated from enum value: STREAM_START_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Events processed from the moment of subscribing.
+   *
+   * @generated from enum value: STREAM_START_LATEST = 1;
+   */
+  LATEST = 1,
+
+  /**
+   * Everything Kafka still holds for the topic.
+   *
+   * @generated from enum value: STREAM_START_EARLIEST = 2;
+   */
+  EARLIEST = 2,
+}
+
+/**
+ * Describes the enum payment.StreamStart.
+ */
+export const StreamStartSchema: GenEnum<StreamStart> = /*@__PURE__*/
+  enumDesc(file_payment_payment, 2);
 
 /**
  * @generated from service payment.PaymentService

@@ -8,12 +8,13 @@ import {
 } from "../../gen/payment/payment_pb.js";
 import { loadPaymentService, ourProtoPath, pocProtoPath } from "../support/poc-proto.js";
 
+// The PoC's client has never heard of amount_minor: it must skip it, and pa's own proto must carry it.
 const protoFiles = [
-  ["pa's proto/payment/payment.proto", ourProtoPath],
-  ["the PoC client's payment.proto", pocProtoPath],
+  ["pa's proto/payment/payment.proto", ourProtoPath, { amountMinor: "5000" }],
+  ["the PoC client's payment.proto", pocProtoPath, {}],
 ] as const;
 
-describe.each(protoFiles)("@grpc/proto-loader with the PoC client's options, on %s", (_label, path) => {
+describe.each(protoFiles)("@grpc/proto-loader with the PoC client's options, on %s", (_label, path, added) => {
   const service = loadPaymentService(path);
 
   it("finds payment.PaymentService with its four methods and their streaming shapes", () => {
@@ -42,6 +43,7 @@ describe.each(protoFiles)("@grpc/proto-loader with the PoC client's options, on 
       createdAt: 1703001234n,
       processedAt: 9007199254740993n, // beyond a double's exact range: must survive as a string
       metadata: { order_id: "ORD-123" },
+      amountMinor: 5000n,
     });
     const decoded = service.GetPayment?.responseDeserialize(Buffer.from(toBinary(PaymentSchema, payment)));
     expect(decoded).toEqual({
@@ -54,6 +56,7 @@ describe.each(protoFiles)("@grpc/proto-loader with the PoC client's options, on 
       createdAt: "1703001234",
       processedAt: "9007199254740993",
       metadata: { order_id: "ORD-123" },
+      ...added,
     });
   });
 
