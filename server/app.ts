@@ -1,0 +1,186 @@
+// Builds pa from a validated config: Kafka clients, store, stream hub, RPC routes and the one-port
+// server. Tests call startApp() in-process on port 0; server/main.ts adds signals and the process.
+import type { AddressInfo } from "node:net";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { ExponentialBackoff, handleAll, retry } from "cockatiel";
+import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
+import { file_payment_payment, PaymentService } from "../gen/payment/payment_pb.js";
+import type { Config } from "./config/config.js";
+import { serveHealthEndpoints } from "./http/health-endpoints.js";
+import { OnePortServer } from "./http/one-port-server.js";
+import { connectionConfig } from "./kafka/client-config.js";
+import { ConsumerPool } from "./kafka/consumer-pool.js";
+import { DeadLetterProducer } from "./kafka/dead-letter-producer.js";
+import { TopicAdmin } from "./kafka/topic-admin.js";
+import type { Logger } from "./observability/logger.js";
+import { errorMappingInterceptor } from "./rpc/error-mapping.js";
+import { HealthStatus, registerHealth } from "./rpc/health-service.js";
+import { connectionKey, registerPaymentService } from "./rpc/payment-service.js";
+import { fileRegistryOf, registerReflection } from "./rpc/reflection-service.js";
+import { topicPolicy } from "./rpc/request-validation.js";
+import { MemoryPaymentStore } from "./store/memory-store.js";
+import { StreamHub } from "./streaming/stream-hub.js";
+
+export interface App {
+  address: AddressInfo;
+  /** Resolves once Kafka is connected and pinned topics are starting. */
+  ready: Promise<void>;
+  hub: StreamHub;
+  stop(): Promise<void>;
+}
+
+const KAFKA_PROBE_INTERVAL_MS = 5_000;
+
+export async function startApp(config: Config, logger: Logger): Promise<App> {
+  const settings = connectionConfig(config.kafka);
+  const admin = new TopicAdmin(settings);
+  const store = new MemoryPaymentStore(config.store.maxPayments);
+  const deadLetters = new DeadLetterProducer(settings, admin);
+  const pool = new ConsumerPool(
+    config.kafka.consumerPoolSize,
+    { ...settings, "group.id": config.kafka.groupId },
+    logger,
+  );
+  const rules = { amountUnits: config.payments.amountUnits };
+  const hub = new StreamHub({
+    config,
+    pool,
+    admin,
+    store,
+    deadLetters,
+    rules,
+    consumerSettings: settings,
+    logger,
+  });
+  const health = new HealthStatus();
+  health.set("", "NOT_SERVING");
+  health.set(PaymentService.typeName, "NOT_SERVING");
+
+  let kafkaConnected = false;
+  let kafkaProblem: string | undefined = `not yet connected to Kafka at ${config.kafka.brokers}`;
+  const readiness = {
+    notReadyReasons: () => (kafkaProblem ? [kafkaProblem] : []),
+  };
+
+  // Payment RPCs need Kafka; until it is connected they answer UNAVAILABLE instead of hanging.
+  const requireKafka: Interceptor = (next) => async (request) => {
+    if (!kafkaConnected && request.service.typeName === PaymentService.typeName) {
+      throw new ConnectError(
+        `pa is starting: waiting for Kafka at ${config.kafka.brokers}`,
+        Code.Unavailable,
+      );
+    }
+    return next(request);
+  };
+
+  const routes = (router: ConnectRouter) => {
+    registerPaymentService(router, {
+      hub,
+      store,
+      topicAllowed: topicPolicy(config.streams.topicAllowlist),
+      streams: config.streams,
+      maxStreamsPerConnection: config.server.maxStreamsPerConnection,
+    });
+    registerHealth(router, health);
+    registerReflection(router, {
+      registry: fileRegistryOf(file_payment_payment, file_grpc_health_v1_health),
+      serviceNames: [PaymentService.typeName, "grpc.health.v1.Health"],
+    });
+  };
+
+  const handler = connectNodeAdapter({
+    routes,
+    interceptors: [errorMappingInterceptor(logger), requireKafka],
+    contextValues: (request) => createContextValues().set(connectionKey, request.socket),
+    fallback: (request, response) => {
+      if (serveHealthEndpoints(request, response, readiness)) return;
+      response.writeHead(404, { "content-type": "text/plain" });
+      response.end(`no route for ${request.method} ${request.url}\n`);
+    },
+  });
+
+  const server = new OnePortServer({
+    host: config.server.host,
+    port: config.server.port,
+    ...(config.server.tls ? { tls: config.server.tls } : {}),
+    headersTimeoutMs: config.server.headersTimeoutMs,
+    handler,
+  });
+  const address = await server.listen();
+
+  let stopping = false;
+  const connectPolicy = retry(handleAll, {
+    maxAttempts: Number.POSITIVE_INFINITY,
+    backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 10_000 }),
+  });
+  connectPolicy.onRetry(({ delay, ...outcome }) => {
+    const error = "error" in outcome ? outcome.error : undefined;
+    logger.warn(
+      `[MANAGER] Kafka not reachable at ${config.kafka.brokers} (${String(error)}); retrying in ${Math.round(delay)}ms`,
+    );
+  });
+  const ready = connectPolicy
+    .execute(async () => {
+      if (stopping) return;
+      await admin.connect();
+      await admin.listTopics();
+      await deadLetters.connect();
+      await pool.connect();
+    })
+    .then(() => {
+      if (stopping) return;
+      kafkaConnected = true;
+      kafkaProblem = undefined;
+      health.set("", "SERVING");
+      health.set(PaymentService.typeName, "SERVING");
+      hub.startPinnedTopics();
+      logger.info(`[MANAGER] Connected to Kafka at ${config.kafka.brokers}`);
+    });
+
+  // Readiness follows the broker: a periodic metadata request, off the message path.
+  const probe = setInterval(() => {
+    if (!kafkaConnected) return;
+    admin.listTopics().then(
+      () => {
+        if (kafkaProblem) logger.info(`[MANAGER] Kafka at ${config.kafka.brokers} reachable again`);
+        kafkaProblem = undefined;
+        health.set("", "SERVING");
+      },
+      (error: unknown) => {
+        if (!kafkaProblem)
+          logger.warn(`[MANAGER] Kafka at ${config.kafka.brokers} not reachable: ${String(error)}`);
+        kafkaProblem = `Kafka at ${config.kafka.brokers} is not reachable: ${String(error)}`;
+        health.set("", "NOT_SERVING");
+      },
+    );
+  }, KAFKA_PROBE_INTERVAL_MS);
+  probe.unref();
+
+  return {
+    address,
+    ready,
+    hub,
+    async stop() {
+      stopping = true;
+      clearInterval(probe);
+      health.set("", "NOT_SERVING");
+      health.set(PaymentService.typeName, "NOT_SERVING");
+      hub.endStreams("pa is shutting down");
+      await server.close(config.server.shutdownTimeoutMs);
+      if (kafkaConnected) {
+        hub.stopFeeds();
+        await pool.stop();
+        await deadLetters.disconnect();
+        await admin.disconnect();
+      }
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,153 @@
+// Serves HTTP/1.1 and HTTP/2 on one port. With TLS, ALPN picks the protocol. Without it, each new
+// connection is routed by its first bytes: the HTTP/2 connection preface goes to the http2 server,
+// anything else to the HTTP/1.1 server. Both share one request handler (the Connect adapter).
+//
+// Node starts an http.Server's header timeouts only for connections it accepted itself, so for the
+// sockets routed here by hand this module enforces the deadline for request headers (slowloris).
+
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import http2 from "node:http2";
+import net, { type AddressInfo, type Socket } from "node:net";
+
+export type RequestHandler = (
+  request: http.IncomingMessage | http2.Http2ServerRequest,
+  response: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+export interface OnePortServerOptions {
+  host: string;
+  port: number;
+  tls?: { certFile: string; keyFile: string };
+  /** A client must finish sending request headers within this long (HTTP/1.1), or the preface (HTTP/2). */
+  headersTimeoutMs: number;
+  handler: RequestHandler;
+}
+
+const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+// Idle HTTP/1.1 keep-alive connections close after this long.
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+export class OnePortServer {
+  private readonly sockets = new Set<Socket>();
+  private readonly sessions = new Set<http2.Http2Session>();
+  private readonly http1: http.Server;
+  private readonly http2: http2.Http2Server | http2.Http2SecureServer;
+  private readonly listener: net.Server;
+  // HTTP/1.1 sockets waiting for (the rest of) a request's headers, with their deadline.
+  private readonly headerDeadlines = new WeakMap<Socket, NodeJS.Timeout>();
+
+  constructor(private readonly options: OnePortServerOptions) {
+    this.http1 = http.createServer(
+      { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0 },
+      (req, res) => {
+        this.clearHeaderDeadline(req.socket);
+        res.once("finish", () => {
+          if (!req.socket.destroyed) this.armHeaderDeadline(req.socket);
+        });
+        options.handler(req, res);
+      },
+    );
+    const http2Options: http2.SecureServerOptions = {
+      // The PoC's Node clients ping every 10 s with no call in flight; answering them is all a
+      // server must do (the Go PoC sent GOAWAY too_many_pings and killed idle streams).
+      settings: { maxConcurrentStreams: 10_000 },
+      maxSessionMemory: 64,
+    };
+    if (options.tls) {
+      this.http2 = http2.createSecureServer(
+        {
+          ...http2Options,
+          cert: readFileSync(options.tls.certFile),
+          key: readFileSync(options.tls.keyFile),
+          allowHTTP1: true,
+          ALPNProtocols: ["h2", "http/1.1"],
+        },
+        options.handler,
+      );
+    } else {
+      this.http2 = http2.createServer(http2Options, options.handler);
+    }
+    this.http2.on("session", (session: http2.Http2Session) => {
+      this.sessions.add(session);
+      session.once("close", () => this.sessions.delete(session));
+    });
+    this.listener = options.tls
+      ? (this.http2 as http2.Http2SecureServer)
+      : net.createServer({ noDelay: true }, (socket) => this.route(socket));
+    this.listener.on("connection", (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
+    // A peer that resets mid-handshake must not take the process down.
+    for (const server of [this.http1, this.http2, this.listener])
+      server.on("clientError", (_e, s) => s.destroy());
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.listener.once("error", reject);
+      this.listener.listen(this.options.port, this.options.host, () => {
+        this.listener.off("error", reject);
+        resolve(this.listener.address() as AddressInfo);
+      });
+    });
+  }
+
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * Graceful close: stop accepting, send GOAWAY to HTTP/2 sessions and close idle HTTP/1.1
+   * connections, let open requests finish, and destroy whatever is left at the deadline.
+   */
+  async close(deadlineMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    for (const session of this.sessions) session.close();
+    this.http1.closeIdleConnections();
+    const deadline = Date.now() + deadlineMs;
+    while (this.sockets.size > 0 && Date.now() < deadline) {
+      this.http1.closeIdleConnections();
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  private route(socket: Socket): void {
+    this.armHeaderDeadline(socket);
+    let received: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      const compared = Math.min(received.length, HTTP2_PREFACE.length);
+      const looksLikeHttp2 = received.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared));
+      if (looksLikeHttp2 && received.length < HTTP2_PREFACE.length) return;
+      socket.off("data", onData);
+      socket.pause();
+      socket.unshift(received);
+      if (looksLikeHttp2) {
+        // The http2 session takes over the socket's handle and first drains what is buffered;
+        // resuming the socket here as well would make two readers of one handle.
+        this.clearHeaderDeadline(socket);
+        this.http2.emit("connection", socket);
+      } else {
+        this.http1.emit("connection", socket);
+        socket.resume();
+      }
+    };
+    socket.on("data", onData);
+  }
+
+  private armHeaderDeadline(socket: Socket): void {
+    this.clearHeaderDeadline(socket);
+    const timer = setTimeout(() => socket.destroy(), this.options.headersTimeoutMs);
+    timer.unref();
+    this.headerDeadlines.set(socket, timer);
+  }
+
+  private clearHeaderDeadline(socket: Socket): void {
+    clearTimeout(this.headerDeadlines.get(socket));
+    this.headerDeadlines.delete(socket);
+  }
+}

@@ -1,0 +1,172 @@
+// One librdkafka consumer in manual-assignment mode that reads the partitions of many topics at
+// once and hands each batch to the handler registered for its topic. A pool of these serves every
+// active topic: librdkafka starts several threads per client, so a client per topic would not scale
+// to hundreds of topics.
+import kafka, {
+  type KafkaConsumer,
+  type Message,
+  type TopicPartitionOffset,
+} from "@confluentinc/kafka-javascript";
+import type { Logger } from "../observability/logger.js";
+import type { LibrdkafkaConfig } from "./client-config.js";
+
+export type RecordBatchHandler = (records: Message[]) => Promise<void>;
+
+// Missing from the package's typings, present in its JavaScript.
+interface ConsumerExtras {
+  incrementalAssign(assignments: TopicPartitionOffset[]): void;
+  incrementalUnassign(assignments: { topic: string; partition: number }[]): void;
+  setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
+}
+
+const BATCH_SIZE = 2000;
+// How long an idle consume call waits for a first record; data arriving wakes it at once.
+const IDLE_WAIT_MS = 200;
+
+export class PooledConsumer {
+  private readonly consumer: KafkaConsumer & ConsumerExtras;
+  private readonly handlers = new Map<string, RecordBatchHandler>();
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    settings: LibrdkafkaConfig,
+    private readonly logger: Logger,
+  ) {
+    this.consumer = new kafka.KafkaConsumer(
+      {
+        ...settings,
+        "enable.auto.commit": false,
+        "enable.auto.offset.store": false,
+        "allow.auto.create.topics": false,
+        "enable.partition.eof": false,
+        // Return a fetch as soon as one record is there; wait at most this long when idle.
+        "fetch.wait.max.ms": 100,
+        "fetch.min.bytes": 1,
+        // Bounds what librdkafka pre-fetches per client (its default is 64 MB).
+        "queued.max.messages.kbytes": 16384,
+      } as never,
+      {},
+    ) as KafkaConsumer & ConsumerExtras;
+    this.consumer.setDefaultConsumeTimeout(IDLE_WAIT_MS);
+    this.consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
+    this.consumer.on("event.error", (error) => this.logger.warn({ err: error }, "[CONSUMER] client error"));
+  }
+
+  get topicCount(): number {
+    return this.handlers.size;
+  }
+
+  async connect(): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
+      this.consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(error) : resolve())),
+    );
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Starts reading a topic's partitions from the given offsets and routes its records to handle. */
+  addTopic(topic: string, startOffsets: number[], handle: RecordBatchHandler): void {
+    this.handlers.set(topic, handle);
+    this.consumer.incrementalAssign(startOffsets.map((offset, partition) => ({ topic, partition, offset })));
+  }
+
+  removeTopic(topic: string, partitions: number): void {
+    this.handlers.delete(topic);
+    this.consumer.incrementalUnassign(
+      Array.from({ length: partitions }, (_, partition) => ({ topic, partition })),
+    );
+  }
+
+  pause(topic: string, partitions: number[]): void {
+    this.consumer.pause(partitions.map((partition) => ({ topic, partition })));
+  }
+
+  resume(topic: string, partitions: number[]): void {
+    this.consumer.resume(partitions.map((partition) => ({ topic, partition })));
+  }
+
+  /** Records the group's progress; asynchronous, failures are retried by the next commit. */
+  commit(offsets: TopicPartitionOffset[]): void {
+    if (offsets.length === 0) return;
+    try {
+      this.consumer.commit(offsets);
+    } catch (error) {
+      this.logger.warn({ err: error }, "[CONSUMER] commit failed; the next commit will cover it");
+    }
+  }
+
+  commitSync(offsets: TopicPartitionOffset[]): void {
+    if (offsets.length > 0) this.consumer.commitSync(offsets);
+  }
+
+  /** The group's committed offsets for a topic; -1001 where it has none. */
+  committed(topic: string, partitions: number, timeoutMs = 10_000): Promise<number[]> {
+    const toppars = Array.from({ length: partitions }, (_, partition) => ({ topic, partition }));
+    return new Promise((resolve, reject) =>
+      this.consumer.committed(toppars, timeoutMs, (error, result) => {
+        if (error) return reject(error);
+        const offsets = new Array<number>(partitions).fill(-1001);
+        for (const tp of result) offsets[tp.partition] = tp.offset ?? -1001;
+        resolve(offsets);
+      }),
+    );
+  }
+
+  /** High watermark librdkafka last saw for a partition, without a network round trip. */
+  highWatermark(topic: string, partition: number): number | undefined {
+    try {
+      return this.consumer.getWatermarkOffsets(topic, partition).highOffset;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loopDone;
+    await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let records: Message[];
+      try {
+        records = await this.consumeBatch();
+      } catch (error) {
+        this.logger.warn({ err: error }, "[CONSUMER] consume failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        continue;
+      }
+      if (records.length > 0) await this.dispatch(records);
+    }
+  }
+
+  private consumeBatch(): Promise<Message[]> {
+    return new Promise((resolve, reject) =>
+      this.consumer.consume(BATCH_SIZE, (error, records) => (error ? reject(error) : resolve(records))),
+    );
+  }
+
+  // Records of one topic are handed over together and in order; topics are handled one after the
+  // other, so a topic's handler is never entered twice at once.
+  private async dispatch(records: Message[]): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    for (const record of records) {
+      const list = byTopic.get(record.topic);
+      if (list) list.push(record);
+      else byTopic.set(record.topic, [record]);
+    }
+    for (const [topic, topicRecords] of byTopic) {
+      const handle = this.handlers.get(topic);
+      // A topic removed while its records were in flight: they are read again on its next start,
+      // from the group's committed offsets.
+      if (!handle) continue;
+      try {
+        await handle(topicRecords);
+      } catch (error) {
+        this.logger.error({ err: error, topic }, `[CONSUMER:${topic}] batch handler failed`);
+      }
+    }
+  }
+}

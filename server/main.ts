@@ -1,0 +1,54 @@
+// pa's entry point: configuration, logging, the app, and the process's signals. Exits 2 on a bad
+// configuration, 0 after a graceful shutdown.
+
+import { startApp } from "./app.js";
+import { ConfigError, loadConfig } from "./config/config.js";
+import { createLogger } from "./observability/logger.js";
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`pa: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.log);
+  process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection"));
+
+  const app = await startApp(config, logger);
+  const where = `${config.server.tls ? "https" : "http"}://${app.address.address}:${app.address.port}`;
+  logger.info(`pa listening on ${where} (gRPC, gRPC-Web and Connect)`);
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info(`${signal}: shutting down (at most ${config.server.shutdownTimeoutMs} ms)`);
+    const force = setTimeout(() => {
+      logger.error("shutdown took too long; exiting");
+      process.exit(1);
+    }, config.server.shutdownTimeoutMs + 5_000);
+    force.unref();
+    app.stop().then(
+      () => {
+        logger.info("pa stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+await main();

@@ -1,0 +1,65 @@
+// The one place where pa's typed errors become Connect/gRPC codes. Handlers throw domain errors;
+// this interceptor maps them for unary calls and for errors raised mid-stream.
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { TopicNotFoundError } from "../kafka/topic-admin.js";
+import type { Logger } from "../observability/logger.js";
+import { InvalidCursorError } from "../store/payment-store.js";
+import { InvalidStreamCursorError } from "../streaming/stream-cursor.js";
+import { StreamInterruptedError, StreamLimitError } from "../streaming/stream-hub.js";
+import { RequestError } from "./request-validation.js";
+
+export class PaymentNotFoundError extends Error {
+  override readonly name = "PaymentNotFoundError";
+  constructor(readonly paymentId: string) {
+    super(`payment "${paymentId}" was not found`);
+  }
+}
+
+/** The trailer that carries a resumable cursor on an interrupted stream. */
+export const RESUME_CURSOR_TRAILER = "pa-resume-cursor";
+
+export function toConnectError(error: unknown, logger?: Logger): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (error instanceof RequestError) {
+    return new ConnectError(
+      error.message,
+      error.kind === "permission_denied" ? Code.PermissionDenied : Code.InvalidArgument,
+    );
+  }
+  if (error instanceof TopicNotFoundError) {
+    return new ConnectError(`${error.message}; pa never creates topics for a subscription`, Code.NotFound);
+  }
+  if (error instanceof PaymentNotFoundError) return new ConnectError(error.message, Code.NotFound);
+  if (error instanceof InvalidCursorError || error instanceof InvalidStreamCursorError) {
+    return new ConnectError(error.message, Code.InvalidArgument);
+  }
+  if (error instanceof StreamLimitError) return new ConnectError(error.message, Code.ResourceExhausted);
+  if (error instanceof StreamInterruptedError) {
+    const trailer = new Headers();
+    if (error.cursor) trailer.set(RESUME_CURSOR_TRAILER, error.cursor);
+    const hint = error.cursor ? ` (resume with start_cursor from the ${RESUME_CURSOR_TRAILER} trailer)` : "";
+    return new ConnectError(`${error.message}${hint}`, Code.Unavailable, trailer);
+  }
+  logger?.error({ err: error }, "unexpected error in an RPC");
+  return new ConnectError("internal error; see pa's log", Code.Internal);
+}
+
+export function errorMappingInterceptor(logger: Logger): Interceptor {
+  return (next) => async (request) => {
+    try {
+      const response = await next(request);
+      if (!response.stream) return response;
+      return { ...response, message: mapStreamErrors(response.message, logger) };
+    } catch (error) {
+      throw toConnectError(error, logger);
+    }
+  };
+}
+
+async function* mapStreamErrors<T>(messages: AsyncIterable<T>, logger: Logger): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    throw toConnectError(error, logger);
+  }
+}

@@ -1,0 +1,128 @@
+// Reads, for one subscriber that fell behind (or asked to start in the past), the partitions it
+// lags on, from its own offsets, until it meets the topic's live feed; then it attaches the
+// subscriber to the feed again. Its own librdkafka client, created for the job and closed after it.
+import kafka, { type KafkaConsumer, type Message } from "@confluentinc/kafka-javascript";
+import type { LibrdkafkaConfig } from "../kafka/client-config.js";
+import type { Logger } from "../observability/logger.js";
+import { type PaymentRules, parsePayment } from "../payment/parse-payment.js";
+import type { Subscription } from "./subscription.js";
+import type { TopicFeed } from "./topic-feed.js";
+
+interface ConsumerExtras {
+  incrementalUnassign(assignments: { topic: string; partition: number }[]): void;
+  setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
+}
+
+const MAX_BATCH = 500;
+
+export async function catchUp(
+  settings: LibrdkafkaConfig,
+  feed: TopicFeed,
+  subscription: Subscription,
+  rules: PaymentRules,
+  logger: Logger,
+): Promise<void> {
+  attachWhereCaughtUp(feed, subscription);
+  if (subscription.lagging.size === 0 || !subscription.isOpen) return;
+
+  const consumer = new kafka.KafkaConsumer(
+    {
+      ...settings,
+      "group.id": `pa-catch-up`,
+      "enable.auto.commit": false,
+      "enable.auto.offset.store": false,
+      "enable.partition.eof": false,
+      "fetch.wait.max.ms": 100,
+      // A lagging client reads at its own pace: keep what librdkafka buffers for it small.
+      "queued.max.messages.kbytes": 2048,
+      "fetch.max.bytes": 4 * 1024 * 1024,
+    } as never,
+    {},
+  ) as KafkaConsumer & ConsumerExtras;
+  consumer.setDefaultConsumeTimeout(200);
+  consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
+  await new Promise<void>((resolve, reject) =>
+    consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(error) : resolve())),
+  );
+  try {
+    consumer.assign(
+      [...subscription.lagging].map(([partition, offset]) => ({ topic: feed.topic, partition, offset })),
+    );
+    const detach = (partition: number) => consumer.incrementalUnassign([{ topic: feed.topic, partition }]);
+
+    while (subscription.isOpen && subscription.lagging.size > 0) {
+      const room = subscription.capacity - subscription.queued;
+      if (room <= 0) {
+        await subscription.drained();
+        continue;
+      }
+      const records = await new Promise<Message[]>((resolve, reject) =>
+        consumer.consume(Math.min(room, MAX_BATCH), (error, batch) =>
+          error ? reject(error) : resolve(batch),
+        ),
+      );
+      const nowMs = Date.now();
+      const held = new Set<number>();
+      for (const record of records) {
+        const { partition, offset } = record;
+        if (held.has(partition)) continue;
+        const wanted = subscription.lagging.get(partition);
+        if (wanted === undefined || offset < wanted) continue;
+        if (offset >= (feed.next[partition] ?? 0)) {
+          // Nothing between `wanted` and this record exists, and the feed has not passed it yet.
+          attach(feed, subscription, partition, wanted);
+          detach(partition);
+          continue;
+        }
+        const outcome = parsePayment(
+          record.value,
+          { kafkaTimestampMs: record.timestamp ?? nowMs, nowMs },
+          rules,
+        );
+        if (outcome.ok && subscription.accepts(outcome.payment)) {
+          if (!subscription.hasRoom()) {
+            // The live partitions filled the queue meanwhile: read this one again from here later.
+            consumer.seek({ topic: feed.topic, partition, offset }, 0, () => {});
+            held.add(partition);
+            continue;
+          }
+          subscription.lagging.set(partition, offset + 1);
+          const stored = {
+            payment: outcome.payment,
+            source: { topic: feed.topic, partition, offset, kafkaTimestampMs: record.timestamp ?? nowMs },
+          };
+          subscription.push(feed.event(stored, record, feed.cursorFor(subscription)));
+        } else {
+          subscription.lagging.set(partition, offset + 1);
+        }
+        if (offset + 1 >= (feed.next[partition] ?? 0)) {
+          attach(feed, subscription, partition, offset + 1);
+          detach(partition);
+        }
+      }
+      for (const partition of attachWhereCaughtUp(feed, subscription)) detach(partition);
+    }
+  } catch (error) {
+    logger.warn({ err: error, topic: feed.topic }, `[CONSUMER:${feed.topic}] catch-up read failed`);
+    throw error;
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+}
+
+function attach(feed: TopicFeed, subscription: Subscription, partition: number, wanted: number): void {
+  subscription.lagging.delete(partition);
+  if (wanted > (feed.next[partition] ?? 0)) subscription.from.set(partition, wanted);
+}
+
+/** Attaches every lagging partition whose next wanted offset the feed has not yet passed. */
+function attachWhereCaughtUp(feed: TopicFeed, subscription: Subscription): number[] {
+  const attached: number[] = [];
+  for (const [partition, wanted] of subscription.lagging) {
+    if (wanted >= (feed.next[partition] ?? 0)) {
+      attach(feed, subscription, partition, wanted);
+      attached.push(partition);
+    }
+  }
+  return attached;
+}

@@ -1,0 +1,271 @@
+// Owns the active topics. The first subscriber to a topic starts its feed on a pooled consumer,
+// later ones share it, and when the last one leaves the feed lingers a while before it stops (a
+// reconnecting client causes no churn). KAFKA_TOPIC's topics are fed from start-up, always.
+import { type BulkheadPolicy, bulkhead } from "cockatiel";
+import type { Config } from "../config/config.js";
+import type { LibrdkafkaConfig } from "../kafka/client-config.js";
+import type { ConsumerPool } from "../kafka/consumer-pool.js";
+import type { DeadLetterProducer } from "../kafka/dead-letter-producer.js";
+import { type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
+import type { Logger } from "../observability/logger.js";
+import type { PaymentRules } from "../payment/parse-payment.js";
+import type { PaymentStore } from "../store/payment-store.js";
+import { catchUp } from "./catch-up-reader.js";
+import { decodeStreamCursor } from "./stream-cursor.js";
+import { type StreamFilter, Subscription } from "./subscription.js";
+import { TopicFeed } from "./topic-feed.js";
+
+export type StartPosition =
+  | { kind: "latest" }
+  | { kind: "earliest" }
+  | { kind: "time"; timestampMs: number }
+  | { kind: "cursor"; cursor: string };
+
+/** Too many streams open at once. */
+export class StreamLimitError extends Error {
+  override readonly name = "StreamLimitError";
+}
+
+/** A stream pa ended before the client did; `cursor` resumes it exactly. */
+export class StreamInterruptedError extends Error {
+  override readonly name = "StreamInterruptedError";
+  constructor(
+    message: string,
+    readonly cursor: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface TopicStatusView {
+  topic: string;
+  subscribers: number;
+  partitions: number;
+  messagesConsumed: number;
+  messagesDeadLettered: number;
+  consumerLag: number | undefined;
+  activeSince: Date;
+  pinned: boolean;
+}
+
+export interface StreamHubDependencies {
+  config: Config;
+  pool: ConsumerPool;
+  admin: TopicAdmin;
+  store: PaymentStore;
+  deadLetters: DeadLetterProducer;
+  rules: PaymentRules;
+  consumerSettings: LibrdkafkaConfig;
+  logger: Logger;
+}
+
+const PINNED_RETRY_MS = 30_000;
+
+export class StreamHub {
+  private readonly feeds = new Map<string, TopicFeed>();
+  private readonly starting = new Map<string, Promise<TopicFeed>>();
+  private readonly catchUpReaders: BulkheadPolicy;
+  private readonly pinnedRetry = new Map<string, NodeJS.Timeout>();
+  private openStreams = 0;
+  private stopping = false;
+
+  constructor(private readonly deps: StreamHubDependencies) {
+    const { maxCatchUpReaders } = deps.config.streams;
+    this.catchUpReaders = bulkhead(maxCatchUpReaders, deps.config.server.maxStreams);
+  }
+
+  get streamCount(): number {
+    return this.openStreams;
+  }
+
+  /** Starts feeding the pinned topics; one that does not exist yet is tried again periodically. */
+  startPinnedTopics(): void {
+    for (const topic of this.deps.config.kafka.pinnedTopics) this.startPinned(topic);
+  }
+
+  async subscribe(topic: string, filter: StreamFilter, start: StartPosition): Promise<Subscription> {
+    if (this.stopping)
+      throw new StreamInterruptedError("pa is shutting down; reconnect to another instance", "");
+    if (this.openStreams >= this.deps.config.server.maxStreams) {
+      throw new StreamLimitError(
+        `pa already serves ${this.openStreams} streams (MAX_STREAMS=${this.deps.config.server.maxStreams}); retry later`,
+      );
+    }
+    this.openStreams++;
+    try {
+      const feed = await this.feedFor(topic);
+      const offsets = await this.startOffsets(feed, start);
+      const subscription = new Subscription(topic, filter, this.deps.config.streams.bufferEvents, (s) =>
+        this.release(s, feed),
+      );
+      for (let partition = 0; partition < feed.partitions; partition++) {
+        const wanted = offsets[partition] ?? 0;
+        const next = feed.next[partition] ?? 0;
+        if (wanted < next) subscription.lagging.set(partition, wanted);
+        else if (wanted > next) subscription.from.set(partition, wanted);
+      }
+      clearTimeout(feed.lingerTimer);
+      feed.lingerTimer = undefined;
+      feed.subscribers.add(subscription);
+      this.deps.logger.debug(
+        `[MANAGER] Subscriber joined topic: ${topic} (${feed.subscribers.size} subscribers)`,
+      );
+      if (subscription.lagging.size > 0) this.scheduleCatchUp(subscription, feed);
+      return subscription;
+    } catch (error) {
+      this.openStreams--;
+      throw error;
+    }
+  }
+
+  topicStatuses(): TopicStatusView[] {
+    return [...this.feeds.values()]
+      .sort((a, b) => a.topic.localeCompare(b.topic))
+      .map((feed) => ({
+        topic: feed.topic,
+        subscribers: feed.subscribers.size,
+        partitions: feed.partitions,
+        messagesConsumed: feed.consumed,
+        messagesDeadLettered: feed.deadLettered,
+        consumerLag: feed.lag(),
+        activeSince: feed.activeSince,
+        pinned: feed.pinned,
+      }));
+  }
+
+  /** Ends every stream with a resumable cursor; feeds keep running until stopFeeds. */
+  endStreams(reason: string): void {
+    this.stopping = true;
+    for (const feed of this.feeds.values()) {
+      for (const subscription of feed.subscribers) {
+        subscription.end(new StreamInterruptedError(reason, feed.cursorFor(subscription)));
+      }
+    }
+  }
+
+  /** Stops every feed and commits where each stopped. */
+  stopFeeds(): void {
+    for (const timer of this.pinnedRetry.values()) clearTimeout(timer);
+    for (const feed of this.feeds.values()) feed.stop();
+    this.feeds.clear();
+  }
+
+  private feedFor(topic: string): Promise<TopicFeed> {
+    const feed = this.feeds.get(topic);
+    if (feed) return Promise.resolve(feed);
+    let starting = this.starting.get(topic);
+    if (!starting) {
+      starting = this.startFeed(topic, false).finally(() => this.starting.delete(topic));
+      this.starting.set(topic, starting);
+    }
+    return starting;
+  }
+
+  private async startFeed(topic: string, pinned: boolean): Promise<TopicFeed> {
+    const { admin, pool, config, logger } = this.deps;
+    const partitions = await admin.partitionCount(topic);
+    const member = pool.leastLoaded();
+    const offsets = await member.committed(topic, partitions);
+    if (offsets.some((offset) => offset < 0)) {
+      const watermarks = await admin.offsets(topic);
+      for (let partition = 0; partition < partitions; partition++) {
+        if ((offsets[partition] ?? -1) >= 0) continue;
+        const marks = watermarks[partition] ?? { low: 0, high: 0 };
+        offsets[partition] = config.kafka.autoOffsetReset === "earliest" ? marks.low : marks.high;
+      }
+    }
+    const feed = new TopicFeed(topic, partitions, offsets, pinned, member, {
+      store: this.deps.store,
+      deadLetters: this.deps.deadLetters,
+      rules: this.deps.rules,
+      logger,
+      onLagging: (subscription, laggingFeed) => this.scheduleCatchUp(subscription, laggingFeed),
+    });
+    feed.start();
+    this.feeds.set(topic, feed);
+    logger.info({ topic, partitions, pinned }, `[MANAGER] Created new consumer for topic: ${topic}`);
+    return feed;
+  }
+
+  private startPinned(topic: string): void {
+    this.startFeed(topic, true).then(
+      () => this.pinnedRetry.delete(topic),
+      (error: unknown) => {
+        const why =
+          error instanceof TopicNotFoundError ? "does not exist yet" : `cannot start: ${String(error)}`;
+        this.deps.logger.warn({ topic }, `[MANAGER] KAFKA_TOPIC ${topic} ${why}; trying again in 30s`);
+        const timer = setTimeout(() => this.startPinned(topic), PINNED_RETRY_MS);
+        timer.unref();
+        this.pinnedRetry.set(topic, timer);
+      },
+    );
+  }
+
+  // Start offsets per partition. "latest" is the end of the topic now; anything before the feed's
+  // position is brought by a catch-up reader, anything after it waits for the feed.
+  private async startOffsets(feed: TopicFeed, start: StartPosition): Promise<number[]> {
+    const { admin } = this.deps;
+    switch (start.kind) {
+      case "latest":
+        return (await admin.offsets(feed.topic)).map((marks) => marks.high);
+      case "earliest":
+        return (await admin.offsets(feed.topic)).map((marks) => marks.low);
+      case "time": {
+        const [byTime, marks] = await Promise.all([
+          admin.offsetsForTime(feed.topic, start.timestampMs),
+          admin.offsets(feed.topic),
+        ]);
+        return marks.map((m, partition) => {
+          const offset = byTime[partition] ?? -1;
+          return offset < 0 ? m.high : Math.max(offset, m.low);
+        });
+      }
+      case "cursor": {
+        const positions = decodeStreamCursor(start.cursor, feed.topic);
+        const marks = await admin.offsets(feed.topic);
+        // Partitions added since the cursor was issued start at their beginning; offsets Kafka
+        // no longer holds start at the oldest it has.
+        return marks.map((m, partition) => Math.max(positions[partition] ?? m.low, m.low));
+      }
+    }
+  }
+
+  private scheduleCatchUp(subscription: Subscription, feed: TopicFeed): void {
+    if (subscription.catchingUp || !subscription.isOpen) return;
+    subscription.catchingUp = true;
+    const { consumerSettings, rules, logger } = this.deps;
+    this.catchUpReaders
+      .execute(async () => {
+        await subscription.drained();
+        if (subscription.isOpen) await catchUp(consumerSettings, feed, subscription, rules, logger);
+      })
+      .catch((error: unknown) => {
+        subscription.end(
+          new StreamInterruptedError(
+            `could not read the topic for this stream: ${String(error)}`,
+            feed.cursorFor(subscription),
+          ),
+        );
+      })
+      .finally(() => {
+        subscription.catchingUp = false;
+        if (subscription.isOpen && subscription.lagging.size > 0) this.scheduleCatchUp(subscription, feed);
+      });
+  }
+
+  private release(subscription: Subscription, feed: TopicFeed): void {
+    this.openStreams--;
+    feed.subscribers.delete(subscription);
+    if (feed.subscribers.size > 0 || feed.pinned || this.feeds.get(feed.topic) !== feed) return;
+    const { lingerMs } = this.deps.config.streams;
+    feed.lingerTimer = setTimeout(() => {
+      if (feed.subscribers.size > 0 || this.feeds.get(feed.topic) !== feed) return;
+      feed.stop();
+      this.feeds.delete(feed.topic);
+      this.deps.logger.info(
+        `[MANAGER] Removed consumer for topic: ${feed.topic} (no subscribers for ${lingerMs} ms)`,
+      );
+    }, lingerMs);
+    feed.lingerTimer.unref();
+  }
+}

@@ -1,0 +1,128 @@
+// One StreamPayments call: its filter, a bounded queue of events waiting to be written, and its
+// position in every partition. Per partition it is either attached to the topic's shared live feed
+// or lagging: then `lagging` holds the next offset it needs, and a catch-up reader brings it from
+// Kafka until it meets the feed again. So a slow client never slows the others, never grows memory
+// past its queue, and never loses an event.
+import type { Payment, PaymentEvent, PaymentStatus, Provider } from "../../gen/payment/payment_pb.js";
+
+export interface StreamFilter {
+  provider?: Provider;
+  status?: PaymentStatus;
+}
+
+export class Subscription {
+  /** partition -> next offset this subscriber needs, for partitions detached from the live feed. */
+  readonly lagging = new Map<number, number>();
+  /** partition -> first offset wanted from the live feed, where that is ahead of the feed. */
+  readonly from = new Map<number, number>();
+  /** Set while a catch-up reader works for this subscriber. */
+  catchingUp = false;
+  /** The cursor of the last event handed to the client. */
+  lastCursor = "";
+  delivered = 0;
+
+  private queue: PaymentEvent[] = [];
+  private head = 0;
+  private wake: (() => void) | undefined;
+  private endedWith: { error?: Error } | undefined;
+  private closed = false;
+  private readonly drainListeners = new Set<() => void>();
+
+  constructor(
+    readonly topic: string,
+    readonly filter: StreamFilter,
+    readonly capacity: number,
+    private readonly onClose: (subscription: Subscription) => void,
+  ) {}
+
+  /** Attached to the live feed on every partition with no pending start offset: shares its events. */
+  get isSimple(): boolean {
+    return this.lagging.size === 0 && this.from.size === 0;
+  }
+
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && !this.endedWith;
+  }
+
+  hasRoom(): boolean {
+    return this.queue.length - this.head < this.capacity;
+  }
+
+  accepts(payment: Payment): boolean {
+    if (this.filter.provider !== undefined && payment.provider !== this.filter.provider) return false;
+    if (this.filter.status !== undefined && payment.status !== this.filter.status) return false;
+    return true;
+  }
+
+  push(event: PaymentEvent): void {
+    this.queue.push(event);
+    const wake = this.wake;
+    if (wake) {
+      this.wake = undefined;
+      wake();
+    }
+  }
+
+  /** Ends the stream after the queued events; with an error, the client receives it last. */
+  end(error?: Error): void {
+    if (this.endedWith) return;
+    this.endedWith = error ? { error } : {};
+    this.wake?.();
+  }
+
+  /** Releases the subscription at once (client gone, or stream finished). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.head = 0;
+    this.wake?.();
+    for (const listener of this.drainListeners) listener();
+    this.drainListeners.clear();
+    this.onClose(this);
+  }
+
+  /** Resolves when the queue is at most half full again (or the subscription closed). */
+  drained(): Promise<void> {
+    if (this.closed || this.queued <= this.capacity / 2) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listener = () => {
+        this.drainListeners.delete(listener);
+        resolve();
+      };
+      this.drainListeners.add(listener);
+    });
+  }
+
+  /** The events in order, for the RPC handler to yield; ends when the subscription ends or closes. */
+  async *events(): AsyncGenerator<PaymentEvent> {
+    while (!this.closed) {
+      if (this.head < this.queue.length) {
+        const event = this.queue[this.head] as PaymentEvent;
+        this.head++;
+        if (this.head > 1024 && this.head * 2 > this.queue.length) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
+        if (this.drainListeners.size > 0 && this.queued <= this.capacity / 2) {
+          for (const listener of [...this.drainListeners]) listener();
+        }
+        this.lastCursor = event.cursor || this.lastCursor;
+        this.delivered++;
+        yield event;
+        continue;
+      }
+      if (this.endedWith) {
+        if (this.endedWith.error) throw this.endedWith.error;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+}

@@ -1,0 +1,239 @@
+// One active topic: the per-message path of pa, top to bottom. A batch of Kafka records is parsed
+// and normalized, valid payments are stored and invalid records dead-lettered (both acknowledged),
+// then each payment is fanned out, in partition order, to the subscribers attached to the live
+// feed, and finally the group's offsets move past the batch. One read of the topic serves every
+// subscriber, whatever their filters.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { Message } from "@confluentinc/kafka-javascript";
+import { ExponentialBackoff, handleAll, type IPolicy, retry } from "cockatiel";
+import { type PaymentEvent, PaymentEventSchema, Provider } from "../../gen/payment/payment_pb.js";
+import type { DeadLetter, DeadLetterProducer } from "../kafka/dead-letter-producer.js";
+import type { PooledConsumer } from "../kafka/pooled-consumer.js";
+import type { Logger } from "../observability/logger.js";
+import { currencyExponent } from "../payment/currencies.js";
+import { formatMinor } from "../payment/money.js";
+import { type PaymentRules, parsePayment } from "../payment/parse-payment.js";
+import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
+import { encodeStreamCursor } from "./stream-cursor.js";
+import type { Subscription } from "./subscription.js";
+
+export interface TopicFeedDependencies {
+  store: PaymentStore;
+  deadLetters: DeadLetterProducer;
+  rules: PaymentRules;
+  logger: Logger;
+  /** Called when a subscriber's queue overflowed and it now lags on some partition. */
+  onLagging: (subscription: Subscription, feed: TopicFeed) => void;
+}
+
+const COMMIT_INTERVAL_MS = 500;
+
+export class TopicFeed {
+  /** partition -> the offset after the last record processed: the feed's position. */
+  readonly next: number[];
+  readonly subscribers = new Set<Subscription>();
+  readonly activeSince = new Date();
+  consumed = 0;
+  deadLettered = 0;
+  lingerTimer: NodeJS.Timeout | undefined;
+
+  private committed: number[];
+  private commitTimer: NodeJS.Timeout | undefined;
+  private readonly writePolicy: IPolicy;
+
+  constructor(
+    readonly topic: string,
+    readonly partitions: number,
+    startOffsets: number[],
+    readonly pinned: boolean,
+    private readonly consumer: PooledConsumer,
+    private readonly deps: TopicFeedDependencies,
+  ) {
+    this.next = [...startOffsets];
+    this.committed = [...startOffsets];
+    // Until the resilience work adds a breaker, a failing store or DLQ holds this batch and retries
+    // it: the records stay uncommitted and unacknowledged to subscribers, so nothing is lost.
+    this.writePolicy = retry(handleAll, {
+      maxAttempts: Number.POSITIVE_INFINITY,
+      backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
+    });
+    this.writePolicy.onFailure(({ reason }) => {
+      const error = "error" in reason ? reason.error : undefined;
+      this.deps.logger.warn({ err: error, topic }, `[CONSUMER:${topic}] store or DLQ write failed; retrying`);
+    });
+  }
+
+  start(): void {
+    this.consumer.addTopic(this.topic, this.next, this.handle);
+    this.commitTimer = setInterval(() => this.commit(), COMMIT_INTERVAL_MS);
+    this.commitTimer.unref();
+  }
+
+  /** Stops reading and records the final position. */
+  stop(): void {
+    clearInterval(this.commitTimer);
+    clearTimeout(this.lingerTimer);
+    this.consumer.removeTopic(this.topic, this.partitions);
+    this.commit(true);
+  }
+
+  lag(): number | undefined {
+    let lag = 0;
+    for (let partition = 0; partition < this.partitions; partition++) {
+      const high = this.consumer.highWatermark(this.topic, partition);
+      if (high === undefined || high < 0) return undefined;
+      lag += Math.max(0, high - (this.next[partition] ?? 0));
+    }
+    return lag;
+  }
+
+  /** The cursor of a subscriber's position: its own offsets where it lags or starts ahead. */
+  cursorFor(subscription: Subscription): string {
+    if (subscription.isSimple) return encodeStreamCursor(this.topic, this.next);
+    const positions = this.next.map(
+      (next, partition) =>
+        subscription.lagging.get(partition) ?? Math.max(subscription.from.get(partition) ?? 0, next),
+    );
+    return encodeStreamCursor(this.topic, positions);
+  }
+
+  event(stored: StoredPayment, record: Pick<Message, "partition" | "offset" | "timestamp">, cursor: string) {
+    return create(PaymentEventSchema, {
+      payment: stored.payment,
+      eventType: "new",
+      topic: this.topic,
+      partition: record.partition,
+      offset: BigInt(record.offset),
+      kafkaTimestamp: timestampFromMs(record.timestamp ?? 0),
+      cursor,
+    });
+  }
+
+  private readonly handle = async (records: Message[]): Promise<void> => {
+    const nowMs = Date.now();
+    const payments: (StoredPayment | undefined)[] = new Array(records.length);
+    const valid: StoredPayment[] = [];
+    const letters: DeadLetter[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as Message;
+      const kafkaTimestampMs = record.timestamp ?? nowMs;
+      const outcome = parsePayment(record.value, { kafkaTimestampMs, nowMs }, this.deps.rules);
+      if (outcome.ok) {
+        const stored: StoredPayment = {
+          payment: outcome.payment,
+          source: { topic: this.topic, partition: record.partition, offset: record.offset, kafkaTimestampMs },
+        };
+        payments[i] = stored;
+        valid.push(stored);
+      } else {
+        letters.push({
+          topic: this.topic,
+          partition: record.partition,
+          offset: record.offset,
+          key: record.key as Buffer | null | undefined,
+          value: record.value,
+          error: outcome.invalid.code,
+          reason: outcome.invalid.reason,
+          retryCount: 0,
+        });
+      }
+    }
+
+    await this.writePolicy.execute(() =>
+      Promise.all([
+        this.deps.store.upsert(valid),
+        this.deps.deadLetters.send(this.topic, this.partitions, letters),
+      ]),
+    );
+    for (const letter of letters) {
+      this.deps.logger.warn(
+        { topic: this.topic, partition: letter.partition, offset: letter.offset, error: letter.error },
+        `[DLQ:${this.topic}] Sent: ${letter.key?.toString() ?? `${letter.partition}@${letter.offset}`} (${letter.reason})`,
+      );
+    }
+
+    const debug = this.deps.logger.isLevelEnabled("debug");
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as Message;
+      this.next[record.partition] = record.offset + 1;
+      const stored = payments[i];
+      if (!stored) continue;
+      if (debug) this.logPayment(stored);
+      if (this.subscribers.size > 0) this.fanOut(stored, record);
+    }
+    this.consumed += records.length;
+    this.deadLettered += letters.length;
+    if (this.subscribers.size > 0) this.settleStartOffsets();
+  };
+
+  private fanOut(stored: StoredPayment, record: Message): void {
+    const { partition, offset } = record;
+    let shared: PaymentEvent | undefined;
+    for (const subscription of this.subscribers) {
+      if (subscription.lagging.has(partition)) continue;
+      if (subscription.from.size > 0) {
+        const from = subscription.from.get(partition);
+        if (from !== undefined) {
+          if (offset < from) continue;
+          subscription.from.delete(partition);
+        }
+      }
+      if (!subscription.accepts(stored.payment)) continue;
+      if (!subscription.hasRoom()) {
+        // Not dropped: this partition is read again from this offset for this subscriber alone.
+        subscription.lagging.set(partition, offset);
+        this.deps.onLagging(subscription, this);
+        continue;
+      }
+      if (subscription.isSimple) {
+        shared ??= this.event(stored, record, encodeStreamCursor(this.topic, this.next));
+        subscription.push(shared);
+      } else {
+        subscription.push(this.event(stored, record, this.cursorFor(subscription)));
+      }
+    }
+  }
+
+  // A subscriber that started ahead of the feed needs no start offset once the feed passed it.
+  private settleStartOffsets(): void {
+    for (const subscription of this.subscribers) {
+      if (subscription.from.size === 0) continue;
+      for (const [partition, from] of subscription.from) {
+        if ((this.next[partition] ?? 0) >= from) subscription.from.delete(partition);
+      }
+    }
+  }
+
+  private commit(sync = false): void {
+    const offsets = [];
+    for (let partition = 0; partition < this.partitions; partition++) {
+      const offset = this.next[partition] ?? 0;
+      if (offset >= 0 && offset !== this.committed[partition])
+        offsets.push({ topic: this.topic, partition, offset });
+    }
+    if (offsets.length === 0) return;
+    if (sync) {
+      try {
+        this.consumer.commitSync(offsets);
+      } catch (error) {
+        this.deps.logger.warn(
+          { err: error, topic: this.topic },
+          `[CONSUMER:${this.topic}] final commit failed`,
+        );
+        return;
+      }
+    } else {
+      this.consumer.commit(offsets);
+    }
+    for (const { partition, offset } of offsets) this.committed[partition] = offset;
+  }
+
+  private logPayment(stored: StoredPayment): void {
+    const p = stored.payment;
+    const amount = formatMinor(p.amountMinor, currencyExponent(p.currency) ?? 2);
+    this.deps.logger.debug(
+      `[CONSUMER:${this.topic}] ${p.id} | ${Provider[p.provider]} | ${amount} ${p.currency}`,
+    );
+  }
+}
