@@ -164,9 +164,14 @@ export function loadConfig(
   return parseConfig(env, options.isTty ?? Boolean(process.stdout.isTTY));
 }
 
-/** Validates the given variables; empty strings count as unset, as in the PoC's getEnv. */
+/**
+ * Validates the given variables. Empty strings count as unset, as in the PoC's getEnv, except
+ * KAFKA_TOPIC: set but empty, it means no pinned topics (consumption purely on demand).
+ */
 export function parseConfig(env: Env, isTty = false): Config {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([name, v]) => v !== undefined && (v !== "" || name === "KAFKA_TOPIC")),
+  );
   const result = schema.safeParse(present);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
