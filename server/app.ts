@@ -98,7 +98,10 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   const handler = connectNodeAdapter({
     routes,
     interceptors: [errorMappingInterceptor(logger), requireKafka],
-    contextValues: (request) => createContextValues().set(connectionKey, request.socket),
+    // HTTP/2's compatibility request hands out a new socket proxy per request: the session is what
+    // identifies the connection there.
+    contextValues: (request) =>
+      createContextValues().set(connectionKey, "stream" in request ? request.stream.session : request.socket),
     fallback: (request, response) => {
       if (serveHealthEndpoints(request, response, readiness)) return;
       response.writeHead(404, { "content-type": "text/plain" });
