@@ -133,6 +133,16 @@ export class StreamHub {
       }));
   }
 
+  /** The open subscriptions of an active topic (for status views and tests; do not mutate). */
+  subscriptionsOf(topic: string): readonly Subscription[] {
+    return [...(this.feeds.get(topic)?.subscribers ?? [])];
+  }
+
+  /** How many records the topic's feed has read since it became active (one read, however many subscribers). */
+  consumedCount(topic: string): number | undefined {
+    return this.feeds.get(topic)?.consumed;
+  }
+
   /** Ends every stream with a resumable cursor; feeds keep running until stopFeeds. */
   endStreams(reason: string): void {
     this.stopping = true;
