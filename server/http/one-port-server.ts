@@ -38,16 +38,18 @@ export class OnePortServer {
   private readonly headerDeadlines = new WeakMap<Socket, NodeJS.Timeout>();
 
   constructor(private readonly options: OnePortServerOptions) {
-    this.http1 = http.createServer(
-      { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0 },
-      (req, res) => {
-        this.clearHeaderDeadline(req.socket);
-        res.once("finish", () => {
-          if (!req.socket.destroyed) this.armHeaderDeadline(req.socket);
+    const handle: RequestHandler = (request, response) => {
+      // HTTP/1.1: the headers arrived; the next request on this connection gets a new deadline.
+      if (request.httpVersionMajor === 1) {
+        const socket = request.socket as Socket;
+        this.clearHeaderDeadline(socket);
+        response.once("finish", () => {
+          if (!socket.destroyed) this.armHeaderDeadline(socket);
         });
-        options.handler(req, res);
-      },
-    );
+      }
+      options.handler(request, response);
+    };
+    this.http1 = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: 0 }, handle);
     const http2Options: http2.SecureServerOptions = {
       // The PoC's Node clients ping every 10 s with no call in flight; answering them is all a
       // server must do (the Go PoC sent GOAWAY too_many_pings and killed idle streams).
@@ -63,12 +65,15 @@ export class OnePortServer {
           allowHTTP1: true,
           ALPNProtocols: ["h2", "http/1.1"],
         },
-        options.handler,
+        handle,
       );
+      // With TLS, ALPN routes connections; the header deadline starts once the handshake is done.
+      this.http2.on("secureConnection", (socket: Socket) => this.armHeaderDeadline(socket));
     } else {
-      this.http2 = http2.createServer(http2Options, options.handler);
+      this.http2 = http2.createServer(http2Options, handle);
     }
     this.http2.on("session", (session: http2.Http2Session) => {
+      this.clearHeaderDeadline(session.socket as Socket);
       this.sessions.add(session);
       session.once("close", () => this.sessions.delete(session));
     });
