@@ -98,9 +98,12 @@ export class StreamHub {
       const subscription = new Subscription(topic, filter, this.deps.config.streams.bufferEvents, (s) =>
         this.release(s, feed),
       );
+      // Decided synchronously with adding the subscriber, so no record slips in between.
       for (let partition = 0; partition < feed.partitions; partition++) {
-        const wanted = offsets[partition] ?? 0;
         const next = feed.next[partition] ?? 0;
+        // "latest" is never behind the live feed: a subscriber that asked for it never lags.
+        const wanted =
+          start.kind === "latest" ? Math.max(offsets[partition] ?? 0, next) : (offsets[partition] ?? 0);
         if (wanted < next) subscription.lagging.set(partition, wanted);
         else if (wanted > next) subscription.from.set(partition, wanted);
       }
@@ -216,8 +219,12 @@ export class StreamHub {
   private async startOffsets(feed: TopicFeed, start: StartPosition): Promise<number[]> {
     const { admin } = this.deps;
     switch (start.kind) {
-      case "latest":
+      case "latest": {
+        // The end of the topic as librdkafka last saw it; asked of the broker only for a new feed.
+        const cached = feed.cachedHighWatermarks();
+        if (cached) return cached;
         return (await admin.offsets(feed.topic)).map((marks) => marks.high);
+      }
       case "earliest":
         return (await admin.offsets(feed.topic)).map((marks) => marks.low);
       case "time": {

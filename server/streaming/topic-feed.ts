@@ -78,14 +78,20 @@ export class TopicFeed {
     this.commit(true);
   }
 
-  lag(): number | undefined {
-    let lag = 0;
+  /** High watermarks from the last fetch responses, if librdkafka has seen all partitions. */
+  cachedHighWatermarks(): number[] | undefined {
+    const marks: number[] = [];
     for (let partition = 0; partition < this.partitions; partition++) {
       const high = this.consumer.highWatermark(this.topic, partition);
       if (high === undefined || high < 0) return undefined;
-      lag += Math.max(0, high - (this.next[partition] ?? 0));
+      marks.push(high);
     }
-    return lag;
+    return marks;
+  }
+
+  lag(): number | undefined {
+    const marks = this.cachedHighWatermarks();
+    return marks?.reduce((sum, high, partition) => sum + Math.max(0, high - (this.next[partition] ?? 0)), 0);
   }
 
   /** The cursor of a subscriber's position: its own offsets where it lags or starts ahead. */
