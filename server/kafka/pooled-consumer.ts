@@ -48,8 +48,6 @@ export class PooledConsumer {
       } as never,
       {},
     ) as KafkaConsumer & ConsumerExtras;
-    this.consumer.setDefaultConsumeTimeout(IDLE_WAIT_MS);
-    this.consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
     this.consumer.on("event.error", (error) => this.logger.warn({ err: error }, "[CONSUMER] client error"));
   }
 
@@ -128,23 +126,29 @@ export class PooledConsumer {
     await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
   }
 
+  // Idle, it waits for one record; busy, it takes what librdkafka already holds and waits for
+  // nothing, so a batch never stays open while records trickle in (that is latency).
   private async loop(): Promise<void> {
+    let idle = true;
     while (this.running) {
       let records: Message[];
       try {
-        records = await this.consumeBatch();
+        records = idle ? await this.consumeUpTo(1, IDLE_WAIT_MS) : await this.consumeUpTo(BATCH_SIZE, 0);
       } catch (error) {
         this.logger.warn({ err: error }, "[CONSUMER] consume failed; retrying");
         await new Promise((resolve) => setTimeout(resolve, 200));
         continue;
       }
+      idle = records.length === 0;
       if (records.length > 0) await this.dispatch(records);
     }
   }
 
-  private consumeBatch(): Promise<Message[]> {
+  private consumeUpTo(count: number, waitMs: number): Promise<Message[]> {
+    this.consumer.setDefaultConsumeTimeout(waitMs);
+    this.consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
     return new Promise((resolve, reject) =>
-      this.consumer.consume(BATCH_SIZE, (error, records) => (error ? reject(error) : resolve(records))),
+      this.consumer.consume(count, (error, records) => (error ? reject(error) : resolve(records))),
     );
   }
 

@@ -9,11 +9,13 @@ import type { Subscription } from "./subscription.js";
 import type { TopicFeed } from "./topic-feed.js";
 
 interface ConsumerExtras {
+  incrementalAssign(assignments: { topic: string; partition: number; offset: number }[]): void;
   incrementalUnassign(assignments: { topic: string; partition: number }[]): void;
   setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
 }
 
-const MAX_BATCH = 500;
+/** Records fetched at once; also how far past its bound a subscriber's queue can grow. */
+export const MAX_CATCH_UP_BATCH = 500;
 
 export async function catchUp(
   settings: LibrdkafkaConfig,
@@ -45,31 +47,42 @@ export async function catchUp(
     consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(error) : resolve())),
   );
   try {
-    consumer.assign(
-      [...subscription.lagging].map(([partition, offset]) => ({ topic: feed.topic, partition, offset })),
-    );
-    const detach = (partition: number) => consumer.incrementalUnassign([{ topic: feed.topic, partition }]);
+    // Partitions this reader reads, at the offsets the subscriber needs. Others may start lagging
+    // while it runs (the live queue overflowed again): they are added as they appear.
+    const assigned = new Set<number>();
+    const assignLagging = () => {
+      const added = [...subscription.lagging].filter(([partition]) => !assigned.has(partition));
+      if (added.length === 0) return;
+      for (const [partition] of added) assigned.add(partition);
+      consumer.incrementalAssign(
+        added.map(([partition, offset]) => ({ topic: feed.topic, partition, offset })),
+      );
+    };
+    const detach = (partition: number) => {
+      assigned.delete(partition);
+      consumer.incrementalUnassign([{ topic: feed.topic, partition }]);
+    };
 
     while (subscription.isOpen && subscription.lagging.size > 0) {
+      assignLagging();
       const room = subscription.capacity - subscription.queued;
       if (room <= 0) {
         await subscription.drained();
         continue;
       }
       const records = await new Promise<Message[]>((resolve, reject) =>
-        consumer.consume(Math.min(room, MAX_BATCH), (error, batch) =>
+        consumer.consume(Math.min(room, MAX_CATCH_UP_BATCH), (error, batch) =>
           error ? reject(error) : resolve(batch),
         ),
       );
       const nowMs = Date.now();
-      const held = new Set<number>();
       for (const record of records) {
         const { partition, offset } = record;
-        if (held.has(partition)) continue;
         const wanted = subscription.lagging.get(partition);
-        if (wanted === undefined || offset < wanted) continue;
+        if (wanted === undefined || !assigned.has(partition) || offset < wanted) continue;
         if (offset >= (feed.next[partition] ?? 0)) {
-          // Nothing between `wanted` and this record exists, and the feed has not passed it yet.
+          // Read in order from `wanted`: nothing between it and this record exists, and the feed
+          // has not passed this record yet, so the feed delivers it.
           attach(feed, subscription, partition, wanted);
           detach(partition);
           continue;
@@ -79,28 +92,24 @@ export async function catchUp(
           { kafkaTimestampMs: record.timestamp ?? nowMs, nowMs },
           rules,
         );
+        subscription.lagging.set(partition, offset + 1);
         if (outcome.ok && subscription.accepts(outcome.payment)) {
-          if (!subscription.hasRoom()) {
-            // The live partitions filled the queue meanwhile: read this one again from here later.
-            consumer.seek({ topic: feed.topic, partition, offset }, 0, () => {});
-            held.add(partition);
-            continue;
-          }
-          subscription.lagging.set(partition, offset + 1);
+          // Pushed even when live partitions filled the queue while this batch was fetched: the
+          // batch was sized to the room there was, so the queue exceeds its bound by one batch at most.
           const stored = {
             payment: outcome.payment,
             source: { topic: feed.topic, partition, offset, kafkaTimestampMs: record.timestamp ?? nowMs },
           };
           subscription.push(feed.event(stored, record, feed.cursorFor(subscription)));
-        } else {
-          subscription.lagging.set(partition, offset + 1);
         }
         if (offset + 1 >= (feed.next[partition] ?? 0)) {
           attach(feed, subscription, partition, offset + 1);
           detach(partition);
         }
       }
-      for (const partition of attachWhereCaughtUp(feed, subscription)) detach(partition);
+      for (const partition of attachWhereCaughtUp(feed, subscription)) {
+        if (assigned.has(partition)) detach(partition);
+      }
     }
   } catch (error) {
     logger.warn({ err: error, topic: feed.topic }, `[CONSUMER:${feed.topic}] catch-up read failed`);

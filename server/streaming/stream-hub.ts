@@ -92,11 +92,13 @@ export class StreamHub {
       );
     }
     this.openStreams++;
+    let feed: TopicFeed | undefined;
     try {
-      const feed = await this.feedFor(topic);
+      feed = await this.feedFor(topic);
+      const active = feed;
       const offsets = await this.startOffsets(feed, start);
       const subscription = new Subscription(topic, filter, this.deps.config.streams.bufferEvents, (s) =>
-        this.release(s, feed),
+        this.release(s, active),
       );
       // Decided synchronously with adding the subscriber, so no record slips in between.
       for (let partition = 0; partition < feed.partitions; partition++) {
@@ -110,6 +112,9 @@ export class StreamHub {
       clearTimeout(feed.lingerTimer);
       feed.lingerTimer = undefined;
       feed.subscribers.add(subscription);
+      // An on-demand feed reads from here on: its first subscriber's start offsets were decided
+      // against a feed that had not moved yet.
+      feed.start();
       this.deps.logger.debug(
         `[MANAGER] Subscriber joined topic: ${topic} (${feed.subscribers.size} subscribers)`,
       );
@@ -117,6 +122,7 @@ export class StreamHub {
       return subscription;
     } catch (error) {
       this.openStreams--;
+      if (feed) this.lingerIfUnused(feed);
       throw error;
     }
   }
@@ -194,7 +200,7 @@ export class StreamHub {
       logger,
       onLagging: (subscription, laggingFeed) => this.scheduleCatchUp(subscription, laggingFeed),
     });
-    feed.start();
+    if (pinned) feed.start();
     this.feeds.set(topic, feed);
     logger.info({ topic, partitions, pinned }, `[MANAGER] Created new consumer for topic: ${topic}`);
     return feed;
@@ -273,7 +279,13 @@ export class StreamHub {
   private release(subscription: Subscription, feed: TopicFeed): void {
     this.openStreams--;
     feed.subscribers.delete(subscription);
+    this.lingerIfUnused(feed);
+  }
+
+  /** A feed nobody uses stops after the linger time, unless someone subscribes meanwhile. */
+  private lingerIfUnused(feed: TopicFeed): void {
     if (feed.subscribers.size > 0 || feed.pinned || this.feeds.get(feed.topic) !== feed) return;
+    clearTimeout(feed.lingerTimer);
     const { lingerMs } = this.deps.config.streams;
     feed.lingerTimer = setTimeout(() => {
       if (feed.subscribers.size > 0 || this.feeds.get(feed.topic) !== feed) return;

@@ -64,7 +64,12 @@ export class TopicFeed {
     });
   }
 
+  private started = false;
+
+  /** Starts reading (once); until then `next` holds where reading will begin. */
   start(): void {
+    if (this.started) return;
+    this.started = true;
     this.consumer.addTopic(this.topic, this.next, this.handle);
     this.commitTimer = setInterval(() => this.commit(), COMMIT_INTERVAL_MS);
     this.commitTimer.unref();
@@ -74,6 +79,7 @@ export class TopicFeed {
   stop(): void {
     clearInterval(this.commitTimer);
     clearTimeout(this.lingerTimer);
+    if (!this.started) return;
     this.consumer.removeTopic(this.topic, this.partitions);
     this.commit(true);
   }
