@@ -1,0 +1,158 @@
+// Fan-out: many concurrent streams on one topic (500 over 10 HTTP/2 connections by default, well
+// under pa's MAX_STREAMS_PER_CONNECTION of 1000), records produced one by one at 100 msg/s. Every
+// stream must receive every record exactly once; latency (produce ack -> arrival) is taken over
+// every delivery. A live kcat on the same topic is the single-consumer baseline.
+import { setMaxListeners } from "node:events";
+import { StreamStart } from "../gen/payment/payment_pb.js";
+import { createPaymentGenerator } from "../server/demo/payment-generator.js";
+import { followStream, PaConnections, waitWhileProgressing } from "./support/client.js";
+import { ackTimes, DeliveryLog, indexRecords, warmUp } from "./support/deliveries.js";
+import { PARTITIONS } from "./support/kafka.js";
+import { KcatFollower } from "./support/kcat.js";
+import { PaProcess } from "./support/pa-process.js";
+import { CpuMeter } from "./support/proc.js";
+import { type BenchContext, DeliveryError, type Scenario, type ScenarioResult } from "./support/scenario.js";
+import { distribution, formatCount, formatDistribution, formatMs, formatRate } from "./support/stats.js";
+
+// Deliveries not made while nothing arrived for this long count as lost: slow is waited for.
+const STALL_MS = 10_000;
+
+export const fanOut: Scenario = {
+  name: "fan-out",
+  title: "many concurrent streams on one topic",
+  async run(context: BenchContext): Promise<ScenarioResult> {
+    const { streams, connections: connectionCount, fanOutRate: rate, seconds } = context.sizes;
+    const topic = `bench.fan-out.${context.runId}`;
+    await context.kafka.createTopics([topic]);
+    const generator = createPaymentGenerator({ seed: 3 });
+    const records = Array.from({ length: rate * seconds }, () => generator.valid());
+    const index = indexRecords(records);
+    const logs = Array.from({ length: streams }, () => new DeliveryLog(index));
+    const kcatLog = new DeliveryLog(index);
+
+    const pa = await PaProcess.start({ ...context.pa, groupId: `bench-${context.runId}-fan-out` });
+    const connections = new PaConnections(pa.baseUrl, connectionCount);
+    const producer = await context.kafka.rateProducer();
+    const abort = new AbortController();
+    // One signal ends every stream of the scenario.
+    setMaxListeners(0, abort.signal);
+    const errors: unknown[] = [];
+    const opened = performance.now();
+    const running = logs.map((log, i) =>
+      followStream(
+        connections.client(i),
+        { topic, existingLimit: 0, startPosition: { case: "start", value: StreamStart.LATEST } },
+        abort.signal,
+        (event, arrivalMs) => log.record(event.payment?.id ?? "", arrivalMs, event.partition),
+      ).catch((error: unknown) => {
+        errors.push(error);
+      }),
+    );
+    const kcat = KcatFollower.start(context.brokers, topic, context.children, (key, arrivalMs) =>
+      kcatLog.record(key, arrivalMs),
+    );
+    try {
+      context.log(`opening ${streams} streams over ${connectionCount} connections`);
+      await warmUp(
+        producer,
+        topic,
+        generator,
+        () => (kcatLog.warmOn(1) && logs.every((log) => log.warmOn(PARTITIONS))) || errors.length > 0,
+      );
+      if (errors.length > 0) throw errors[0];
+      const joinMs = performance.now() - opened;
+      context.log(
+        `all ${streams} streams receive live events from every partition after ${formatMs(joinMs)}`,
+      );
+      context.log(
+        `producing ${formatCount(records.length)} records at ${formatRate(rate)} to ${streams} streams`,
+      );
+      const paCpu = new CpuMeter(pa.pid);
+      const clientCpu = new CpuMeter(process.pid);
+      const run = await producer.run(topic, records, rate);
+      const delivered = () => logs.reduce((sum, log) => sum + log.received, kcatLog.received);
+      await waitWhileProgressing(
+        () => (kcatLog.complete && logs.every((log) => log.complete)) || errors.length > 0,
+        delivered,
+        STALL_MS,
+      );
+      const cpu = paCpu.read();
+      const client = clientCpu.read();
+      if (errors.length > 0) throw errors[0];
+      const short = logs
+        .map((log, i) => ({ i, missing: log.missing, duplicates: log.duplicates }))
+        .filter((s) => s.missing > 0 || s.duplicates > 0);
+      if (short.length > 0) {
+        const lost = short.reduce((sum, s) => sum + s.missing, 0);
+        const examples = short
+          .slice(0, 5)
+          .map((s) => `stream ${s.i}: ${s.missing} missing, ${s.duplicates} repeated`)
+          .join("; ");
+        throw new DeliveryError(
+          `${short.length} of ${streams} streams did not get every record exactly once: ${formatCount(lost)} of ${formatCount(streams * records.length)} deliveries missing after ${STALL_MS / 1000} s without any (${examples})`,
+        );
+      }
+      if (!kcatLog.complete) {
+        throw new Error(`the kcat baseline received only ${kcatLog.received} of ${records.length} records`);
+      }
+      const acks = ackTimes(records, run.acked);
+      const all = new Float64Array(streams * records.length);
+      for (const [i, log] of logs.entries()) all.set(log.latencies(acks), i * records.length);
+      const paLatency = distribution(all);
+      const kcatLatency = distribution(kcatLog.latencies(acks));
+      const deliveries = streams * records.length;
+      context.log(
+        `every stream got all ${formatCount(records.length)} records: ${formatCount(deliveries)} deliveries; latency p50 / p99 / max:`,
+      );
+      context.log(
+        `pa:   ${formatDistribution(paLatency)} (pa CPU ${cpu.coreShare.toFixed(2)} cores, client ${client.coreShare.toFixed(2)} cores)`,
+      );
+      context.log(`kcat: ${formatDistribution(kcatLatency)} (one consumer)`);
+      const load = `${streams} streams / ${connectionCount} conns, ${formatRate(run.achievedRate)} × ${seconds} s`;
+      return {
+        rows: [
+          {
+            measure: `every stream got every event (${load})`,
+            pa: `${formatCount(deliveries)} of ${formatCount(deliveries)}`,
+            baseline: `${formatCount(records.length)} of ${formatCount(records.length)}`,
+            target: "no loss",
+            met: true,
+          },
+          {
+            measure: "streams opened → all live on every partition",
+            pa: formatMs(joinMs),
+            baseline: "",
+          },
+          {
+            measure: "latency p50, ack → event, all deliveries",
+            pa: formatMs(paLatency.p50),
+            baseline: formatMs(kcatLatency.p50),
+          },
+          {
+            measure: "latency p99",
+            pa: formatMs(paLatency.p99),
+            baseline: formatMs(kcatLatency.p99),
+            target: "≤ 50 ms",
+            met: paLatency.p99 <= 50,
+          },
+          { measure: "latency max", pa: formatMs(paLatency.max), baseline: formatMs(kcatLatency.max) },
+          {
+            measure: "CPU (cores)",
+            pa: `${cpu.coreShare.toFixed(2)} pa + ${client.coreShare.toFixed(2)} client`,
+            baseline: "",
+          },
+        ],
+        notes: [
+          `fan-out: the ${streams} streams' client runs in the benchmark process (one event loop decoding every delivery); kcat is a single consumer, for scale. Streams join while a warm-up record is produced every 100 ms to each partition in turn; measuring starts once every stream has received one from every partition.`,
+        ],
+      };
+    } finally {
+      abort.abort();
+      await Promise.all(running);
+      await kcat.stop();
+      await producer.disconnect();
+      connections.close();
+      await pa.stop();
+    }
+  },
+};

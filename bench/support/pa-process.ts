@@ -1,0 +1,163 @@
+// Runs pa as a separate process, as in production, so the benchmark's clients never share its
+// event loop: `node --import tsx server/main.ts` started directly from process.execPath, so the
+// child's pid is pa's own node process (npx tsx would put a wrapper process in between), and its
+// /proc readings are pa's.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Children, exited, terminate } from "./children.js";
+import { type ProcStatus, procStatus } from "./proc.js";
+
+export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface PaOptions {
+  brokers: string;
+  /** A consumer group no one used before, so pa processes its topics from the start. */
+  groupId: string;
+  children: Children;
+  /** More environment for pa (e.g. limits), over the benchmark's defaults. */
+  env?: Record<string, string>;
+  /** Write V8 CPU profiles of pa (node --cpu-prof) under this folder when it exits. */
+  cpuProfileDir?: string | undefined;
+  /** The pa checkout to run (its server/main.ts); this repository by default. */
+  paDir?: string | undefined;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+const LOG_TAIL_LINES = 40;
+
+export class PaProcess {
+  private readonly tail: string[] = [];
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    private readonly dataDir: string,
+  ) {
+    const keep = (chunk: Buffer) => {
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (!line) continue;
+        this.tail.push(line);
+        if (this.tail.length > LOG_TAIL_LINES) this.tail.shift();
+      }
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+  }
+
+  /** Starts pa on a free port and resolves once GET /readyz answers 200 (Kafka connected). */
+  static async start(options: PaOptions): Promise<PaProcess> {
+    const port = await freePort();
+    // Its own embedded store, fresh and removed afterwards: never the checkout's ./data, which a
+    // developer's pa may be using, and no payments left over from an earlier run.
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "pa-bench-"));
+    // One folder per pa process: node writes a profile per thread (main and tsx's loader thread).
+    const nodeArgs = options.cpuProfileDir
+      ? ["--cpu-prof", `--cpu-prof-dir=${path.join(options.cpuProfileDir, options.groupId)}`]
+      : [];
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server/main.ts"], {
+      cwd: options.paDir ?? REPO_ROOT,
+      env: {
+        ...process.env,
+        GRPC_HOST: "127.0.0.1",
+        GRPC_PORT: String(port),
+        KAFKA_BROKERS: options.brokers,
+        KAFKA_GROUP_ID: options.groupId,
+        // Set but empty: no pinned topics, every topic is consumed on demand.
+        KAFKA_TOPIC: "",
+        LOG_LEVEL: "warn",
+        LOG_FORMAT: "json",
+        DATA_DIR: dataDir,
+        // Empty counts as unset: the default embedded store, never a shared PostgreSQL.
+        DATABASE_URL: "",
+        ...options.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    options.children.add(child);
+    const pa = new PaProcess(child, port, dataDir);
+    try {
+      await pa.waitReady();
+    } catch (error) {
+      await terminate(child);
+      pa.removeData();
+      throw error;
+    }
+    return pa;
+  }
+
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** pa's resident memory and thread count now. */
+  status(): ProcStatus {
+    return procStatus(this.pid);
+  }
+
+  /** pa's last log lines, for error messages. */
+  logTail(): string {
+    return this.tail.join("\n");
+  }
+
+  /** SIGTERM and wait for pa to exit; throws if it did not exit cleanly. */
+  async stop(): Promise<void> {
+    const wasRunning = this.running;
+    const code = await terminate(this.child);
+    this.removeData();
+    if (!wasRunning || code !== 0) {
+      throw new Error(
+        `pa (pid ${this.pid}) ${wasRunning ? `exited with ${code} on SIGTERM` : `had already exited (${code})`}; last log lines:\n${this.logTail()}`,
+      );
+    }
+  }
+
+  private removeData(): void {
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  private async waitReady(): Promise<void> {
+    const deadline = performance.now() + READY_TIMEOUT_MS;
+    const gone = exited(this.child);
+    let lastProblem = "no answer yet";
+    while (performance.now() < deadline) {
+      if (!this.running) {
+        throw new Error(`pa exited during start-up (${await gone}); last log lines:\n${this.logTail()}`);
+      }
+      try {
+        const response = await fetch(`${this.baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+        const body = await response.text();
+        if (response.status === 200) return;
+        lastProblem = `${response.status} ${body}`;
+      } catch (error) {
+        lastProblem = String(error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(
+      `pa did not become ready within ${READY_TIMEOUT_MS / 1000} s (${lastProblem}); last log lines:\n${this.logTail()}`,
+    );
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,124 @@
+// Throughput: a 3-partition topic preloaded with N PoC payments, read from the start. kcat reads
+// it to the end; a fresh pa (a consumer group that never read the topic) serves one StreamPayments
+// call from EARLIEST, and the client decodes every event until it has all N. Every partition's
+// offsets must arrive in order with no gap and no repeat.
+import { type PaymentEvent, StreamStart } from "../gen/payment/payment_pb.js";
+import { followStream, PaConnections } from "./support/client.js";
+import { kcatDrain } from "./support/kcat.js";
+import { PaProcess } from "./support/pa-process.js";
+import { CpuMeter } from "./support/proc.js";
+import { type BenchContext, DeliveryError, type Scenario, type ScenarioResult } from "./support/scenario.js";
+import { formatCount, formatMiB, formatMs, formatPercent, formatRate } from "./support/stats.js";
+
+// A stream that delivers nothing for this long has lost events (or pa is stuck): fail, loudly.
+const STALL_MS = 30_000;
+const TARGET_SHARE = 0.4;
+const TARGET_FLOOR = 50_000;
+
+export const throughput: Scenario = {
+  name: "throughput",
+  title: "one stream reads a preloaded topic from the start",
+  async run(context: BenchContext): Promise<ScenarioResult> {
+    const n = context.sizes.messages;
+    const topic = `bench.throughput.${context.runId}`;
+    await context.kafka.createTopics([topic]);
+    context.log(`preloading ${formatCount(n)} payments into ${topic}`);
+    await context.kafka.preload(topic, n, 1);
+    const ends = await context.kafka.partitionEnds(topic);
+
+    const kcat = await kcatDrain(context.brokers, topic, context.children);
+    if (kcat.count !== n) throw new Error(`kcat read ${kcat.count} records from ${topic}, expected ${n}`);
+    const kcatRate = n / (kcat.wallMs / 1000);
+    context.log(
+      `kcat: ${formatCount(n)} in ${formatMs(kcat.wallMs)} = ${formatRate(kcatRate)} (CPU ${kcat.cpuSeconds.toFixed(2)} s)`,
+    );
+
+    const pa = await PaProcess.start({ ...context.pa, groupId: `bench-${context.runId}-throughput` });
+    const connections = new PaConnections(pa.baseUrl, 1);
+    try {
+      const next = new Array<number>(ends.length).fill(0);
+      const positions = () => next.map((offset, p) => `p${p} ${offset}/${ends[p]}`).join(", ");
+      const abort = new AbortController();
+      let received = 0;
+      let problem: string | undefined;
+      let firstAt: number | undefined;
+      let lastAt = performance.now();
+      let peakRss = 0;
+      const paCpu = new CpuMeter(pa.pid);
+      const clientCpu = process.cpuUsage();
+      const started = performance.now();
+      const sampler = setInterval(() => {
+        peakRss = Math.max(peakRss, pa.status().rssBytes);
+        if (performance.now() - lastAt > STALL_MS) {
+          problem = `stalled: no event for ${STALL_MS / 1000} s after ${formatCount(received)} of ${formatCount(n)} (${positions()}; ${formatRate(received / ((lastAt - started) / 1000))} until then)`;
+          abort.abort();
+        }
+      }, 250);
+      try {
+        await followStream(
+          connections.client(0),
+          { topic, existingLimit: 0, startPosition: { case: "start", value: StreamStart.EARLIEST } },
+          abort.signal,
+          (event: PaymentEvent, arrivalMs) => {
+            if (abort.signal.aborted) return;
+            firstAt ??= arrivalMs;
+            lastAt = arrivalMs;
+            const offset = Number(event.offset);
+            if (offset !== next[event.partition]) {
+              problem = `partition ${event.partition}: offset ${offset} arrived where ${next[event.partition]} was due`;
+              abort.abort();
+              return;
+            }
+            next[event.partition] = offset + 1;
+            if (++received === n) abort.abort();
+          },
+        );
+      } finally {
+        clearInterval(sampler);
+      }
+      const wallMs = lastAt - started;
+      const cpu = paCpu.read();
+      const clientUsage = process.cpuUsage(clientCpu);
+      if (problem || received !== n) {
+        throw new DeliveryError(
+          `pa's stream ${problem ?? `ended after ${formatCount(received)} of ${formatCount(n)} events (${positions()})`}`,
+        );
+      }
+      const paRate = n / (wallMs / 1000);
+      const share = paRate / kcatRate;
+      const clientCores = (clientUsage.user + clientUsage.system) / 1000 / wallMs;
+      context.log(
+        `pa:   ${formatCount(n)} in ${formatMs(wallMs)} = ${formatRate(paRate)} (${formatPercent(share)} of kcat); first event after ${formatMs((firstAt ?? started) - started)}; pa CPU ${cpu.coreShare.toFixed(2)} cores, client ${clientCores.toFixed(2)} cores, pa peak RSS ${formatMiB(peakRss)}`,
+      );
+      return {
+        rows: [
+          {
+            measure: `read ${formatCount(n)} payments from the start (msg/s)`,
+            pa: formatRate(paRate),
+            baseline: formatRate(kcatRate),
+            comparison: `${formatPercent(share)} of kcat`,
+            target: `≥ ${formatPercent(TARGET_SHARE)} of kcat and ≥ ${formatRate(TARGET_FLOOR)}`,
+            met: share >= TARGET_SHARE && paRate >= TARGET_FLOOR,
+          },
+          {
+            measure: "wall time (first event)",
+            pa: `${formatMs(wallMs)} (${formatMs((firstAt ?? started) - started)})`,
+            baseline: formatMs(kcat.wallMs),
+          },
+          {
+            measure: "CPU while reading (cores)",
+            pa: `${cpu.coreShare.toFixed(2)} pa + ${clientCores.toFixed(2)} client`,
+            baseline: (kcat.cpuSeconds / (kcat.wallMs / 1000)).toFixed(2),
+          },
+          { measure: "pa peak RSS while reading", pa: formatMiB(peakRss), baseline: "" },
+        ],
+        notes: [
+          `throughput: pa's time runs from the StreamPayments call to the N-th decoded event on a fresh pa (its feed starts with the call); kcat's from spawning it to its exit at the end of the topic (-o beginning -e, each value printed to a pipe and counted).`,
+        ],
+      };
+    } finally {
+      connections.close();
+      await pa.stop();
+    }
+  },
+};
