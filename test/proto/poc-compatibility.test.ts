@@ -10,7 +10,7 @@ import { loadPaymentService, ourProtoPath, pocProtoPath } from "../support/poc-p
 
 // The PoC's client has never heard of amount_minor: it must skip it, and pa's own proto must carry it.
 const protoFiles = [
-  ["pa's proto/payment/payment.proto", ourProtoPath, { amountMinor: "5000" }],
+  ["pa's proto/payment/payment.proto", ourProtoPath, { amountMinor: "5000", source: null }],
   ["the PoC client's payment.proto", pocProtoPath, {}],
 ] as const;
 

@@ -95,7 +95,16 @@ describe("stream hub: shared, on-demand and lossless consumption", () => {
 
     const produced = payments(6000, 2);
     await produce(bootstrap, topic, produced);
-    await fast.waitFor(6000, 30_000);
+    await fast.waitFor(6000, 30_000).catch((error: Error) => {
+      const state = pa.app.hub.subscriptionsOf(topic).map((s) => ({
+        delivered: s.delivered,
+        queued: s.queued,
+        lagging: [...s.lagging],
+        from: [...s.from],
+        catchingUp: s.catchingUp,
+      }));
+      throw new Error(`${error.message}; subscriptions: ${JSON.stringify(state)}`);
+    });
     expectExactlyOnceInOrder(fast.events, produced);
 
     const stalled = pa.app.hub.subscriptionsOf(topic).find((s) => s.delivered < 6000 && s.lagging.size > 0);
