@@ -25,7 +25,7 @@ import { HealthStatus, registerHealth } from "./rpc/health-service.js";
 import { connectionKey, registerPaymentService } from "./rpc/payment-service.js";
 import { fileRegistryOf, registerReflection } from "./rpc/reflection-service.js";
 import { topicPolicy } from "./rpc/request-validation.js";
-import { MemoryPaymentStore } from "./store/memory-store.js";
+import { describeStore, openStore } from "./store/open-store.js";
 import { StreamHub } from "./streaming/stream-hub.js";
 
 export interface App {
@@ -36,12 +36,14 @@ export interface App {
   stop(): Promise<void>;
 }
 
-const KAFKA_PROBE_INTERVAL_MS = 5_000;
+const READINESS_PROBE_INTERVAL_MS = 5_000;
+const RETENTION_INTERVAL_MS = 60_000;
 
 export async function startApp(config: Config, logger: Logger): Promise<App> {
   const settings = connectionConfig(config.kafka);
   const admin = new TopicAdmin(settings);
-  const store = new MemoryPaymentStore(config.store.maxPayments);
+  const store = await openStore(config.store);
+  logger.info(`[STORE] Using ${describeStore(config.store)}`);
   const deadLetters = new DeadLetterProducer(settings, admin);
   const pool = new ConsumerPool(
     config.kafka.consumerPoolSize,
@@ -65,8 +67,10 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
 
   let kafkaConnected = false;
   let kafkaProblem: string | undefined = `not yet connected to Kafka at ${config.kafka.brokers}`;
+  let storeProblem: string | undefined;
   const readiness = {
-    notReadyReasons: () => (kafkaProblem ? [kafkaProblem] : []),
+    notReadyReasons: () =>
+      [kafkaProblem, storeProblem].filter((reason): reason is string => reason !== undefined),
   };
 
   // Payment RPCs need Kafka; until it is connected they answer UNAVAILABLE instead of hanging.
@@ -147,8 +151,19 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       logger.info(`[MANAGER] Connected to Kafka at ${config.kafka.brokers}`);
     });
 
-  // Readiness follows the broker: a periodic metadata request, off the message path.
+  // Readiness follows the broker and the store: periodic checks, off the message path.
   const probe = setInterval(() => {
+    store.ping().then(
+      () => {
+        if (storeProblem) logger.info(`[STORE] ${describeStore(config.store)} available again`);
+        storeProblem = undefined;
+      },
+      (error: unknown) => {
+        if (!storeProblem)
+          logger.warn(`[STORE] ${describeStore(config.store)} unavailable: ${String(error)}`);
+        storeProblem = `the payment store (${describeStore(config.store)}) is unavailable: ${String(error)}`;
+      },
+    );
     if (!kafkaConnected) return;
     admin.listTopics().then(
       () => {
@@ -163,8 +178,18 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
         health.set("", "NOT_SERVING");
       },
     );
-  }, KAFKA_PROBE_INTERVAL_MS);
+  }, READINESS_PROBE_INTERVAL_MS);
   probe.unref();
+
+  const retention = setInterval(() => {
+    store.enforceRetention(Date.now()).then(
+      (deleted) => {
+        if (deleted > 0) logger.info(`[STORE] Retention removed ${deleted} payments`);
+      },
+      (error: unknown) => logger.warn({ err: error }, "[STORE] retention failed; trying again later"),
+    );
+  }, RETENTION_INTERVAL_MS);
+  retention.unref();
 
   return {
     address,
@@ -173,6 +198,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     async stop() {
       stopping = true;
       clearInterval(probe);
+      clearInterval(retention);
       health.set("", "NOT_SERVING");
       health.set(PaymentService.typeName, "NOT_SERVING");
       hub.endStreams("pa is shutting down");

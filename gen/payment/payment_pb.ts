@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file payment/payment.proto.
  */
 export const file_payment_payment: GenFile = /*@__PURE__*/
-  fileDesc("ChVwYXltZW50L3BheW1lbnQucHJvdG8SB3BheW1lbnQivwIKB1BheW1lbnQSCgoCaWQYASABKAkSIwoIcHJvdmlkZXIYAiABKA4yES5wYXltZW50LlByb3ZpZGVyEg4KBmFtb3VudBgDIAEoARIQCghjdXJyZW5jeRgEIAEoCRImCgZzdGF0dXMYBSABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSFgoOY3VzdG9tZXJfZW1haWwYBiABKAkSEgoKY3JlYXRlZF9hdBgHIAEoAxIUCgxwcm9jZXNzZWRfYXQYCCABKAMSMAoIbWV0YWRhdGEYCSADKAsyHi5wYXltZW50LlBheW1lbnQuTWV0YWRhdGFFbnRyeRIUCgxhbW91bnRfbWlub3IYCiABKAMaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIicKEUdldFBheW1lbnRSZXF1ZXN0EhIKCnBheW1lbnRfaWQYASABKAkigQEKE0xpc3RQYXltZW50c1JlcXVlc3QSIwoIcHJvdmlkZXIYASABKA4yES5wYXltZW50LlByb3ZpZGVyEiYKBnN0YXR1cxgCIAEoDjIWLnBheW1lbnQuUGF5bWVudFN0YXR1cxINCgVsaW1pdBgDIAEoBRIOCgZjdXJzb3IYBCABKAkiWwoLUGF5bWVudExpc3QSIgoIcGF5bWVudHMYASADKAsyEC5wYXltZW50LlBheW1lbnQSEwoLbmV4dF9jdXJzb3IYAiABKAkSEwoLdG90YWxfY291bnQYAyABKAUingIKDVN0cmVhbVJlcXVlc3QSDQoFdG9waWMYASABKAkSIwoIcHJvdmlkZXIYAiABKA4yES5wYXltZW50LlByb3ZpZGVyEiYKBnN0YXR1cxgDIAEoDjIWLnBheW1lbnQuUGF5bWVudFN0YXR1cxIbCg5leGlzdGluZ19saW1pdBgEIAEoBUgBiAEBEiUKBXN0YXJ0GAUgASgOMhQucGF5bWVudC5TdHJlYW1TdGFydEgAEjAKCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAASFgoMc3RhcnRfY3Vyc29yGAcgASgJSABCEAoOc3RhcnRfcG9zaXRpb25CEQoPX2V4aXN0aW5nX2xpbWl0IrwBCgxQYXltZW50RXZlbnQSIQoHcGF5bWVudBgBIAEoCzIQLnBheW1lbnQuUGF5bWVudBISCgpldmVudF90eXBlGAIgASgJEg0KBXRvcGljGAMgASgJEhEKCXBhcnRpdGlvbhgEIAEoBRIOCgZvZmZzZXQYBSABKAMSMwoPa2Fma2FfdGltZXN0YW1wGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZjdXJzb3IYByABKAkiEgoQR2V0VG9waWNzUmVxdWVzdCJRCglUb3BpY0xpc3QSDgoGdG9waWNzGAEgAygJEg0KBWNvdW50GAIgASgFEiUKB2RldGFpbHMYAyADKAsyFC5wYXltZW50LlRvcGljU3RhdHVzIu4BCgtUb3BpY1N0YXR1cxINCgV0b3BpYxgBIAEoCRITCgtzdWJzY3JpYmVycxgCIAEoBRISCgpwYXJ0aXRpb25zGAMgASgFEhkKEW1lc3NhZ2VzX2NvbnN1bWVkGAQgASgDEhkKDGNvbnN1bWVyX2xhZxgFIAEoA0gAiAEBEjAKDGFjdGl2ZV9zaW5jZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcGlubmVkGAcgASgIEh4KFm1lc3NhZ2VzX2RlYWRfbGV0dGVyZWQYCCABKANCDwoNX2NvbnN1bWVyX2xhZyphCghQcm92aWRlchIUChBQUk9WSURFUl9VTktOT1dOEAASEwoPUFJPVklERVJfU1RSSVBFEAESFQoRUFJPVklERVJfUkFaT1JQQVkQAhITCg9QUk9WSURFUl9QQVlQQUwQAyp1Cg1QYXltZW50U3RhdHVzEhIKDlNUQVRVU19VTktOT1dOEAASEgoOU1RBVFVTX1BFTkRJTkcQARIUChBTVEFUVVNfQ09NUExFVEVEEAISEQoNU1RBVFVTX0ZBSUxFRBADEhMKD1NUQVRVU19SRUZVTkRFRBAEKl8KC1N0cmVhbVN0YXJ0EhwKGFNUUkVBTV9TVEFSVF9VTlNQRUNJRklFRBAAEhcKE1NUUkVBTV9TVEFSVF9MQVRFU1QQARIZChVTVFJFQU1fU1RBUlRfRUFSTElFU1QQAjKeAgoOUGF5bWVudFNlcnZpY2USPwoKR2V0UGF5bWVudBIaLnBheW1lbnQuR2V0UGF5bWVudFJlcXVlc3QaEC5wYXltZW50LlBheW1lbnQiA5ACARJHCgxMaXN0UGF5bWVudHMSHC5wYXltZW50Lkxpc3RQYXltZW50c1JlcXVlc3QaFC5wYXltZW50LlBheW1lbnRMaXN0IgOQAgESQQoOU3RyZWFtUGF5bWVudHMSFi5wYXltZW50LlN0cmVhbVJlcXVlc3QaFS5wYXltZW50LlBheW1lbnRFdmVudDABEj8KCUdldFRvcGljcxIZLnBheW1lbnQuR2V0VG9waWNzUmVxdWVzdBoSLnBheW1lbnQuVG9waWNMaXN0IgOQAgFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChVwYXltZW50L3BheW1lbnQucHJvdG8SB3BheW1lbnQi5wIKB1BheW1lbnQSCgoCaWQYASABKAkSIwoIcHJvdmlkZXIYAiABKA4yES5wYXltZW50LlByb3ZpZGVyEg4KBmFtb3VudBgDIAEoARIQCghjdXJyZW5jeRgEIAEoCRImCgZzdGF0dXMYBSABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSFgoOY3VzdG9tZXJfZW1haWwYBiABKAkSEgoKY3JlYXRlZF9hdBgHIAEoAxIUCgxwcm9jZXNzZWRfYXQYCCABKAMSMAoIbWV0YWRhdGEYCSADKAsyHi5wYXltZW50LlBheW1lbnQuTWV0YWRhdGFFbnRyeRIUCgxhbW91bnRfbWlub3IYCiABKAMSJgoGc291cmNlGAsgASgLMhYucGF5bWVudC5QYXltZW50U291cmNlGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLVAQoNUGF5bWVudFNvdXJjZRINCgV0b3BpYxgBIAEoCRIRCglwYXJ0aXRpb24YAiABKAUSDgoGb2Zmc2V0GAMgASgDEjMKD2thZmthX3RpbWVzdGFtcBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZmlyc3Rfc2VlbhgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJbGFzdF9zZWVuGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCInChFHZXRQYXltZW50UmVxdWVzdBISCgpwYXltZW50X2lkGAEgASgJItQDChNMaXN0UGF5bWVudHNSZXF1ZXN0EiMKCHByb3ZpZGVyGAEgASgOMhEucGF5bWVudC5Qcm92aWRlchImCgZzdGF0dXMYAiABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSDQoFbGltaXQYAyABKAUSDgoGY3Vyc29yGAQgASgJEg0KBXRvcGljGAUgASgJEiQKCXByb3ZpZGVycxgGIAMoDjIRLnBheW1lbnQuUHJvdmlkZXISKAoIc3RhdHVzZXMYByADKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSEAoIY3VycmVuY3kYCCABKAkSFgoOY3VzdG9tZXJfZW1haWwYCSABKAkSMAoMY3JlYXRlZF9mcm9tGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX3RvGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChBtaW5fYW1vdW50X21pbm9yGAwgASgDSACIAQESHQoQbWF4X2Ftb3VudF9taW5vchgNIAEoA0gBiAEBQhMKEV9taW5fYW1vdW50X21pbm9yQhMKEV9tYXhfYW1vdW50X21pbm9yIlsKC1BheW1lbnRMaXN0EiIKCHBheW1lbnRzGAEgAygLMhAucGF5bWVudC5QYXltZW50EhMKC25leHRfY3Vyc29yGAIgASgJEhMKC3RvdGFsX2NvdW50GAMgASgFIp4CCg1TdHJlYW1SZXF1ZXN0Eg0KBXRvcGljGAEgASgJEiMKCHByb3ZpZGVyGAIgASgOMhEucGF5bWVudC5Qcm92aWRlchImCgZzdGF0dXMYAyABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSGwoOZXhpc3RpbmdfbGltaXQYBCABKAVIAYgBARIlCgVzdGFydBgFIAEoDjIULnBheW1lbnQuU3RyZWFtU3RhcnRIABIwCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAEhYKDHN0YXJ0X2N1cnNvchgHIAEoCUgAQhAKDnN0YXJ0X3Bvc2l0aW9uQhEKD19leGlzdGluZ19saW1pdCK8AQoMUGF5bWVudEV2ZW50EiEKB3BheW1lbnQYASABKAsyEC5wYXltZW50LlBheW1lbnQSEgoKZXZlbnRfdHlwZRgCIAEoCRINCgV0b3BpYxgDIAEoCRIRCglwYXJ0aXRpb24YBCABKAUSDgoGb2Zmc2V0GAUgASgDEjMKD2thZmthX3RpbWVzdGFtcBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGY3Vyc29yGAcgASgJIhIKEEdldFRvcGljc1JlcXVlc3QiUQoJVG9waWNMaXN0Eg4KBnRvcGljcxgBIAMoCRINCgVjb3VudBgCIAEoBRIlCgdkZXRhaWxzGAMgAygLMhQucGF5bWVudC5Ub3BpY1N0YXR1cyLuAQoLVG9waWNTdGF0dXMSDQoFdG9waWMYASABKAkSEwoLc3Vic2NyaWJlcnMYAiABKAUSEgoKcGFydGl0aW9ucxgDIAEoBRIZChFtZXNzYWdlc19jb25zdW1lZBgEIAEoAxIZCgxjb25zdW1lcl9sYWcYBSABKANIAIgBARIwCgxhY3RpdmVfc2luY2UYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnBpbm5lZBgHIAEoCBIeChZtZXNzYWdlc19kZWFkX2xldHRlcmVkGAggASgDQg8KDV9jb25zdW1lcl9sYWcqYQoIUHJvdmlkZXISFAoQUFJPVklERVJfVU5LTk9XThAAEhMKD1BST1ZJREVSX1NUUklQRRABEhUKEVBST1ZJREVSX1JBWk9SUEFZEAISEwoPUFJPVklERVJfUEFZUEFMEAMqdQoNUGF5bWVudFN0YXR1cxISCg5TVEFUVVNfVU5LTk9XThAAEhIKDlNUQVRVU19QRU5ESU5HEAESFAoQU1RBVFVTX0NPTVBMRVRFRBACEhEKDVNUQVRVU19GQUlMRUQQAxITCg9TVEFUVVNfUkVGVU5ERUQQBCpfCgtTdHJlYW1TdGFydBIcChhTVFJFQU1fU1RBUlRfVU5TUEVDSUZJRUQQABIXChNTVFJFQU1fU1RBUlRfTEFURVNUEAESGQoVU1RSRUFNX1NUQVJUX0VBUkxJRVNUEAIyngIKDlBheW1lbnRTZXJ2aWNlEj8KCkdldFBheW1lbnQSGi5wYXltZW50LkdldFBheW1lbnRSZXF1ZXN0GhAucGF5bWVudC5QYXltZW50IgOQAgESRwoMTGlzdFBheW1lbnRzEhwucGF5bWVudC5MaXN0UGF5bWVudHNSZXF1ZXN0GhQucGF5bWVudC5QYXltZW50TGlzdCIDkAIBEkEKDlN0cmVhbVBheW1lbnRzEhYucGF5bWVudC5TdHJlYW1SZXF1ZXN0GhUucGF5bWVudC5QYXltZW50RXZlbnQwARI/CglHZXRUb3BpY3MSGS5wYXltZW50LkdldFRvcGljc1JlcXVlc3QaEi5wYXltZW50LlRvcGljTGlzdCIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A payment normalized from a provider's raw Kafka message.
@@ -83,6 +83,14 @@ export type Payment = Message<"payment.Payment"> & {
    * @generated from field: int64 amount_minor = 10;
    */
   amountMinor: bigint;
+
+  /**
+   * Where pa read this state of the payment, and when it first and last saw the payment. Set by
+   * GetPayment and ListPayments; unset on stream events (they carry their own position).
+   *
+   * @generated from field: payment.PaymentSource source = 11;
+   */
+  source?: PaymentSource | undefined;
 };
 
 /**
@@ -91,6 +99,48 @@ export type Payment = Message<"payment.Payment"> & {
  */
 export const PaymentSchema: GenMessage<Payment> = /*@__PURE__*/
   messageDesc(file_payment_payment, 0);
+
+/**
+ * @generated from message payment.PaymentSource
+ */
+export type PaymentSource = Message<"payment.PaymentSource"> & {
+  /**
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: int32 partition = 2;
+   */
+  partition: number;
+
+  /**
+   * @generated from field: int64 offset = 3;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp kafka_timestamp = 4;
+   */
+  kafkaTimestamp?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp first_seen = 5;
+   */
+  firstSeen?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_seen = 6;
+   */
+  lastSeen?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message payment.PaymentSource.
+ * Use `create(PaymentSourceSchema)` to create a new message.
+ */
+export const PaymentSourceSchema: GenMessage<PaymentSource> = /*@__PURE__*/
+  messageDesc(file_payment_payment, 1);
 
 /**
  * @generated from message payment.GetPaymentRequest
@@ -107,7 +157,7 @@ export type GetPaymentRequest = Message<"payment.GetPaymentRequest"> & {
  * Use `create(GetPaymentRequestSchema)` to create a new message.
  */
 export const GetPaymentRequestSchema: GenMessage<GetPaymentRequest> = /*@__PURE__*/
-  messageDesc(file_payment_payment, 1);
+  messageDesc(file_payment_payment, 2);
 
 /**
  * @generated from message payment.ListPaymentsRequest
@@ -140,6 +190,63 @@ export type ListPaymentsRequest = Message<"payment.ListPaymentsRequest"> & {
    * @generated from field: string cursor = 4;
    */
   cursor: string;
+
+  /**
+   * Only payments read from this topic.
+   *
+   * @generated from field: string topic = 5;
+   */
+  topic: string;
+
+  /**
+   * Any of these providers / statuses (combined with `provider` / `status` when those are set).
+   *
+   * @generated from field: repeated payment.Provider providers = 6;
+   */
+  providers: Provider[];
+
+  /**
+   * @generated from field: repeated payment.PaymentStatus statuses = 7;
+   */
+  statuses: PaymentStatus[];
+
+  /**
+   * ISO 4217 code, any case.
+   *
+   * @generated from field: string currency = 8;
+   */
+  currency: string;
+
+  /**
+   * Exact match, case-insensitive.
+   *
+   * @generated from field: string customer_email = 9;
+   */
+  customerEmail: string;
+
+  /**
+   * created_at in [created_from, created_to).
+   *
+   * @generated from field: google.protobuf.Timestamp created_from = 10;
+   */
+  createdFrom?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_to = 11;
+   */
+  createdTo?: Timestamp | undefined;
+
+  /**
+   * amount_minor in [min_amount_minor, max_amount_minor]; meaningful with `currency`.
+   *
+   * @generated from field: optional int64 min_amount_minor = 12;
+   */
+  minAmountMinor?: bigint | undefined;
+
+  /**
+   * @generated from field: optional int64 max_amount_minor = 13;
+   */
+  maxAmountMinor?: bigint | undefined;
 };
 
 /**
@@ -147,7 +254,7 @@ export type ListPaymentsRequest = Message<"payment.ListPaymentsRequest"> & {
  * Use `create(ListPaymentsRequestSchema)` to create a new message.
  */
 export const ListPaymentsRequestSchema: GenMessage<ListPaymentsRequest> = /*@__PURE__*/
-  messageDesc(file_payment_payment, 2);
+  messageDesc(file_payment_payment, 3);
 
 /**
  * @generated from message payment.PaymentList
@@ -176,7 +283,7 @@ export type PaymentList = Message<"payment.PaymentList"> & {
  * Use `create(PaymentListSchema)` to create a new message.
  */
 export const PaymentListSchema: GenMessage<PaymentList> = /*@__PURE__*/
-  messageDesc(file_payment_payment, 3);
+  messageDesc(file_payment_payment, 4);
 
 /**
  * @generated from message payment.StreamRequest
@@ -246,7 +353,7 @@ export type StreamRequest = Message<"payment.StreamRequest"> & {
  * Use `create(StreamRequestSchema)` to create a new message.
  */
 export const StreamRequestSchema: GenMessage<StreamRequest> = /*@__PURE__*/
-  messageDesc(file_payment_payment, 4);
+  messageDesc(file_payment_payment, 5);
 
 /**
  * @generated from message payment.PaymentEvent
@@ -301,7 +408,7 @@ export type PaymentEvent = Message<"payment.PaymentEvent"> & {
  * Use `create(PaymentEventSchema)` to create a new message.
  */
 export const PaymentEventSchema: GenMessage<PaymentEvent> = /*@__PURE__*/
-  messageDesc(file_payment_payment, 5);
+  messageDesc(file_payment_payment, 6);
 
 /**
  * @generated from message payment.GetTopicsRequest
@@ -314,7 +421,7 @@ export type GetTopicsRequest = Message<"payment.GetTopicsRequest"> & {
  * Use `create(GetTopicsRequestSchema)` to create a new message.
  */
 export const GetTopicsRequestSchema: GenMessage<GetTopicsRequest> = /*@__PURE__*/
-  messageDesc(file_payment_payment, 6);
+  messageDesc(file_payment_payment, 7);
 
 /**
  * @generated from message payment.TopicList
@@ -345,7 +452,7 @@ export type TopicList = Message<"payment.TopicList"> & {
  * Use `create(TopicListSchema)` to create a new message.
  */
 export const TopicListSchema: GenMessage<TopicList> = /*@__PURE__*/
-  messageDesc(file_payment_payment, 7);
+  messageDesc(file_payment_payment, 8);
 
 /**
  * @generated from message payment.TopicStatus
@@ -407,7 +514,7 @@ export type TopicStatus = Message<"payment.TopicStatus"> & {
  * Use `create(TopicStatusSchema)` to create a new message.
  */
 export const TopicStatusSchema: GenMessage<TopicStatus> = /*@__PURE__*/
-  messageDesc(file_payment_payment, 8);
+  messageDesc(file_payment_payment, 9);
 
 /**
  * @generated from enum payment.Provider

@@ -62,8 +62,12 @@ export interface Config {
     amountUnits: AmountUnits;
   };
   store: {
-    /** STORE_MAX_PAYMENTS: payments kept; the oldest are dropped beyond it. */
-    maxPayments: number;
+    /** DATABASE_URL: PostgreSQL connection string; unset means the embedded store in dataDir. */
+    databaseUrl?: string;
+    /** DATA_DIR: where the embedded store keeps its file. */
+    dataDir: string;
+    /** STORE_MAX_PAYMENTS and STORE_RETENTION: what the store keeps at most. */
+    retention: { maxPayments: number; maxAgeMs: number };
   };
   log: {
     level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
@@ -145,7 +149,14 @@ const schema = z.object({
   STREAM_BUFFER_EVENTS: count(16, 1_000_000).default(4096),
   MAX_CATCH_UP_READERS: count(1, 256).default(8),
   AMOUNT_UNITS: z.string().default(DEFAULT_AMOUNT_UNITS),
-  STORE_MAX_PAYMENTS: count(1, 100_000_000).default(1_000_000),
+  STORE_MAX_PAYMENTS: count(1, 1_000_000_000).default(5_000_000),
+  STORE_RETENTION: duration.default(30 * 24 * 3600 * 1000),
+  DATA_DIR: z.string().trim().min(1).default("./data"),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// connection URL")
+    .optional(),
   LOG_LEVEL: z
     .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
       message: "must be trace, debug, info, warn, error, fatal or silent",
@@ -176,7 +187,8 @@ export function parseConfig(env: Env, isTty = false): Config {
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "configuration");
-      const shown = name.includes("PASSWORD") ? "" : ` (got ${JSON.stringify(present[name] ?? "")})`;
+      const secret = name.includes("PASSWORD") || name === "DATABASE_URL";
+      const shown = secret ? "" : ` (got ${JSON.stringify(present[name] ?? "")})`;
       return `  ${name}${shown}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
@@ -240,7 +252,11 @@ export function parseConfig(env: Env, isTty = false): Config {
       maxCatchUpReaders: e.MAX_CATCH_UP_READERS,
     },
     payments: { amountUnits },
-    store: { maxPayments: e.STORE_MAX_PAYMENTS },
+    store: {
+      ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+      dataDir: e.DATA_DIR,
+      retention: { maxPayments: e.STORE_MAX_PAYMENTS, maxAgeMs: e.STORE_RETENTION },
+    },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (isTty ? "pretty" : "json") },
   };
 }

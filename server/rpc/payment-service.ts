@@ -3,10 +3,12 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type ConnectRouter, createContextKey, type HandlerContext } from "@connectrpc/connect";
 import {
+  type Payment,
   type PaymentEvent,
   PaymentEventSchema,
   PaymentListSchema,
   PaymentService,
+  PaymentSourceSchema,
   PaymentStatus,
   Provider,
   TopicListSchema,
@@ -15,13 +17,8 @@ import {
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
 import { PaymentNotFoundError } from "./error-mapping.js";
-import {
-  existingLimit,
-  listLimit,
-  RequestError,
-  startPosition,
-  type TopicPolicy,
-} from "./request-validation.js";
+import { listQuery } from "./list-query.js";
+import { existingLimit, RequestError, startPosition, type TopicPolicy } from "./request-validation.js";
 
 /** The client connection a call arrived on, set by the HTTP layer, for per-connection limits. */
 export const connectionKey = createContextKey<object | undefined>(undefined, {
@@ -45,6 +42,22 @@ function existingEvent(stored: StoredPayment): PaymentEvent {
     offset: BigInt(stored.source.offset),
     kafkaTimestamp: timestampFromMs(stored.source.kafkaTimestampMs),
   });
+}
+
+/** The stored payment with where it came from, for the unary RPCs. */
+function withSource(stored: StoredPayment): Payment {
+  const { source } = stored;
+  return {
+    ...stored.payment,
+    source: create(PaymentSourceSchema, {
+      topic: source.topic,
+      partition: source.partition,
+      offset: BigInt(source.offset),
+      kafkaTimestamp: timestampFromMs(source.kafkaTimestampMs),
+      ...(stored.firstSeenMs !== undefined ? { firstSeen: timestampFromMs(stored.firstSeenMs) } : {}),
+      ...(stored.lastSeenMs !== undefined ? { lastSeen: timestampFromMs(stored.lastSeenMs) } : {}),
+    }),
+  };
 }
 
 const optionalProvider = (provider: Provider) => (provider === Provider.UNKNOWN ? undefined : provider);
@@ -73,20 +86,13 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
       if (!id) throw new RequestError("invalid_argument", "payment_id is required");
       const stored = await deps.store.get(id);
       if (!stored) throw new PaymentNotFoundError(id);
-      return stored.payment;
+      return withSource(stored);
     },
 
     async listPayments(request) {
-      const provider = optionalProvider(request.provider);
-      const status = optionalStatus(request.status);
-      const page = await deps.store.list({
-        limit: listLimit(request.limit),
-        ...(provider !== undefined ? { provider } : {}),
-        ...(status !== undefined ? { status } : {}),
-        ...(request.cursor ? { cursor: request.cursor } : {}),
-      });
+      const page = await deps.store.list(listQuery(request));
       return create(PaymentListSchema, {
-        payments: page.payments.map((stored) => stored.payment),
+        payments: page.payments.map(withSource),
         nextCursor: page.nextCursor,
         totalCount: page.totalCount,
       });

@@ -1,92 +1,127 @@
-// A bounded in-process PaymentStore: fast, and gone on restart. Tests and benchmarks of the stream
-// path use it; the oldest payments are dropped beyond maxPayments.
+// An in-process PaymentStore: fast, and gone on restart. Tests and benchmarks of the stream path
+// use it. It follows the same contract as the SQLite store (test/server/store/).
+import { decodePageCursor, encodePageCursor } from "./page-cursor.js";
 import {
-  InvalidCursorError,
   isNewerState,
   type ListPage,
   type ListQuery,
   matchesFilter,
   type PaymentFilter,
+  type PaymentQuery,
   type PaymentStore,
+  type Retention,
   type StoredPayment,
 } from "./payment-store.js";
 
-interface PageCursor {
-  createdAt: string;
-  id: string;
+interface Entry {
+  /** First-seen order; an update keeps it, so list cursors stay valid. */
+  sequence: number;
+  stored: StoredPayment & { firstSeenMs: number; lastSeenMs: number };
 }
 
-function encodeCursor(cursor: PageCursor): string {
-  return Buffer.from(JSON.stringify(cursor)).toString("base64url");
-}
-
-function decodeCursor(text: string): PageCursor {
-  try {
-    const value = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as PageCursor;
-    if (typeof value.createdAt === "string" && typeof value.id === "string") return value;
-  } catch {}
-  throw new InvalidCursorError("cursor is not one this server issued; pass a next_cursor unchanged");
-}
-
-// Newest first: by created_at descending, then id descending, so pages have a total order.
-function newestFirst(a: StoredPayment, b: StoredPayment): number {
-  if (a.payment.createdAt !== b.payment.createdAt) return a.payment.createdAt > b.payment.createdAt ? -1 : 1;
-  return a.payment.id < b.payment.id ? 1 : a.payment.id > b.payment.id ? -1 : 0;
-}
-
-function isAfter(stored: StoredPayment, cursor: PageCursor): boolean {
-  const createdAt = BigInt(cursor.createdAt);
-  if (stored.payment.createdAt !== createdAt) return stored.payment.createdAt < createdAt;
-  return stored.payment.id < cursor.id;
+function matchesQuery(stored: StoredPayment, query: PaymentQuery, email: string | undefined): boolean {
+  const { payment, source } = stored;
+  if (query.topic && source.topic !== query.topic) return false;
+  if (query.providers?.length && !query.providers.includes(payment.provider)) return false;
+  if (query.statuses?.length && !query.statuses.includes(payment.status)) return false;
+  if (query.currency && payment.currency !== query.currency) return false;
+  if (email !== undefined && payment.customerEmail.toLowerCase() !== email) return false;
+  if (query.createdFrom !== undefined && payment.createdAt < query.createdFrom) return false;
+  if (query.createdTo !== undefined && payment.createdAt >= query.createdTo) return false;
+  if (query.minAmountMinor !== undefined && payment.amountMinor < query.minAmountMinor) return false;
+  if (query.maxAmountMinor !== undefined && payment.amountMinor > query.maxAmountMinor) return false;
+  return true;
 }
 
 export class MemoryPaymentStore implements PaymentStore {
-  // Insertion order is recency order: an update moves the payment to the end.
-  private readonly payments = new Map<string, StoredPayment>();
+  // A Map iterates in insertion order and `set` on an existing key keeps its place: iteration
+  // order is first-seen order.
+  private readonly entries = new Map<string, Entry>();
+  private nextSequence = 1;
+  private closed = false;
 
-  constructor(private readonly maxPayments: number) {}
+  /** `now` is when a write happens (ms since epoch); tests may pin it. */
+  constructor(
+    private readonly retention: Retention,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async upsert(batch: readonly StoredPayment[]): Promise<void> {
+    const nowMs = this.now();
     for (const record of batch) {
-      const current = this.payments.get(record.payment.id);
-      if (current && !isNewerState(record, current)) continue;
-      this.payments.delete(record.payment.id);
-      this.payments.set(record.payment.id, record);
-    }
-    while (this.payments.size > this.maxPayments) {
-      const oldest = this.payments.keys().next();
-      if (oldest.done) break;
-      this.payments.delete(oldest.value);
+      const current = this.entries.get(record.payment.id);
+      if (current && !isNewerState(record, current.stored)) continue;
+      const stored = {
+        payment: record.payment,
+        source: { ...record.source },
+        firstSeenMs: current?.stored.firstSeenMs ?? nowMs,
+        lastSeenMs: nowMs,
+      };
+      if (current) current.stored = stored;
+      else this.entries.set(record.payment.id, { sequence: this.nextSequence++, stored });
     }
   }
 
   async get(id: string): Promise<StoredPayment | undefined> {
-    return this.payments.get(id);
+    return this.entries.get(id)?.stored;
   }
 
   async list(query: ListQuery): Promise<ListPage> {
-    const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
-    const matching = [...this.payments.values()].filter((p) => matchesFilter(p, query)).sort(newestFirst);
-    const remaining = cursor ? matching.filter((p) => isAfter(p, cursor)) : matching;
-    const page = remaining.slice(0, query.limit);
+    const before = query.cursor ? decodePageCursor(query.cursor) : Number.POSITIVE_INFINITY;
+    const email = query.customerEmail ? query.customerEmail.toLowerCase() : undefined;
+    const all = [...this.entries.values()];
+    const page: Entry[] = [];
+    let totalCount = 0;
+    let more = false;
+    for (let i = all.length - 1; i >= 0; i--) {
+      const entry = all[i] as Entry;
+      if (!matchesQuery(entry.stored, query, email)) continue;
+      totalCount++;
+      if (entry.sequence >= before) continue;
+      if (page.length < query.limit) page.push(entry);
+      else more = true;
+    }
     const last = page.at(-1);
-    const nextCursor =
-      last && remaining.length > page.length
-        ? encodeCursor({ createdAt: String(last.payment.createdAt), id: last.payment.id })
-        : "";
-    return { payments: page, nextCursor, totalCount: matching.length };
+    return {
+      payments: page.map((entry) => entry.stored),
+      nextCursor: more && last ? encodePageCursor(last.sequence) : "",
+      totalCount,
+    };
   }
 
   async recent(filter: PaymentFilter & { topic: string }, limit: number): Promise<StoredPayment[]> {
-    if (limit <= 0) return [];
     const found: StoredPayment[] = [];
-    const all = [...this.payments.values()];
+    if (limit <= 0) return found;
+    const all = [...this.entries.values()];
     for (let i = all.length - 1; i >= 0 && found.length < limit; i--) {
-      const stored = all[i] as StoredPayment;
+      const { stored } = all[i] as Entry;
       if (matchesFilter(stored, filter)) found.push(stored);
     }
     return found.reverse();
   }
 
-  async close(): Promise<void> {}
+  async enforceRetention(nowMs: number): Promise<number> {
+    const cutoff = nowMs - this.retention.maxAgeMs;
+    let deleted = 0;
+    for (const [id, entry] of this.entries) {
+      if (entry.stored.lastSeenMs < cutoff) {
+        this.entries.delete(id);
+        deleted++;
+      }
+    }
+    for (const id of this.entries.keys()) {
+      if (this.entries.size <= this.retention.maxPayments) break;
+      this.entries.delete(id);
+      deleted++;
+    }
+    return deleted;
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error("payment store is closed");
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 }

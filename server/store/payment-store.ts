@@ -13,15 +13,37 @@ export interface PaymentSource {
 export interface StoredPayment {
   payment: Payment;
   source: PaymentSource;
+  /** When pa first and last wrote this payment (ms since epoch); set by the store on reads. */
+  firstSeenMs?: number;
+  lastSeenMs?: number;
 }
 
+/** What streams filter on (one provider, one status) and what their snapshot is scoped to. */
 export interface PaymentFilter {
   topic?: string;
   provider?: Provider;
   status?: PaymentStatus;
 }
 
-export interface ListQuery extends PaymentFilter {
+/** ListPayments' filters; every field set must match. */
+export interface PaymentQuery {
+  topic?: string;
+  /** Any of these (empty or absent: any provider). */
+  providers?: Provider[];
+  statuses?: PaymentStatus[];
+  /** Upper-case ISO 4217 code. */
+  currency?: string;
+  /** Compared case-insensitively. */
+  customerEmail?: string;
+  /** created_at (unix seconds) in [createdFrom, createdTo). */
+  createdFrom?: bigint;
+  createdTo?: bigint;
+  /** amount_minor in [minAmountMinor, maxAmountMinor]. */
+  minAmountMinor?: bigint;
+  maxAmountMinor?: bigint;
+}
+
+export interface ListQuery extends PaymentQuery {
   limit: number;
   /** An opaque cursor from a previous page's nextCursor. */
   cursor?: string;
@@ -41,11 +63,29 @@ export interface PaymentStore {
   /** Idempotent: writing the same records again changes nothing; an older record never wins. */
   upsert(batch: readonly StoredPayment[]): Promise<void>;
   get(id: string): Promise<StoredPayment | undefined>;
-  /** Newest first. */
+  /**
+   * Newest first: by the order in which pa first saw each payment, so that a page cursor stays
+   * correct while payments keep arriving or changing (no duplicate, no skip).
+   */
   list(query: ListQuery): Promise<ListPage>;
   /** The `limit` most recent payments of a topic matching the filter, returned oldest first. */
   recent(filter: PaymentFilter & { topic: string }, limit: number): Promise<StoredPayment[]>;
+  /**
+   * Deletes payments last seen before `nowMs - retentionMs` and, beyond the row limit, the ones
+   * first seen longest ago. Returns how many were deleted. pa calls it periodically.
+   */
+  enforceRetention(nowMs: number): Promise<number>;
+  /** Resolves when the store can serve; rejects with the reason when it cannot (for /readyz). */
+  ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Bounds on what a store keeps. */
+export interface Retention {
+  /** STORE_MAX_PAYMENTS: rows kept at most. */
+  maxPayments: number;
+  /** STORE_RETENTION: payments not seen for this long are deleted. */
+  maxAgeMs: number;
 }
 
 /**

@@ -43,7 +43,10 @@ describe("scripts/kafka.sh (npm run kafka:up / kafka:down)", () => {
       const down = await kafkaScript("down");
       expect(down.stdout).toContain("stopped");
       expect(isAlive(pid)).toBe(false);
-      const { stdout: java } = await run("bash", ["-c", `pgrep -af '[k]afka.Kafka .*broker-${port}' || true`]);
+      const { stdout: java } = await run("bash", [
+        "-c",
+        `pgrep -af '[k]afka.Kafka .*broker-${port}' || true`,
+      ]);
       expect(java.trim()).toBe("");
       await expect(kafkaScript("status")).rejects.toMatchObject({
         stdout: expect.stringContaining("not running"),

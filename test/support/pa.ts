@@ -1,6 +1,9 @@
 // Starts a real pa in-process on a free port against the real broker, the way server/main.ts does,
 // with its own consumer group so tests never share processing state.
 import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type App, startApp } from "../../server/app.js";
 import { type Config, parseConfig } from "../../server/config/config.js";
 import { createLogger } from "../../server/observability/logger.js";
@@ -13,12 +16,16 @@ export interface RunningPa {
   stop(): Promise<void>;
 }
 
-/** Environment variables as a user would set them; KAFKA_TOPIC defaults to none for tests. */
+/**
+ * Environment variables as a user would set them. For tests KAFKA_TOPIC defaults to none and
+ * DATA_DIR to a fresh temporary folder (pass the same DATA_DIR to restart on the same data).
+ */
 export async function startPa(bootstrap: string, env: Record<string, string> = {}): Promise<RunningPa> {
   const config = parseConfig({
     KAFKA_BROKERS: bootstrap,
     KAFKA_GROUP_ID: `test-${randomBytes(4).toString("hex")}`,
     KAFKA_TOPIC: "",
+    DATA_DIR: mkdtempSync(join(tmpdir(), "pa-test-data-")),
     GRPC_HOST: "127.0.0.1",
     GRPC_PORT: "0",
     STREAM_LINGER: "500ms",

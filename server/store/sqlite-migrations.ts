@@ -1,0 +1,115 @@
+// The SQLite store's schema, as numbered migrations. Each one runs once, in order, inside the
+// transaction that records its version in schema_migrations, so opening a store again (or two
+// processes opening it at once) applies nothing twice. Never edit a released migration: add one.
+import type Database from "better-sqlite3";
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "payments",
+    // seq is the first-seen order: AUTOINCREMENT never reuses a number, even after retention
+    // deleted the newest row, and an upsert's UPDATE keeps it. List pages and recent() walk it
+    // backwards. SQLite ends every index with the rowid (seq), so a one-column index hands out
+    // the matches of one value newest first. email_lc is customer_email lower-cased by the store.
+    // The created_at and amount_minor indexes also carry the equality columns, so counting a range
+    // combined with them never reads the table. last_seen_ms serves retention by age.
+    //
+    // payment_counts keeps, per (topic, provider, status, currency), how many payments there are,
+    // so that a total_count over those filters sums a few rows instead of counting an index range
+    // of up to every payment. The triggers keep it exact through inserts, updates and deletes.
+    sql: `
+      CREATE TABLE payments (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        topic TEXT NOT NULL,
+        kafka_partition INTEGER NOT NULL,
+        kafka_offset INTEGER NOT NULL,
+        kafka_timestamp_ms INTEGER NOT NULL,
+        provider INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        amount REAL NOT NULL,
+        amount_minor INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        customer_email TEXT NOT NULL,
+        email_lc TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        processed_at INTEGER NOT NULL,
+        metadata TEXT NOT NULL,
+        first_seen_ms INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL
+      );
+      CREATE INDEX payments_topic ON payments (topic);
+      CREATE INDEX payments_provider ON payments (provider);
+      CREATE INDEX payments_status ON payments (status);
+      CREATE INDEX payments_currency ON payments (currency);
+      CREATE INDEX payments_email ON payments (email_lc);
+      CREATE INDEX payments_created_at ON payments (created_at, topic, provider, status, currency);
+      CREATE INDEX payments_amount_minor ON payments (amount_minor, topic, provider, status, currency);
+      CREATE INDEX payments_last_seen ON payments (last_seen_ms);
+
+      CREATE TABLE payment_counts (
+        topic TEXT NOT NULL,
+        provider INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (topic, provider, status, currency)
+      ) WITHOUT ROWID;
+      CREATE TRIGGER payments_count_insert AFTER INSERT ON payments BEGIN
+        INSERT INTO payment_counts (topic, provider, status, currency, n)
+          VALUES (new.topic, new.provider, new.status, new.currency, 1)
+          ON CONFLICT (topic, provider, status, currency) DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER payments_count_delete AFTER DELETE ON payments BEGIN
+        UPDATE payment_counts SET n = n - 1
+          WHERE topic = old.topic AND provider = old.provider AND status = old.status
+            AND currency = old.currency;
+      END;
+      CREATE TRIGGER payments_count_update AFTER UPDATE OF topic, provider, status, currency ON payments
+      WHEN new.topic IS NOT old.topic OR new.provider IS NOT old.provider
+        OR new.status IS NOT old.status OR new.currency IS NOT old.currency
+      BEGIN
+        UPDATE payment_counts SET n = n - 1
+          WHERE topic = old.topic AND provider = old.provider AND status = old.status
+            AND currency = old.currency;
+        INSERT INTO payment_counts (topic, provider, status, currency, n)
+          VALUES (new.topic, new.provider, new.status, new.currency, 1)
+          ON CONFLICT (topic, provider, status, currency) DO UPDATE SET n = n + 1;
+      END;
+    `,
+  },
+];
+
+/** Applies the migrations `db` has not recorded yet; returns the versions it applied. */
+export function migrate(db: Database.Database): number[] {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at_ms INTEGER NOT NULL
+    )
+  `);
+  const isApplied = db.prepare<[number], { version: number }>(
+    "SELECT version FROM schema_migrations WHERE version = ?",
+  );
+  const record = db.prepare<[number, string, number]>(
+    "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)",
+  );
+  const applied: number[] = [];
+  // IMMEDIATE takes the write lock first, so a second process waits and then finds them applied.
+  db.transaction(() => {
+    for (const migration of migrations) {
+      if (isApplied.get(migration.version)) continue;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, Date.now());
+      applied.push(migration.version);
+    }
+  }).immediate();
+  return applied;
+}
