@@ -1,8 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll } from "vitest";
-import { openSqliteStore } from "../../../server/store/sqlite-store.js";
+import { create } from "@bufbuild/protobuf";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { PaymentSchema, PaymentStatus, Provider } from "../../../gen/payment/payment_pb.js";
+import type { PaymentQuery, Retention, StoredPayment } from "../../../server/store/payment-store.js";
+import { openSqliteStore, sqliteFileName } from "../../../server/store/sqlite-store.js";
 import { describePaymentStoreContract } from "./payment-store-contract.js";
 
 const dirs: string[] = [];
@@ -10,14 +14,97 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describePaymentStoreContract(
-  "sqlite",
-  async ({ retention = { maxPayments: 1_000_000, maxAgeMs: 86_400_000 } }) => {
-    const dataDir = mkdtempSync(join(tmpdir(), "pa-sqlite-store-"));
-    dirs.push(dataDir);
-    return {
-      store: await openSqliteStore({ dataDir, retention }),
-      reopen: () => openSqliteStore({ dataDir, retention }),
-    };
-  },
-);
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "pa-sqlite-store-"));
+  dirs.push(dir);
+  return dir;
+}
+
+const defaultRetention: Retention = { maxPayments: 1_000_000, maxAgeMs: 86_400_000 };
+
+describePaymentStoreContract("sqlite", async ({ retention = defaultRetention }) => {
+  const dataDir = tempDir();
+  return {
+    store: await openSqliteStore({ dataDir, retention }),
+    reopen: () => openSqliteStore({ dataDir, retention }),
+  };
+});
+
+describe("SQLite store", () => {
+  it("creates DATA_DIR and records each applied migration once", async () => {
+    const dataDir = join(tempDir(), "nested", "data");
+    await (await openSqliteStore({ dataDir, retention: defaultRetention })).close();
+    await (await openSqliteStore({ dataDir, retention: defaultRetention })).close();
+    const db = new Database(join(dataDir, sqliteFileName), { readonly: true });
+    expect(db.prepare("SELECT version FROM schema_migrations").all()).toEqual([{ version: 1 }]);
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    db.close();
+  });
+
+  // Past a few thousand payments, range filters read their covering index (sqlite-query.ts) or,
+  // when they match many payments, the newest payments first (pageSeqs).
+  it("pages and counts range filters over many payments exactly", async () => {
+    const store = await openSqliteStore({ dataDir: tempDir(), retention: defaultRetention });
+    const rows: StoredPayment[] = Array.from({ length: 7000 }, (_, i) => ({
+      payment: create(PaymentSchema, {
+        id: `p${i}`,
+        provider: (i % 3) + 1,
+        status: (i % 4) + 1,
+        currency: i % 2 ? "USD" : "EUR",
+        // Event time runs against first-seen order in places, as late records make it.
+        createdAt: 1_000_000n + BigInt((i * 7919) % 7000),
+        amountMinor: BigInt((i * 104_729) % 100_000),
+        customerEmail: `c${i % 50}@example.com`,
+      }),
+      source: { topic: i % 5 ? "busy" : "quiet", partition: 0, offset: i, kafkaTimestampMs: i },
+    }));
+    for (let i = 0; i < rows.length; i += 1000) await store.upsert(rows.slice(i, i + 1000));
+    const queries: PaymentQuery[] = [
+      { createdFrom: 1_001_000n, createdTo: 1_003_000n },
+      { createdTo: 1_000_100n },
+      { minAmountMinor: 99_000n },
+      {
+        minAmountMinor: 10_000n,
+        maxAmountMinor: 60_000n,
+        topic: "busy",
+        statuses: [PaymentStatus.STATUS_PENDING],
+      },
+      { createdFrom: 1_000_000n, providers: [Provider.PAYPAL], currency: "USD" },
+      { createdFrom: 1_006_000n, topic: "quiet" },
+      // Thousands of matches: pages come from the newest payments first, then from the index.
+      { createdFrom: 1_000_500n },
+      { maxAmountMinor: 80_000n, statuses: [PaymentStatus.STATUS_PENDING, PaymentStatus.STATUS_FAILED] },
+      { customerEmail: "C7@Example.com", createdFrom: 1_003_000n },
+    ];
+    for (const query of queries) {
+      const expected = rows
+        .filter(({ payment: p, source }) => {
+          return (
+            (query.topic === undefined || source.topic === query.topic) &&
+            (!query.providers || query.providers.includes(p.provider)) &&
+            (!query.statuses || query.statuses.includes(p.status)) &&
+            (query.currency === undefined || p.currency === query.currency) &&
+            (query.customerEmail === undefined || p.customerEmail === query.customerEmail.toLowerCase()) &&
+            (query.createdFrom === undefined || p.createdAt >= query.createdFrom) &&
+            (query.createdTo === undefined || p.createdAt < query.createdTo) &&
+            (query.minAmountMinor === undefined || p.amountMinor >= query.minAmountMinor) &&
+            (query.maxAmountMinor === undefined || p.amountMinor <= query.maxAmountMinor)
+          );
+        })
+        .map((r) => r.payment.id)
+        .reverse();
+      const listed: string[] = [];
+      let cursor: string | undefined;
+      let totalCount = -1;
+      do {
+        const page = await store.list({ ...query, limit: 400, cursor });
+        listed.push(...page.payments.map((p) => p.payment.id));
+        totalCount = page.totalCount;
+        cursor = page.nextCursor || undefined;
+      } while (cursor);
+      expect(listed).toEqual(expected);
+      expect(totalCount).toBe(expected.length);
+    }
+    await store.close();
+  });
+});

@@ -1,0 +1,77 @@
+// How the SQLite store turns ListPayments' filters into SQL, and which index each query uses. The
+// planner alone gets two cases wrong at a million rows, so they are decided here:
+//  - total_count over topic/provider/status/currency only is summed from payment_counts instead of
+//    counted over an index range that can hold every payment;
+//  - with a created_at or amount_minor range, the planner may walk every payment newest first
+//    hoping to meet 51 matches soon, which takes the whole table when the range is old. Counting
+//    the range over its covering index costs as much as collecting the page from it, so the page
+//    comes from that index too; unless topic/provider/status/currency alone leave few payments, in
+//    which case their own index is cheaper and the planner picks it.
+import type { PaymentQuery } from "./payment-store.js";
+
+export interface Where {
+  sql: string;
+  params: unknown[];
+}
+
+/** Below this many payments matching the equality filters, their index beats a range index. */
+const fewMatches = 5_000;
+
+/** The filters as a WHERE condition on `payments` (or, for the equality ones, `payment_counts`). */
+export function whereOf(query: PaymentQuery, only: "all" | "equality" = "all"): Where {
+  const terms: string[] = [];
+  const params: unknown[] = [];
+  const add = (term: string, ...values: unknown[]) => {
+    terms.push(term);
+    params.push(...values);
+  };
+  if (query.topic) add("topic = ?", query.topic);
+  const providers = [...new Set(query.providers ?? [])];
+  if (providers.length) add(`provider IN (${providers.map(() => "?").join(", ")})`, ...providers);
+  const statuses = [...new Set(query.statuses ?? [])];
+  if (statuses.length) add(`status IN (${statuses.map(() => "?").join(", ")})`, ...statuses);
+  if (query.currency) add("currency = ?", query.currency);
+  if (only === "all") {
+    if (query.customerEmail) add("email_lc = ?", query.customerEmail.toLowerCase());
+    if (query.createdFrom !== undefined) add("created_at >= ?", query.createdFrom);
+    if (query.createdTo !== undefined) add("created_at < ?", query.createdTo);
+    if (query.minAmountMinor !== undefined) add("amount_minor >= ?", query.minAmountMinor);
+    if (query.maxAmountMinor !== undefined) add("amount_minor <= ?", query.maxAmountMinor);
+  }
+  return { sql: terms.join(" AND "), params };
+}
+
+export function whereClause(...conditions: string[]): string {
+  const present = conditions.filter(Boolean);
+  return present.length ? `WHERE ${present.join(" AND ")}` : "";
+}
+
+/** The covering index of the query's range filter, if it has one. */
+function rangeIndex(query: PaymentQuery): string | undefined {
+  if (query.createdFrom !== undefined || query.createdTo !== undefined) return "payments_created_at";
+  if (query.minAmountMinor !== undefined || query.maxAmountMinor !== undefined) {
+    return "payments_amount_minor";
+  }
+  return undefined;
+}
+
+export type ListPlan =
+  /** total_count is a sum over payment_counts. */
+  | { kind: "counts" }
+  /** Count and page both read `index` (or the planner's choice when absent). */
+  | { kind: "scan"; index?: string };
+
+/**
+ * How to run `query`. `equalityCount` gives how many payments match its topic, provider, status
+ * and currency filters (from payment_counts); it is called only when the choice depends on it.
+ */
+export function planList(query: PaymentQuery, equalityCount: () => number): ListPlan {
+  if (query.customerEmail) return { kind: "scan" };
+  const index = rangeIndex(query);
+  if (!index) return { kind: "counts" };
+  return equalityCount() <= fewMatches ? { kind: "scan" } : { kind: "scan", index };
+}
+
+export function indexedBy(index: string | undefined): string {
+  return index ? ` INDEXED BY ${index}` : "";
+}
