@@ -1,5 +1,6 @@
 // Builds pa from a validated config: Kafka clients, store, stream hub, RPC routes and the one-port
 // server. Tests call startApp() in-process on port 0; server/main.ts adds signals and the process.
+import type { Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
 import {
   Code,
@@ -22,10 +23,13 @@ import { TopicAdmin } from "./kafka/topic-admin.js";
 import type { Logger } from "./observability/logger.js";
 import { errorMappingInterceptor } from "./rpc/error-mapping.js";
 import { HealthStatus, registerHealth } from "./rpc/health-service.js";
+import { NativeGrpcStreams } from "./rpc/native-grpc-streams.js";
 import { connectionKey, registerPaymentService } from "./rpc/payment-service.js";
+import { PaymentStreams } from "./rpc/payment-streams.js";
 import { fileRegistryOf, registerReflection } from "./rpc/reflection-service.js";
 import { topicPolicy } from "./rpc/request-validation.js";
 import { describeStore, openStore } from "./store/open-store.js";
+import { EventFrames } from "./streaming/event-frames.js";
 import { StreamHub } from "./streaming/stream-hub.js";
 
 export interface App {
@@ -74,24 +78,31 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   };
 
   // Payment RPCs need Kafka; until it is connected they answer UNAVAILABLE instead of hanging.
+  const unavailableReason = () =>
+    kafkaConnected ? undefined : `pa is starting: waiting for Kafka at ${config.kafka.brokers}`;
   const requireKafka: Interceptor = (next) => async (request) => {
-    if (!kafkaConnected && request.service.typeName === PaymentService.typeName) {
-      throw new ConnectError(
-        `pa is starting: waiting for Kafka at ${config.kafka.brokers}`,
-        Code.Unavailable,
-      );
-    }
+    const unavailable =
+      request.service.typeName === PaymentService.typeName ? unavailableReason() : undefined;
+    if (unavailable) throw new ConnectError(unavailable, Code.Unavailable);
     return next(request);
   };
 
+  const paymentStreams = new PaymentStreams({
+    hub,
+    store,
+    topicAllowed: topicPolicy(config.streams.topicAllowlist),
+    streams: config.streams,
+    maxStreamsPerConnection: config.server.maxStreamsPerConnection,
+  });
+  const nativeGrpcStreams = new NativeGrpcStreams({
+    streams: paymentStreams,
+    frames: new EventFrames(),
+    logger,
+    unavailableReason,
+  });
+
   const routes = (router: ConnectRouter) => {
-    registerPaymentService(router, {
-      hub,
-      store,
-      topicAllowed: topicPolicy(config.streams.topicAllowlist),
-      streams: config.streams,
-      maxStreamsPerConnection: config.server.maxStreamsPerConnection,
-    });
+    registerPaymentService(router, { hub, store, streams: paymentStreams });
     registerHealth(router, health);
     registerReflection(router, {
       registry: fileRegistryOf(file_payment_payment, file_grpc_health_v1_health),
@@ -118,7 +129,11 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     port: config.server.port,
     ...(config.server.tls ? { tls: config.server.tls } : {}),
     headersTimeoutMs: config.server.headersTimeoutMs,
-    handler,
+    // Plain gRPC StreamPayments calls take the native path; everything else goes to Connect.
+    handler: (request, response) => {
+      if ("stream" in request && nativeGrpcStreams.handle(request, response as Http2ServerResponse)) return;
+      handler(request, response);
+    },
   });
   const address = await server.listen();
 

@@ -1,11 +1,11 @@
 // The embedded PaymentStore: one SQLite file in WAL mode under DATA_DIR, so pa needs no database
-// server and keeps what it stored across restarts. better-sqlite3 is synchronous, so each call is
-// kept short: indexed reads, one transaction per batch, retention in small chunks between
-// event-loop turns, and WAL checkpoints in a worker thread (sqlite-checkpointer.ts). The schema and
-// its indexes are in sqlite-migrations.ts, the choice of index per query in sqlite-query.ts.
+// server and keeps what it stored across restarts. better-sqlite3 is synchronous, so nothing slow
+// runs on the event loop: every write (one transaction per batch, retention in small chunks) runs
+// in a writer thread (sqlite-writer.ts), WAL checkpoints in another (sqlite-checkpointer.ts), and
+// the event loop keeps only indexed reads, which WAL lets run while the writer writes. The schema
+// and its indexes are in sqlite-migrations.ts, the choice of index per query in sqlite-query.ts.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import Database from "better-sqlite3";
 import { PaymentSchema } from "../../gen/payment/payment_pb.js";
@@ -22,6 +22,7 @@ import type {
 import { type Checkpointer, startCheckpointer } from "./sqlite-checkpointer.js";
 import { migrate } from "./sqlite-migrations.js";
 import { indexedBy, planList, type Where, whereClause, whereOf } from "./sqlite-query.js";
+import { type SqliteWriter, startSqliteWriter, type UpsertRow } from "./sqlite-writer.js";
 
 export interface SqliteStoreOptions {
   /** DATA_DIR: created when missing; the database is `payments.sqlite` inside it. */
@@ -33,7 +34,8 @@ export interface SqliteStoreOptions {
 export const sqliteFileName = "payments.sqlite";
 
 // Rows deleted per retention statement. Deleting the oldest payments touches a cold page of every
-// index per row (about 0.15 ms a row measured at a million payments), so ~75 ms between turns.
+// index per row (about 0.15 ms a row measured at a million payments), so upserts wait at most
+// ~75 ms behind a chunk.
 const retentionChunk = 500;
 // Page cache: the recent end of every index and the id index's upper levels stay in memory.
 const cacheKiB = 64 * 1024;
@@ -120,15 +122,34 @@ function toStoredPayment(row: PaymentRow): StoredPayment {
   };
 }
 
+/** A payment as upsertSql's parameters, in their order. */
+function upsertParameters({ payment, source }: StoredPayment, nowMs: number): UpsertRow {
+  return [
+    payment.id,
+    source.topic,
+    source.partition,
+    source.offset,
+    source.kafkaTimestampMs,
+    payment.provider,
+    payment.status,
+    payment.amount,
+    payment.amountMinor,
+    payment.currency,
+    payment.customerEmail,
+    payment.customerEmail.toLowerCase(),
+    payment.createdAt,
+    payment.processedAt,
+    JSON.stringify(payment.metadata),
+    nowMs,
+    nowMs,
+  ];
+}
+
 class SqlitePaymentStore implements PaymentStore {
-  private readonly upsertRow: Database.Statement;
   private readonly selectById: Database.Statement<[string], PaymentRow>;
   private readonly selectOne: Database.Statement<[], unknown>;
   private readonly countAll: Database.Statement<[], { n: number }>;
   private readonly nextSeq: Database.Statement<[], { n: number }>;
-  private readonly deleteLastSeenBefore: Database.Statement<[number, number]>;
-  private readonly deleteFirstSeen: Database.Statement<[number]>;
-  private readonly writeBatch: (batch: readonly StoredPayment[], nowMs: number) => void;
   // Statements for list() and recent(), by SQL text; a Map iterates oldest first (LRU eviction).
   private readonly statements = new Map<string, Database.Statement>();
   private checkpointError: string | undefined;
@@ -137,42 +158,13 @@ class SqlitePaymentStore implements PaymentStore {
     private readonly db: Database.Database,
     private readonly retention: Retention,
     private readonly checkpointer: Checkpointer,
+    private readonly writer: SqliteWriter,
   ) {
-    this.upsertRow = db.prepare(upsertSql);
     this.selectById = db.prepare<[string], PaymentRow>(`SELECT ${columns} FROM payments WHERE id = ?`);
     this.selectById.safeIntegers(true);
     this.selectOne = db.prepare("SELECT 1");
     this.countAll = db.prepare("SELECT coalesce(sum(n), 0) AS n FROM payment_counts");
     this.nextSeq = db.prepare("SELECT coalesce(max(seq), 0) + 1 AS n FROM payments");
-    this.deleteLastSeenBefore = db.prepare(
-      "DELETE FROM payments WHERE seq IN (SELECT seq FROM payments WHERE last_seen_ms < ? LIMIT ?)",
-    );
-    this.deleteFirstSeen = db.prepare(
-      "DELETE FROM payments WHERE seq IN (SELECT seq FROM payments ORDER BY seq LIMIT ?)",
-    );
-    this.writeBatch = db.transaction((batch: readonly StoredPayment[], nowMs: number) => {
-      for (const { payment, source } of batch) {
-        this.upsertRow.run(
-          payment.id,
-          source.topic,
-          source.partition,
-          source.offset,
-          source.kafkaTimestampMs,
-          payment.provider,
-          payment.status,
-          payment.amount,
-          payment.amountMinor,
-          payment.currency,
-          payment.customerEmail,
-          payment.customerEmail.toLowerCase(),
-          payment.createdAt,
-          payment.processedAt,
-          JSON.stringify(payment.metadata),
-          nowMs,
-          nowMs,
-        );
-      }
-    });
   }
 
   /** Called by the checkpointer: its failure's reason, or undefined once it succeeds again. */
@@ -180,8 +172,9 @@ class SqlitePaymentStore implements PaymentStore {
     this.checkpointError = error;
   }
 
-  async upsert(batch: readonly StoredPayment[]): Promise<void> {
-    if (batch.length) this.writeBatch(batch, Date.now());
+  upsert(batch: readonly StoredPayment[]): Promise<void> {
+    const nowMs = Date.now();
+    return this.writer.upsert(batch.map((stored) => upsertParameters(stored, nowMs)));
   }
 
   async get(id: string): Promise<StoredPayment | undefined> {
@@ -233,39 +226,29 @@ class SqlitePaymentStore implements PaymentStore {
   }
 
   async enforceRetention(nowMs: number): Promise<number> {
-    let deleted = 0;
-    const cutoff = nowMs - this.retention.maxAgeMs;
-    if (Number.isFinite(cutoff)) {
-      for (;;) {
-        const { changes } = this.deleteLastSeenBefore.run(cutoff, retentionChunk);
-        deleted += changes;
-        if (changes < retentionChunk) break;
-        await yieldToEventLoop();
-      }
-    }
-    let excess = (this.countAll.get()?.n ?? 0) - this.retention.maxPayments;
-    while (excess > 0) {
-      const { changes } = this.deleteFirstSeen.run(Math.min(excess, retentionChunk));
-      deleted += changes;
-      excess -= changes;
-      if (changes === 0) break;
-      if (excess > 0) await yieldToEventLoop();
-    }
+    const deleted = await this.writer.enforceRetention({
+      lastSeenBefore: nowMs - this.retention.maxAgeMs,
+      maxPayments: this.retention.maxPayments,
+      chunk: retentionChunk,
+    });
     // Keeps the planner's statistics current as the table grows and shrinks (cheap when they are).
-    this.db.pragma("optimize");
+    await this.writer.optimize();
     return deleted;
   }
 
   async ping(): Promise<void> {
     if (!this.db.open) throw new Error("payment store is closed");
     this.selectOne.get();
+    const writerProblem = this.writer.problem();
+    if (writerProblem) throw new Error(writerProblem);
     if (this.checkpointError) throw new Error(`cannot checkpoint the SQLite WAL: ${this.checkpointError}`);
   }
 
   async close(): Promise<void> {
     if (!this.db.open) return;
+    await this.writer.optimize().catch(() => undefined);
+    await this.writer.stop();
     await this.checkpointer.stop();
-    this.db.pragma("optimize");
     this.db.close();
   }
 
@@ -353,10 +336,20 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Paym
     db.close();
     throw error;
   }
+  // Writes go to the writer thread from here on; this connection only reads, which in WAL mode
+  // waits for a lock only in rare moments (WAL recovery), never for the length of a write.
+  db.pragma("busy_timeout = 100");
   let store: SqlitePaymentStore | undefined;
   const checkpointer = startCheckpointer(file, checkpointIntervalMs, (error) =>
     store?.setCheckpointError(error),
   );
-  store = new SqlitePaymentStore(db, options.retention, checkpointer);
+  const writer = startSqliteWriter({
+    file,
+    upsertSql,
+    cacheKiB,
+    autocheckpointPages: backstopCheckpointPages,
+    walSizeLimitBytes,
+  });
+  store = new SqlitePaymentStore(db, options.retention, checkpointer, writer);
   return store;
 }

@@ -98,31 +98,67 @@ export class Subscription {
     });
   }
 
+  /**
+   * Takes up to `max` queued events, in order, and counts them as delivered: the native gRPC path
+   * writes them to the client as one chunk. Empty when nothing is queued.
+   */
+  take(max: number): PaymentEvent[] {
+    const count = Math.min(max, this.queue.length - this.head);
+    if (count <= 0 || this.closed) return [];
+    const taken = this.queue.slice(this.head, this.head + count);
+    this.head += count;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    if (this.drainListeners.size > 0 && this.queued <= this.capacity / 2) {
+      for (const listener of [...this.drainListeners]) listener();
+    }
+    for (let i = taken.length - 1; i >= 0; i--) {
+      const cursor = (taken[i] as PaymentEvent).cursor;
+      if (cursor) {
+        this.lastCursor = cursor;
+        break;
+      }
+    }
+    this.delivered += taken.length;
+    return taken;
+  }
+
+  /** Resolves when events are queued, or the subscription ended or closed. */
+  waitForEvents(): Promise<void> {
+    if (this.closed || this.endedWith || this.head < this.queue.length) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  /**
+   * After the queue ran dry: undefined while the stream goes on, else how it ends (`error`
+   * undefined for a normal end). A closed subscription ends without error: its client is gone.
+   */
+  get ending(): { error?: Error } | undefined {
+    if (this.closed) return {};
+    return this.head < this.queue.length ? undefined : this.endedWith;
+  }
+
   /** The events in order, for the RPC handler to yield; ends when the subscription ends or closes. */
   async *events(): AsyncGenerator<PaymentEvent> {
-    while (!this.closed) {
-      if (this.head < this.queue.length) {
-        const event = this.queue[this.head] as PaymentEvent;
-        this.head++;
-        if (this.head > 1024 && this.head * 2 > this.queue.length) {
-          this.queue = this.queue.slice(this.head);
-          this.head = 0;
-        }
-        if (this.drainListeners.size > 0 && this.queued <= this.capacity / 2) {
-          for (const listener of [...this.drainListeners]) listener();
-        }
-        this.lastCursor = event.cursor || this.lastCursor;
-        this.delivered++;
+    for (;;) {
+      const [event] = this.take(1);
+      if (event) {
         yield event;
         continue;
       }
-      if (this.endedWith) {
-        if (this.endedWith.error) throw this.endedWith.error;
+      const ending = this.ending;
+      if (ending) {
+        if (ending.error) throw ending.error;
         return;
       }
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
+      await this.waitForEvents();
     }
   }
 }

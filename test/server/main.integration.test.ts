@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -17,7 +20,14 @@ function spawnPa(env: Record<string, string>): { child: ChildProcess; output: ()
   let output = "";
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? "", LOG_FORMAT: "json", LOG_LEVEL: "info", ...env },
+    // A fresh DATA_DIR: never the checkout's ./data, which a developer's pa may be using.
+    env: {
+      PATH: process.env.PATH ?? "",
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "info",
+      DATA_DIR: mkdtempSync(join(tmpdir(), "pa-main-test-")),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.on("data", (chunk) => {

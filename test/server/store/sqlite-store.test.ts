@@ -43,6 +43,30 @@ describe("SQLite store", () => {
 
   // Past a few thousand payments, range filters read their covering index (sqlite-query.ts) or,
   // when they match many payments, the newest payments first (pageSeqs).
+  it("commits writes still in flight on close, keeps them in order, and refuses writes after it", async () => {
+    const dataDir = tempDir();
+    const store = await openSqliteStore({ dataDir, retention: defaultRetention });
+    const state = (status: PaymentStatus, offset: number): StoredPayment => ({
+      payment: create(PaymentSchema, { id: "in-flight", provider: Provider.STRIPE, status, currency: "USD" }),
+      source: { topic: "t", partition: 0, offset, kafkaTimestampMs: offset },
+    });
+    // Sent without awaiting: the writer thread applies them in the order they were sent.
+    const writes = [
+      PaymentStatus.STATUS_PENDING,
+      PaymentStatus.STATUS_COMPLETED,
+      PaymentStatus.STATUS_FAILED,
+    ].map((status, offset) => store.upsert([state(status, offset + 1)]));
+    await store.close();
+    await Promise.all(writes);
+    await expect(store.upsert([state(PaymentStatus.STATUS_FAILED, 9)])).rejects.toThrow(/closed/);
+
+    const reopened = await openSqliteStore({ dataDir, retention: defaultRetention });
+    const found = await reopened.get("in-flight");
+    expect(found?.source.offset).toBe(3);
+    expect(found?.payment.status).toBe(PaymentStatus.STATUS_FAILED);
+    await reopened.close();
+  });
+
   it("pages and counts range filters over many payments exactly", async () => {
     const store = await openSqliteStore({ dataDir: tempDir(), retention: defaultRetention });
     const rows: StoredPayment[] = Array.from({ length: 7000 }, (_, i) => ({

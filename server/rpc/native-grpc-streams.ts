@@ -1,0 +1,223 @@
+// StreamPayments for plain gRPC clients (grpc-js, grpc-go, connect-node's gRPC transport,
+// grpcurl), written straight to the HTTP/2 stream. Connect's handler serializes every message
+// again for every stream and passes it through a chain of async iterables; profiles put that at
+// about half of pa's main thread. Here each event is encoded once for all streams
+// (event-frames.ts) and whatever is queued for a stream goes out in one write. Everything else
+// about the call (checks, limits, snapshot, subscription) is shared with Connect's handler through
+// PaymentStreams, and errors become gRPC status trailers through the same toConnectError.
+// Requests this path does not handle (compressed ones, gRPC-Web, Connect, JSON) go to Connect.
+import type {
+  Http2ServerRequest,
+  Http2ServerResponse,
+  IncomingHttpHeaders,
+  ServerHttp2Stream,
+} from "node:http2";
+import { fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+// Connect's own gRPC status and timeout codecs, so both paths speak exactly the same protocol.
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { PaymentService, StreamRequestSchema } from "../../gen/payment/payment_pb.js";
+import type { Logger } from "../observability/logger.js";
+import { type EventFrames, FRAME_HEADER_BYTES } from "../streaming/event-frames.js";
+import type { Subscription } from "../streaming/subscription.js";
+import { toConnectError } from "./error-mapping.js";
+import type { PaymentStream, PaymentStreams } from "./payment-streams.js";
+
+export interface NativeGrpcStreamsDependencies {
+  streams: PaymentStreams;
+  frames: EventFrames;
+  logger: Logger;
+  /** Why payment RPCs cannot be served right now (Kafka not connected yet), or undefined. */
+  unavailableReason: () => string | undefined;
+}
+
+const STREAM_PAYMENTS_PATH = `/${PaymentService.typeName}/${PaymentService.method.streamPayments.name}`;
+const GRPC_PROTO_CONTENT_TYPE = /^application\/grpc(\+proto)?(;|$)/i;
+// A StreamRequest is a few hundred bytes; anything far larger is not one.
+const MAX_REQUEST_BYTES = 64 * 1024;
+// Events written at once when a stream's queue holds many (a client catching up).
+const MAX_EVENTS_PER_WRITE = 512;
+// gRPC's largest timeout is 8 digits of hours; node timers hold at most ~24.8 days.
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+export class NativeGrpcStreams {
+  constructor(private readonly deps: NativeGrpcStreamsDependencies) {}
+
+  /** Serves the call and returns true when it is a gRPC StreamPayments call this path handles. */
+  handle(request: Http2ServerRequest, response: Http2ServerResponse): boolean {
+    if (request.method !== "POST" || request.url !== STREAM_PAYMENTS_PATH) return false;
+    const contentType = request.headers["content-type"] ?? "";
+    if (!GRPC_PROTO_CONTENT_TYPE.test(contentType)) return false;
+    const encoding = request.headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") return false;
+    new NativeStreamCall(this.deps, request, response, contentType).run();
+    return true;
+  }
+}
+
+class NativeStreamCall {
+  private readonly stream: ServerHttp2Stream;
+  private headersSent = false;
+  private finished = false;
+  private opened: PaymentStream | undefined;
+  private deadlineError: ConnectError | undefined;
+  private deadline: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: NativeGrpcStreamsDependencies,
+    private readonly request: Http2ServerRequest,
+    // Node's compatibility response owns the stream's trailers (it answers `wantTrailers` with
+    // what addTrailers gave it); headers and data go to the stream directly.
+    private readonly response: Http2ServerResponse,
+    private readonly contentType: string,
+  ) {
+    this.stream = response.stream;
+  }
+
+  run(): void {
+    // The client went away (cancelled, reset, connection lost): release everything at once.
+    this.stream.once("close", () => this.opened?.close());
+    this.serve().then(
+      () => this.finish(this.deadlineError),
+      (error: unknown) => this.finish(toConnectError(error, this.deps.logger)),
+    );
+  }
+
+  private async serve(): Promise<void> {
+    this.startDeadline(this.request.headers);
+    const unavailable = this.deps.unavailableReason();
+    if (unavailable) throw new ConnectError(unavailable, Code.Unavailable);
+    const request = await this.readRequest();
+    const opened = await this.deps.streams.open(request, this.stream.session);
+    this.opened = opened;
+    if (this.stream.closed || this.deadlineError) {
+      opened.close();
+      return;
+    }
+    this.respond();
+    if (opened.existing.length > 0) await this.write(this.deps.frames.chunkOf(opened.existing));
+    await this.pump(opened.subscription);
+  }
+
+  /** Writes the subscription's events as they come, in chunks, until it ends. */
+  private async pump(subscription: Subscription): Promise<void> {
+    for (;;) {
+      const events = subscription.take(MAX_EVENTS_PER_WRITE);
+      if (events.length > 0) {
+        await this.write(this.deps.frames.chunkOf(events));
+        continue;
+      }
+      const ending = subscription.ending;
+      if (ending) {
+        if (ending.error) throw ending.error;
+        return;
+      }
+      await subscription.waitForEvents();
+    }
+  }
+
+  private async readRequest() {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of this.request as AsyncIterable<Buffer>) {
+      size += chunk.byteLength;
+      if (size > MAX_REQUEST_BYTES) {
+        throw new ConnectError(
+          `the request is larger than ${MAX_REQUEST_BYTES} bytes; a StreamRequest is far smaller`,
+          Code.ResourceExhausted,
+        );
+      }
+      chunks.push(chunk);
+    }
+    const body = Buffer.concat(chunks);
+    if (body.byteLength < FRAME_HEADER_BYTES) {
+      throw new ConnectError(
+        "the request holds no gRPC message (expected one StreamRequest)",
+        Code.InvalidArgument,
+      );
+    }
+    const flags = body[0] ?? 0;
+    const length = body.readUInt32BE(1);
+    if (flags & 1) {
+      throw new ConnectError(
+        "the request message is marked compressed but no grpc-encoding was sent",
+        Code.Internal,
+      );
+    }
+    if (body.byteLength !== FRAME_HEADER_BYTES + length) {
+      throw new ConnectError(
+        "the request must hold exactly one StreamRequest message (StreamPayments is server-streaming)",
+        Code.InvalidArgument,
+      );
+    }
+    try {
+      return fromBinary(StreamRequestSchema, body.subarray(FRAME_HEADER_BYTES));
+    } catch (error) {
+      throw new ConnectError(
+        `the request is not a valid StreamRequest: ${String(error)}`,
+        Code.InvalidArgument,
+      );
+    }
+  }
+
+  private startDeadline(headers: IncomingHttpHeaders): void {
+    const header = headers["grpc-timeout"];
+    if (header === undefined) return;
+    const parsed = parseTimeout(String(header), MAX_TIMEOUT_MS);
+    if (parsed.error) throw parsed.error;
+    if (parsed.timeoutMs === undefined) return;
+    this.deadline = setTimeout(() => {
+      this.deadlineError = new ConnectError(
+        `the call's deadline (grpc-timeout ${String(header)}) was exceeded`,
+        Code.DeadlineExceeded,
+      );
+      // Closing the subscription ends the pump; finish() then reports the deadline.
+      this.opened?.close();
+      if (!this.opened) this.finish(this.deadlineError);
+    }, parsed.timeoutMs);
+    this.deadline.unref();
+  }
+
+  private respond(): void {
+    this.headersSent = true;
+    this.stream.respond({ ":status": 200, "content-type": this.contentType }, { waitForTrailers: true });
+  }
+
+  private async write(chunk: Buffer): Promise<void> {
+    if (this.stream.closed || this.stream.destroyed) return;
+    if (this.stream.write(chunk)) return;
+    // Flow control: the client reads slower than pa writes. Meanwhile this stream's queue fills,
+    // and past its bound the stream continues from Kafka at its own pace (catch-up reader).
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.stream.off("drain", done);
+        this.stream.off("close", done);
+        resolve();
+      };
+      this.stream.on("drain", done);
+      this.stream.on("close", done);
+    });
+  }
+
+  /** Ends the call with its status: in trailers, or as a trailers-only response before any data. */
+  private finish(error: ConnectError | undefined): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.deadline);
+    this.opened?.close();
+    if (this.stream.closed || this.stream.destroyed) return;
+    const status: Record<string, string> = {};
+    setTrailerStatus(new Headers(), error).forEach((value, key) => {
+      status[key] = value;
+    });
+    if (!this.headersSent) {
+      this.stream.respond(
+        { ":status": 200, "content-type": this.contentType, ...status },
+        { endStream: true },
+      );
+      return;
+    }
+    this.response.addTrailers(status);
+    this.stream.end();
+  }
+}

@@ -1,0 +1,98 @@
+// Opening a StreamPayments call, whatever protocol carries it: the request is checked, the
+// connection's stream slot reserved, the subscription made, and the stored snapshot read. Connect's
+// handler (gRPC-Web, Connect, gRPC with compression) and the native gRPC path
+// (native-grpc-streams.ts) both start their streams here, so they behave the same.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  type PaymentEvent,
+  PaymentEventSchema,
+  PaymentStatus,
+  Provider,
+  type StreamRequest,
+} from "../../gen/payment/payment_pb.js";
+import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
+import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
+import type { Subscription } from "../streaming/subscription.js";
+import { existingLimit, startPosition, type TopicPolicy } from "./request-validation.js";
+
+export interface PaymentStreamsDependencies {
+  hub: StreamHub;
+  store: PaymentStore;
+  topicAllowed: TopicPolicy;
+  streams: { defaultExisting: number; maxExisting: number };
+  maxStreamsPerConnection: number;
+}
+
+/** One open StreamPayments call: first `existing`, then the subscription's events. */
+export interface PaymentStream {
+  existing: PaymentEvent[];
+  subscription: Subscription;
+  /** Releases the subscription and the connection's slot. Idempotent. */
+  close(): void;
+}
+
+function existingEvent(stored: StoredPayment): PaymentEvent {
+  return create(PaymentEventSchema, {
+    payment: stored.payment,
+    eventType: "existing",
+    topic: stored.source.topic,
+    partition: stored.source.partition,
+    offset: BigInt(stored.source.offset),
+    kafkaTimestamp: timestampFromMs(stored.source.kafkaTimestampMs),
+  });
+}
+
+export class PaymentStreams {
+  private readonly openByConnection = new WeakMap<object, number>();
+
+  constructor(private readonly deps: PaymentStreamsDependencies) {}
+
+  /** Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). */
+  async open(request: StreamRequest, connection: object | undefined): Promise<PaymentStream> {
+    const { deps } = this;
+    const topic = deps.topicAllowed(request.topic);
+    const start = startPosition(request);
+    const existing = existingLimit(request, deps.streams.defaultExisting, deps.streams.maxExisting);
+    const filter = {
+      ...(request.provider !== Provider.UNKNOWN ? { provider: request.provider } : {}),
+      ...(request.status !== PaymentStatus.STATUS_UNKNOWN ? { status: request.status } : {}),
+    };
+
+    const releaseSlot = this.reserveSlot(connection);
+    let subscription: Subscription | undefined;
+    try {
+      subscription = await deps.hub.subscribe(topic, filter, start);
+      const stored = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
+      const opened = subscription;
+      let closed = false;
+      return {
+        existing: stored.map(existingEvent),
+        subscription: opened,
+        close() {
+          if (closed) return;
+          closed = true;
+          opened.close();
+          releaseSlot();
+        },
+      };
+    } catch (error) {
+      subscription?.close();
+      releaseSlot();
+      throw error;
+    }
+  }
+
+  private reserveSlot(connection: object | undefined): () => void {
+    if (!connection) return () => {};
+    const open = this.openByConnection.get(connection) ?? 0;
+    const limit = this.deps.maxStreamsPerConnection;
+    if (open >= limit) {
+      throw new StreamLimitError(
+        `this connection already has ${open} streams (MAX_STREAMS_PER_CONNECTION=${limit}); open another connection or close a stream`,
+      );
+    }
+    this.openByConnection.set(connection, open + 1);
+    return () => this.openByConnection.set(connection, (this.openByConnection.get(connection) ?? 1) - 1);
+  }
+}
