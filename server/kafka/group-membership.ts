@@ -1,0 +1,227 @@
+// pa's seat in the consumer group KAFKA_GROUP_ID, which is how several pa instances share durable
+// processing (store, dead letters, commits) of the pinned topics (KAFKA_TOPIC). This consumer
+// reads nothing itself: it joins the group for those topics, learns which partitions this instance
+// owns (cooperative-sticky, so a rebalance moves only the partitions that change hands), keeps them
+// paused, and commits the offsets the topic feeds processed. The feeds read every partition
+// through the consumer pool either way, because every instance serves complete streams; they
+// process only the partitions owned here.
+import kafka, {
+  type KafkaConsumer,
+  type Message,
+  type TopicPartitionOffset,
+} from "@confluentinc/kafka-javascript";
+import type { Logger } from "../observability/logger.js";
+import type { LibrdkafkaConfig } from "./client-config.js";
+
+/** What a topic's feed hears when partitions change hands. */
+export interface OwnershipListener {
+  /** Partitions now owned here, with the group's committed offset for each (-1001 when none). */
+  assigned(partitions: { partition: number; committed: number }[]): void;
+  /** Partitions about to move away: the listener commits what it processed, synchronously. */
+  revoked(partitions: number[]): void;
+}
+
+interface ConsumerExtras {
+  incrementalAssign(assignments: { topic: string; partition: number }[]): void;
+  incrementalUnassign(assignments: { topic: string; partition: number }[]): void;
+  setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
+}
+
+interface RebalanceError {
+  code: number;
+}
+
+const ERR_ASSIGN_PARTITIONS = -175;
+const ERR_REVOKE_PARTITIONS = -174;
+// Rebalance events arrive through consume calls: poll this often even though nothing is read.
+const POLL_WAIT_MS = 500;
+
+export class GroupMembership {
+  private readonly consumer: KafkaConsumer & ConsumerExtras;
+  private readonly owned = new Map<string, Set<number>>();
+  private readonly listeners = new Map<string, OwnershipListener>();
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private firstAssignment: Promise<void>;
+  private markAssigned: () => void = () => {};
+
+  constructor(
+    settings: LibrdkafkaConfig,
+    readonly topics: readonly string[],
+    private readonly logger: Logger,
+  ) {
+    this.firstAssignment = new Promise((resolve) => {
+      this.markAssigned = resolve;
+    });
+    this.consumer = new kafka.KafkaConsumer(
+      {
+        ...settings,
+        "enable.auto.commit": false,
+        "enable.auto.offset.store": false,
+        "allow.auto.create.topics": false,
+        "partition.assignment.strategy": "cooperative-sticky",
+        rebalance_cb: (error: RebalanceError, assignment: TopicPartitionOffset[]) =>
+          this.rebalance(error, assignment),
+      } as never,
+      {},
+    ) as KafkaConsumer & ConsumerExtras;
+    this.consumer.on("event.error", (error) => this.logger.warn({ err: error }, "[GROUP] client error"));
+  }
+
+  async connect(): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
+      this.consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(error) : resolve())),
+    );
+    this.consumer.subscribe([...this.topics]);
+    this.running = true;
+    this.loopDone = this.poll();
+  }
+
+  /** Resolves once the group gave this instance its first assignment (or after `timeoutMs`). */
+  async assignedOnce(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.firstAssignment,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  isMember(topic: string): boolean {
+    return this.topics.includes(topic);
+  }
+
+  /** Registers a topic feed; it hears at once about the partitions already owned. */
+  listen(topic: string, listener: OwnershipListener): void {
+    this.listeners.set(topic, listener);
+    const owned = [...(this.owned.get(topic) ?? [])];
+    if (owned.length > 0) void this.announce(topic, owned, listener);
+  }
+
+  unlisten(topic: string): void {
+    this.listeners.delete(topic);
+  }
+
+  owns(topic: string, partition: number): boolean {
+    return this.owned.get(topic)?.has(partition) ?? false;
+  }
+
+  ownedPartitions(topic: string): number[] {
+    return [...(this.owned.get(topic) ?? [])].sort((a, b) => a - b);
+  }
+
+  /** Commits processed offsets as this group member; asynchronous, the next commit covers a failure. */
+  commit(offsets: TopicPartitionOffset[]): void {
+    if (offsets.length === 0) return;
+    try {
+      this.consumer.commit(offsets);
+    } catch (error) {
+      this.logger.warn({ err: error }, "[GROUP] commit failed; the next commit will cover it");
+    }
+  }
+
+  commitSync(offsets: TopicPartitionOffset[]): void {
+    if (offsets.length > 0) this.consumer.commitSync(offsets);
+  }
+
+  /** Leaves the group (its partitions move to the other instances at once). */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loopDone;
+    await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+  }
+
+  private rebalance(error: RebalanceError, assignment: TopicPartitionOffset[]): void {
+    try {
+      if (error.code === ERR_ASSIGN_PARTITIONS) {
+        this.consumer.incrementalAssign(assignment);
+        // Nothing is read through this consumer: the feeds read every partition themselves.
+        this.consumer.pause(assignment);
+        for (const [topic, partitions] of groupByTopic(assignment)) {
+          const owned = this.owned.get(topic) ?? new Set<number>();
+          for (const partition of partitions) owned.add(partition);
+          this.owned.set(topic, owned);
+          this.logger.info(
+            `[GROUP] This instance now processes ${topic} partitions ${partitions.join(", ")}`,
+          );
+          const listener = this.listeners.get(topic);
+          if (listener) void this.announce(topic, partitions, listener);
+        }
+        this.markAssigned();
+      } else if (error.code === ERR_REVOKE_PARTITIONS) {
+        for (const [topic, partitions] of groupByTopic(assignment)) {
+          // Still owned while the listener commits; then released.
+          this.listeners.get(topic)?.revoked(partitions);
+          const owned = this.owned.get(topic);
+          for (const partition of partitions) owned?.delete(partition);
+          this.logger.info(`[GROUP] ${topic} partitions ${partitions.join(", ")} moved to another instance`);
+        }
+        this.consumer.incrementalUnassign(assignment);
+      } else {
+        this.logger.warn({ err: error }, "[GROUP] rebalance failed; the group will try again");
+      }
+    } catch (failure) {
+      this.logger.warn({ err: failure }, "[GROUP] could not apply a rebalance");
+    }
+  }
+
+  private async announce(topic: string, partitions: number[], listener: OwnershipListener): Promise<void> {
+    try {
+      const committed = await this.committed(topic, partitions);
+      // Ownership may have moved on while the offsets were fetched.
+      const still = committed.filter(({ partition }) => this.owns(topic, partition));
+      if (still.length > 0 && this.listeners.get(topic) === listener) listener.assigned(still);
+    } catch (error) {
+      this.logger.warn({ err: error, topic }, "[GROUP] could not read committed offsets; retrying");
+      setTimeout(() => {
+        if (this.running) void this.announce(topic, partitions, listener);
+      }, 1_000).unref();
+    }
+  }
+
+  private committed(
+    topic: string,
+    partitions: number[],
+  ): Promise<{ partition: number; committed: number }[]> {
+    const toppars = partitions.map((partition) => ({ topic, partition }));
+    return new Promise((resolve, reject) =>
+      this.consumer.committed(toppars, 10_000, (error, result) => {
+        if (error) return reject(error);
+        resolve(
+          partitions.map((partition) => ({
+            partition,
+            committed: result.find((tp) => tp.partition === partition)?.offset ?? -1001,
+          })),
+        );
+      }),
+    );
+  }
+
+  private async poll(): Promise<void> {
+    this.consumer.setDefaultConsumeTimeout(POLL_WAIT_MS);
+    this.consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
+    while (this.running) {
+      try {
+        // Records slipped through before a partition was paused are dropped: the feeds read them.
+        await new Promise<Message[]>((resolve, reject) =>
+          this.consumer.consume(100, (error, records) => (error ? reject(error) : resolve(records))),
+        );
+      } catch (error) {
+        this.logger.warn({ err: error }, "[GROUP] poll failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+}
+
+function groupByTopic(assignment: TopicPartitionOffset[]): Map<string, number[]> {
+  const byTopic = new Map<string, number[]>();
+  for (const { topic, partition } of assignment) {
+    const list = byTopic.get(topic);
+    if (list) list.push(partition);
+    else byTopic.set(topic, [partition]);
+  }
+  return byTopic;
+}
