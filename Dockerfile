@@ -50,6 +50,7 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production \
+    UV_THREADPOOL_SIZE=16 \
     GRPC_HOST=0.0.0.0 \
     GRPC_PORT=50051 \
     DATA_DIR=/app/data \

@@ -297,6 +297,8 @@ async function main(): Promise<number> {
         KAFKA_TOPIC: TOPICS.join(","),
         GRPC_PORT: String(port),
         LOG_FORMAT: env.LOG_FORMAT || "pretty",
+        // See server/kafka/threadpool.ts.
+        UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE || "16",
       },
       stdio: ["ignore", "inherit", "inherit"],
       detached: true,

@@ -3,6 +3,7 @@
 
 import { startApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config/config.js";
+import { threadpoolWarning } from "./kafka/threadpool.js";
 import { createLogger } from "./observability/logger.js";
 
 async function main(): Promise<void> {
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.log);
   process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection"));
+  const threadpool = threadpoolWarning(config);
+  if (threadpool) logger.warn(threadpool);
 
   const app = await startApp(config, logger);
   const where = `${config.server.tls ? "https" : "http"}://${app.address.address}:${app.address.port}`;

@@ -69,6 +69,8 @@ export class PaProcess {
         // Set but empty: no pinned topics, every topic is consumed on demand.
         KAFKA_TOPIC: "",
         LOG_LEVEL: "warn",
+        // See server/kafka/threadpool.ts.
+        UV_THREADPOOL_SIZE: "16",
         LOG_FORMAT: "json",
         DATA_DIR: dataDir,
         // Empty counts as unset: the default embedded store, never a shared PostgreSQL.

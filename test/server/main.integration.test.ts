@@ -25,6 +25,7 @@ function spawnPa(env: Record<string, string>): { child: ChildProcess; output: ()
       PATH: process.env.PATH ?? "",
       LOG_FORMAT: "json",
       LOG_LEVEL: "info",
+      UV_THREADPOOL_SIZE: "16",
       DATA_DIR: mkdtempSync(join(tmpdir(), "pa-main-test-")),
       ...env,
     },
