@@ -12,15 +12,23 @@ import {
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
+import {
+  DeadLetterService,
+  file_pa_admin_v1_dead_letter_service,
+} from "../gen/pa/admin/v1/dead_letter_service_pb.js";
 import { file_payment_payment, PaymentService } from "../gen/payment/payment_pb.js";
+import { registerDeadLetterService } from "./admin/dead-letter-service.js";
 import type { Config } from "./config/config.js";
 import { serveHealthEndpoints } from "./http/health-endpoints.js";
 import { OnePortServer } from "./http/one-port-server.js";
+import { staticFiles } from "./http/static-files.js";
 import { connectionConfig } from "./kafka/client-config.js";
 import { ConsumerPool } from "./kafka/consumer-pool.js";
-import { DeadLetterProducer } from "./kafka/dead-letter-producer.js";
 import { TopicAdmin } from "./kafka/topic-admin.js";
 import type { Logger } from "./observability/logger.js";
+import { GuardedDeadLetterProducer } from "./resilience/guarded-dead-letter-producer.js";
+import { GuardedPaymentStore } from "./resilience/guarded-payment-store.js";
+import { ProcessingResilience } from "./resilience/processing-resilience.js";
 import { errorMappingInterceptor } from "./rpc/error-mapping.js";
 import { HealthStatus, registerHealth } from "./rpc/health-service.js";
 import { NativeGrpcStreams } from "./rpc/native-grpc-streams.js";
@@ -48,7 +56,13 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   const admin = new TopicAdmin(settings);
   const store = await openStore(config.store);
   logger.info(`[STORE] Using ${describeStore(config.store)}`);
-  const deadLetters = new DeadLetterProducer(settings, admin);
+  // Retry and a circuit breaker per dependency of the processing path (server/resilience).
+  const resilience = new ProcessingResilience(config.resilience, describeStore(config.store), logger);
+  const deadLetters = new GuardedDeadLetterProducer(settings, admin, resilience.deadLetterTopic, {
+    retries: config.resilience.poisonRetries,
+    initialDelayMs: config.resilience.retryInitialDelayMs,
+    logger,
+  });
   const pool = new ConsumerPool(
     config.kafka.consumerPoolSize,
     { ...settings, "group.id": config.kafka.groupId },
@@ -59,7 +73,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     config,
     pool,
     admin,
-    store,
+    store: new GuardedPaymentStore(store, resilience.store),
     deadLetters,
     rules,
     consumerSettings: settings,
@@ -74,15 +88,23 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   let storeProblem: string | undefined;
   const readiness = {
     notReadyReasons: () =>
-      [kafkaProblem, storeProblem].filter((reason): reason is string => reason !== undefined),
+      [kafkaProblem, storeProblem, ...resilience.notReadyReasons()].filter(
+        (reason): reason is string => reason !== undefined,
+      ),
   };
+  // An open breaker pauses topics: the whole server is not serving until it closes again.
+  resilience.onStateChange(() => {
+    if (kafkaConnected && !kafkaProblem) health.set("", resilience.allClosed() ? "SERVING" : "NOT_SERVING");
+  });
 
   // Payment RPCs need Kafka; until it is connected they answer UNAVAILABLE instead of hanging.
   const unavailableReason = () =>
     kafkaConnected ? undefined : `pa is starting: waiting for Kafka at ${config.kafka.brokers}`;
   const requireKafka: Interceptor = (next) => async (request) => {
-    const unavailable =
-      request.service.typeName === PaymentService.typeName ? unavailableReason() : undefined;
+    const needsKafka =
+      request.service.typeName === PaymentService.typeName ||
+      request.service.typeName === DeadLetterService.typeName;
+    const unavailable = needsKafka ? unavailableReason() : undefined;
     if (unavailable) throw new ConnectError(unavailable, Code.Unavailable);
     return next(request);
   };
@@ -103,13 +125,25 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
 
   const routes = (router: ConnectRouter) => {
     registerPaymentService(router, { hub, store, streams: paymentStreams });
+    registerDeadLetterService(router, {
+      admin,
+      settings,
+      topicAllowed: topicPolicy(config.streams.topicAllowlist),
+      logger,
+    });
     registerHealth(router, health);
     registerReflection(router, {
-      registry: fileRegistryOf(file_payment_payment, file_grpc_health_v1_health),
-      serviceNames: [PaymentService.typeName, "grpc.health.v1.Health"],
+      registry: fileRegistryOf(
+        file_payment_payment,
+        file_grpc_health_v1_health,
+        file_pa_admin_v1_dead_letter_service,
+      ),
+      serviceNames: [PaymentService.typeName, DeadLetterService.typeName, "grpc.health.v1.Health"],
     });
   };
 
+  // The built dashboard (web/dist), when there is one, at "/".
+  const dashboard = staticFiles();
   const handler = connectNodeAdapter({
     routes,
     interceptors: [errorMappingInterceptor(logger), requireKafka],
@@ -119,6 +153,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       createContextValues().set(connectionKey, "stream" in request ? request.stream.session : request.socket),
     fallback: (request, response) => {
       if (serveHealthEndpoints(request, response, readiness)) return;
+      if (dashboard(request, response)) return;
       response.writeHead(404, { "content-type": "text/plain" });
       response.end(`no route for ${request.method} ${request.url}\n`);
     },
@@ -184,7 +219,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       () => {
         if (kafkaProblem) logger.info(`[MANAGER] Kafka at ${config.kafka.brokers} reachable again`);
         kafkaProblem = undefined;
-        health.set("", "SERVING");
+        health.set("", resilience.allClosed() ? "SERVING" : "NOT_SERVING");
       },
       (error: unknown) => {
         if (!kafkaProblem)

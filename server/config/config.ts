@@ -69,6 +69,22 @@ export interface Config {
     /** STORE_MAX_PAYMENTS and STORE_RETENTION: what the store keeps at most. */
     retention: { maxPayments: number; maxAgeMs: number };
   };
+  resilience: {
+    /** RETRY_MAX_ATTEMPTS: retries of a failed store or dead-letter write before its topic pauses. */
+    retryMaxAttempts: number;
+    /** RETRY_INITIAL_DELAY: the first retry's delay; each next one doubles (+-25 % jitter). */
+    retryInitialDelayMs: number;
+    /** WRITE_ATTEMPT_TIMEOUT: one store or dead-letter write attempt fails after this long. */
+    attemptTimeoutMs: number;
+    /** BREAKER_THRESHOLD: consecutive failures that open a dependency's circuit breaker. */
+    breakerThreshold: number;
+    /** BREAKER_HALF_OPEN_AFTER: how long an open breaker fails fast before it lets a probe through. */
+    breakerHalfOpenAfterMs: number;
+    /** BREAKER_SUCCESSES_TO_CLOSE: successful writes after the probe that close the breaker again. */
+    breakerSuccessesToClose: number;
+    /** POISON_RETRIES: the PoC's habit of retrying an invalid record before dead-lettering it (0: at once). */
+    poisonRetries: number;
+  };
   log: {
     level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
     format: "pretty" | "json";
@@ -157,6 +173,13 @@ const schema = z.object({
     .trim()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// connection URL")
     .optional(),
+  RETRY_MAX_ATTEMPTS: count(0, 100).default(3),
+  RETRY_INITIAL_DELAY: duration.default(100),
+  WRITE_ATTEMPT_TIMEOUT: duration.refine((ms) => ms >= 100, "must be at least 100ms").default(10_000),
+  BREAKER_THRESHOLD: count(1, 1000).default(5),
+  BREAKER_HALF_OPEN_AFTER: duration.default(30_000),
+  BREAKER_SUCCESSES_TO_CLOSE: count(1, 1000).default(2),
+  POISON_RETRIES: count(0, 100).default(0),
   LOG_LEVEL: z
     .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
       message: "must be trace, debug, info, warn, error, fatal or silent",
@@ -256,6 +279,15 @@ export function parseConfig(env: Env, isTty = false): Config {
       ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
       dataDir: e.DATA_DIR,
       retention: { maxPayments: e.STORE_MAX_PAYMENTS, maxAgeMs: e.STORE_RETENTION },
+    },
+    resilience: {
+      retryMaxAttempts: e.RETRY_MAX_ATTEMPTS,
+      retryInitialDelayMs: e.RETRY_INITIAL_DELAY,
+      attemptTimeoutMs: e.WRITE_ATTEMPT_TIMEOUT,
+      breakerThreshold: e.BREAKER_THRESHOLD,
+      breakerHalfOpenAfterMs: e.BREAKER_HALF_OPEN_AFTER,
+      breakerSuccessesToClose: e.BREAKER_SUCCESSES_TO_CLOSE,
+      poisonRetries: e.POISON_RETRIES,
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (isTty ? "pretty" : "json") },
   };

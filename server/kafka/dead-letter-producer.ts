@@ -1,7 +1,7 @@
 // Writes records that cannot become payments to `{topic}.dlq`, in the PoC's JSON envelope plus a
 // `reason` sentence, with the same facts in Kafka headers and the original key kept. The caller
 // awaits the broker's acknowledgement before it commits the source offset, so nothing is lost.
-import { KafkaJS } from "@confluentinc/kafka-javascript";
+import { KafkaJS, type MessageHeader } from "@confluentinc/kafka-javascript";
 import type { LibrdkafkaConfig } from "./client-config.js";
 import type { TopicAdmin } from "./topic-admin.js";
 
@@ -16,13 +16,69 @@ export interface DeadLetter {
   /** The sentence that says what was wrong and how to fix it. */
   reason: string;
   retryCount: number;
+  /** The source record's headers, carried onto the dead letter so that a redrive restores them. */
+  sourceHeaders?: MessageHeader[];
+}
+
+/** How many times a record was redriven from a DLQ; absent on a record that never was. */
+export const REDRIVE_COUNT_HEADER = "pa-redrive-count";
+/** On a redriven record: the dead letter it came from, as `{dlq topic}/{partition}/{offset}`. */
+export const REDRIVEN_FROM_HEADER = "pa-redriven-from";
+
+/**
+ * Headers pa sets on a dead letter from its own facts. A source record's headers of these names are
+ * not copied (pa's own describe this failure), and a redrive strips them again. `pa-redriven-from` is
+ * not among them: kept from the source, it links a record that failed again to its earlier letter.
+ */
+export const DEAD_LETTER_HEADERS: ReadonlySet<string> = new Set([
+  "pa-dlq-error",
+  "pa-dlq-reason",
+  "pa-original-topic",
+  "pa-original-partition",
+  "pa-original-offset",
+  "pa-retry-count",
+  REDRIVE_COUNT_HEADER,
+]);
+
+/** The last value of a header as text, or undefined. */
+export function headerText(headers: readonly MessageHeader[] | undefined, name: string): string | undefined {
+  let found: string | undefined;
+  for (const header of headers ?? []) {
+    const value = header[name];
+    if (value !== undefined) found = value.toString();
+  }
+  return found;
+}
+
+/** The source's redrive count: 0 unless it carries a well-formed `pa-redrive-count`. */
+export function redriveCountOf(headers: readonly MessageHeader[] | undefined): number {
+  const text = headerText(headers, REDRIVE_COUNT_HEADER);
+  const count = text === undefined ? 0 : Number(text);
+  return Number.isSafeInteger(count) && count > 0 ? count : 0;
+}
+
+/** Record headers (librdkafka's list of one-entry objects) in the producer's shape, minus `omit`. */
+export function producerHeaders(
+  headers: readonly MessageHeader[] | undefined,
+  omit: ReadonlySet<string>,
+): KafkaJS.IHeaders {
+  const result: Record<string, (string | Buffer)[]> = {};
+  for (const header of headers ?? []) {
+    for (const [name, value] of Object.entries(header)) {
+      if (omit.has(name)) continue;
+      const values = result[name] ?? [];
+      values.push(value);
+      result[name] = values;
+    }
+  }
+  return result;
 }
 
 export function deadLetterTopic(topic: string): string {
   return `${topic}.dlq`;
 }
 
-/** The PoC's envelope, field for field, plus `reason`. */
+/** The PoC's envelope, field for field, plus `reason` and `redrive_count`. */
 export function deadLetterEnvelope(letter: DeadLetter, nowMs: number): string {
   return JSON.stringify({
     original_topic: letter.topic,
@@ -33,6 +89,7 @@ export function deadLetterEnvelope(letter: DeadLetter, nowMs: number): string {
     error: letter.error,
     reason: letter.reason,
     retry_count: letter.retryCount,
+    redrive_count: redriveCountOf(letter.sourceHeaders),
     timestamp: Math.floor(nowMs / 1000),
   });
 }
@@ -80,12 +137,14 @@ export class DeadLetterProducer {
         value: deadLetterEnvelope(letter, nowMs),
         partition: letter.partition % sourcePartitions,
         headers: {
+          ...producerHeaders(letter.sourceHeaders, DEAD_LETTER_HEADERS),
           "pa-dlq-error": letter.error,
           "pa-dlq-reason": letter.reason,
           "pa-original-topic": letter.topic,
           "pa-original-partition": String(letter.partition),
           "pa-original-offset": String(letter.offset),
           "pa-retry-count": String(letter.retryCount),
+          [REDRIVE_COUNT_HEADER]: String(redriveCountOf(letter.sourceHeaders)),
         },
       })),
     });

@@ -1,6 +1,10 @@
 // The one place where pa's typed errors become Connect/gRPC codes. Handlers throw domain errors;
 // this interceptor maps them for unary calls and for errors raised mid-stream.
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { SourceTopicNotFoundError } from "../admin/admin-requests.js";
+import { DeadLetterReadError } from "../admin/dead-letter-reader.js";
+import { InvalidPageTokenError } from "../admin/page-token.js";
+import { RedriveUnavailableError } from "../admin/redrive.js";
 import { TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
 import { InvalidCursorError } from "../store/payment-store.js";
@@ -30,6 +34,11 @@ export function toConnectError(error: unknown, logger?: Logger): ConnectError {
     return new ConnectError(`${error.message}; pa never creates topics for a subscription`, Code.NotFound);
   }
   if (error instanceof PaymentNotFoundError) return new ConnectError(error.message, Code.NotFound);
+  if (error instanceof SourceTopicNotFoundError) return new ConnectError(error.message, Code.NotFound);
+  if (error instanceof InvalidPageTokenError) return new ConnectError(error.message, Code.InvalidArgument);
+  if (error instanceof DeadLetterReadError || error instanceof RedriveUnavailableError) {
+    return new ConnectError(error.message, Code.Unavailable);
+  }
   if (error instanceof InvalidCursorError || error instanceof InvalidStreamCursorError) {
     return new ConnectError(error.message, Code.InvalidArgument);
   }

@@ -3,10 +3,14 @@
 // then each payment is fanned out, in partition order, to the subscribers attached to the live
 // feed, and finally the group's offsets move past the batch. One read of the topic serves every
 // subscriber, whatever their filters.
+//
+// The store and the dead-letter producer it is given are guarded (server/resilience): a write
+// that still fails after its retries, or whose breaker is open, pauses the topic. Nothing of the
+// batch is dead-lettered for that and no offset moves; the partitions are read again from the
+// first unprocessed record once the dependency may be back.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@confluentinc/kafka-javascript";
-import { ExponentialBackoff, handleAll, type IPolicy, retry } from "cockatiel";
 import { type PaymentEvent, PaymentEventSchema, Provider } from "../../gen/payment/payment_pb.js";
 import type { DeadLetter, DeadLetterProducer } from "../kafka/dead-letter-producer.js";
 import type { PooledConsumer } from "../kafka/pooled-consumer.js";
@@ -14,6 +18,8 @@ import type { Logger } from "../observability/logger.js";
 import { currencyExponent } from "../payment/currencies.js";
 import { formatMinor } from "../payment/money.js";
 import { type PaymentRules, parsePayment } from "../payment/parse-payment.js";
+import type { BreakerState } from "../resilience/dependency-breaker.js";
+import { DependencyUnavailableError } from "../resilience/dependency-unavailable-error.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { encodeStreamCursor } from "./stream-cursor.js";
 import type { Subscription } from "./subscription.js";
@@ -28,6 +34,17 @@ export interface TopicFeedDependencies {
 }
 
 const COMMIT_INTERVAL_MS = 500;
+// A failure that is not a guarded dependency's (a bug): paused like one, tried again after this.
+const UNEXPECTED_FAILURE_RETRY_MS = 5_000;
+
+/** Why a topic's partitions are paused, for GetTopics and logs. */
+export interface FeedPause {
+  dependency: string;
+  reason: string;
+  since: Date;
+  /** The paused-for dependency's breaker state now. */
+  breakerState: () => BreakerState;
+}
 
 export class TopicFeed {
   /** partition -> the offset after the last record processed: the feed's position. */
@@ -40,7 +57,9 @@ export class TopicFeed {
 
   private committed: number[];
   private commitTimer: NodeJS.Timeout | undefined;
-  private readonly writePolicy: IPolicy;
+  private pause: FeedPause | undefined;
+  private resumeTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     readonly topic: string,
@@ -52,16 +71,6 @@ export class TopicFeed {
   ) {
     this.next = [...startOffsets];
     this.committed = [...startOffsets];
-    // Until the resilience work adds a breaker, a failing store or DLQ holds this batch and retries
-    // it: the records stay uncommitted and unacknowledged to subscribers, so nothing is lost.
-    this.writePolicy = retry(handleAll, {
-      maxAttempts: Number.POSITIVE_INFINITY,
-      backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
-    });
-    this.writePolicy.onFailure(({ reason }) => {
-      const error = "error" in reason ? reason.error : undefined;
-      this.deps.logger.warn({ err: error, topic }, `[CONSUMER:${topic}] store or DLQ write failed; retrying`);
-    });
   }
 
   private started = false;
@@ -79,9 +88,22 @@ export class TopicFeed {
   stop(): void {
     clearInterval(this.commitTimer);
     clearTimeout(this.lingerTimer);
-    if (!this.started) return;
-    this.consumer.removeTopic(this.topic, this.partitions);
+    clearTimeout(this.resumeTimer);
+    if (!this.started || this.stopped) return;
+    this.stopped = true;
+    // A paused topic has no partitions assigned.
+    if (!this.pause) this.consumer.removeTopic(this.topic, this.partitions);
     this.commit(true);
+  }
+
+  /** Why the topic is paused; undefined while it is processing. */
+  get paused(): FeedPause | undefined {
+    return this.pause;
+  }
+
+  /** closed while processing; while paused, the state of the breaker it waits for. */
+  get breakerState(): BreakerState {
+    return this.pause?.breakerState() ?? "closed";
   }
 
   /** High watermarks from the last fetch responses, if librdkafka has seen all partitions. */
@@ -122,7 +144,11 @@ export class TopicFeed {
     });
   }
 
-  private readonly handle = async (records: Message[]): Promise<void> => {
+  private readonly handle = async (batch: Message[]): Promise<void> => {
+    // Records fetched before a pause can still arrive; the resumed read delivers them again.
+    if (this.pause || this.stopped) return;
+    // Already processed (a re-delivery around a pause): never stored, sent or counted twice.
+    const records = batch.filter((record) => record.offset >= (this.next[record.partition] ?? 0));
     const nowMs = Date.now();
     const payments: (StoredPayment | undefined)[] = new Array(records.length);
     const valid: StoredPayment[] = [];
@@ -148,16 +174,21 @@ export class TopicFeed {
           error: outcome.invalid.code,
           reason: outcome.invalid.reason,
           retryCount: 0,
+          sourceHeaders: record.headers,
         });
       }
     }
 
-    await this.writePolicy.execute(() =>
-      Promise.all([
+    try {
+      await Promise.all([
         this.deps.store.upsert(valid),
         this.deps.deadLetters.send(this.topic, this.partitions, letters),
-      ]),
-    );
+      ]);
+    } catch (error) {
+      // Transient by definition: a poison record never gets here, it is a letter above.
+      this.pauseFor(error);
+      return;
+    }
     for (const letter of letters) {
       this.deps.logger.warn(
         { topic: this.topic, partition: letter.partition, offset: letter.offset, error: letter.error },
@@ -178,6 +209,37 @@ export class TopicFeed {
     this.deadLettered += letters.length;
     if (this.subscribers.size > 0) this.settleStartOffsets();
   };
+
+  // Stops fetching the topic (librdkafka drops what it pre-fetched) and schedules the resume.
+  private pauseFor(error: unknown): void {
+    const unavailable = error instanceof DependencyUnavailableError ? error : undefined;
+    const retryAfterMs = unavailable?.retryAfterMs ?? UNEXPECTED_FAILURE_RETRY_MS;
+    this.pause = {
+      dependency: unavailable?.dependency ?? "unknown",
+      reason: error instanceof Error ? error.message : String(error),
+      since: new Date(),
+      breakerState: unavailable?.breakerState ?? (() => "open"),
+    };
+    this.consumer.removeTopic(this.topic, this.partitions);
+    const message = `[CONSUMER:${this.topic}] Paused at offsets [${this.next.join(",")}]: ${this.pause.reason}; trying again in ${retryAfterMs}ms`;
+    const fields = { topic: this.topic, offsets: this.next, retryAfterMs };
+    if (unavailable) this.deps.logger.warn(fields, message);
+    else this.deps.logger.error({ ...fields, err: error }, message);
+    this.resumeTimer = setTimeout(() => this.resume(), retryAfterMs);
+    this.resumeTimer.unref();
+  }
+
+  // Reads again from the first unprocessed record of each partition; the first batch is the probe.
+  private resume(): void {
+    if (this.stopped || !this.pause) return;
+    const { dependency } = this.pause;
+    this.pause = undefined;
+    this.consumer.addTopic(this.topic, this.next, this.handle);
+    this.deps.logger.info(
+      { topic: this.topic, offsets: this.next, dependency },
+      `[CONSUMER:${this.topic}] Resumed from offsets [${this.next.join(",")}] (was paused for ${dependency})`,
+    );
+  }
 
   private fanOut(stored: StoredPayment, record: Message): void {
     const { partition, offset } = record;

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pa/admin/v1/dead_letter_service.proto.
  */
 export const file_pa_admin_v1_dead_letter_service: GenFile = /*@__PURE__*/
-  fileDesc("CiVwYS9hZG1pbi92MS9kZWFkX2xldHRlcl9zZXJ2aWNlLnByb3RvEgtwYS5hZG1pbi52MSJeChZMaXN0RGVhZExldHRlcnNSZXF1ZXN0Eg0KBXRvcGljGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEg4KBmVycm9ycxgEIAMoCSJ2ChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRItCgxkZWFkX2xldHRlcnMYASADKAsyFy5wYS5hZG1pbi52MS5EZWFkTGV0dGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRITCgt0b3RhbF9jb3VudBgDIAEoAyKxAgoKRGVhZExldHRlchIWCg5vcmlnaW5hbF90b3BpYxgBIAEoCRIaChJvcmlnaW5hbF9wYXJ0aXRpb24YAiABKAUSFwoPb3JpZ2luYWxfb2Zmc2V0GAMgASgDEgsKA2tleRgEIAEoCRINCgV2YWx1ZRgFIAEoCRINCgVlcnJvchgGIAEoCRIOCgZyZWFzb24YByABKAkSEwoLcmV0cnlfY291bnQYCCABKAUSNAoQZGVhZF9sZXR0ZXJlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNZGxxX3BhcnRpdGlvbhgKIAEoBRISCgpkbHFfb2Zmc2V0GAsgASgDEg4KBmNvcGllcxgMIAEoBRIVCg1yZWRyaXZlX2NvdW50GA0gASgFIkQKDURlYWRMZXR0ZXJSZWYSGgoSb3JpZ2luYWxfcGFydGl0aW9uGAEgASgFEhcKD29yaWdpbmFsX29mZnNldBgCIAEoAyK+AQoZUmVkcml2ZURlYWRMZXR0ZXJzUmVxdWVzdBINCgV0b3BpYxgBIAEoCRINCgNhbGwYAiABKAhIABIrCgRyZWZzGAMgASgLMhsucGEuYWRtaW4udjEuRGVhZExldHRlclJlZnNIABIpCgVyYW5nZRgEIAEoCzIYLnBhLmFkbWluLnYxLk9mZnNldFJhbmdlSAASDQoFZm9yY2UYBSABKAgSDwoHZHJ5X3J1bhgGIAEoCEILCglzZWxlY3Rpb24iOgoORGVhZExldHRlclJlZnMSKAoEcmVmcxgBIAMoCzIaLnBhLmFkbWluLnYxLkRlYWRMZXR0ZXJSZWYiSAoLT2Zmc2V0UmFuZ2USEQoJcGFydGl0aW9uGAEgASgFEhMKC2Zyb21fb2Zmc2V0GAIgASgDEhEKCXRvX29mZnNldBgDIAEoAyJ3ChpSZWRyaXZlRGVhZExldHRlcnNSZXNwb25zZRIsCghyZWRyaXZlbhgBIAMoCzIaLnBhLmFkbWluLnYxLlJlZHJpdmVSZXN1bHQSKwoHc2tpcHBlZBgCIAMoCzIaLnBhLmFkbWluLnYxLlJlZHJpdmVSZXN1bHQioQEKDVJlZHJpdmVSZXN1bHQSKgoGc291cmNlGAEgASgLMhoucGEuYWRtaW4udjEuRGVhZExldHRlclJlZhIaCg1uZXdfcGFydGl0aW9uGAIgASgFSACIAQESFwoKbmV3X29mZnNldBgDIAEoA0gBiAEBEg4KBmRldGFpbBgEIAEoCUIQCg5fbmV3X3BhcnRpdGlvbkINCgtfbmV3X29mZnNldDLdAQoRRGVhZExldHRlclNlcnZpY2USYQoPTGlzdERlYWRMZXR0ZXJzEiMucGEuYWRtaW4udjEuTGlzdERlYWRMZXR0ZXJzUmVxdWVzdBokLnBhLmFkbWluLnYxLkxpc3REZWFkTGV0dGVyc1Jlc3BvbnNlIgOQAgESZQoSUmVkcml2ZURlYWRMZXR0ZXJzEiYucGEuYWRtaW4udjEuUmVkcml2ZURlYWRMZXR0ZXJzUmVxdWVzdBonLnBhLmFkbWluLnYxLlJlZHJpdmVEZWFkTGV0dGVyc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiVwYS9hZG1pbi92MS9kZWFkX2xldHRlcl9zZXJ2aWNlLnByb3RvEgtwYS5hZG1pbi52MSJeChZMaXN0RGVhZExldHRlcnNSZXF1ZXN0Eg0KBXRvcGljGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEg4KBmVycm9ycxgEIAMoCSJ2ChdMaXN0RGVhZExldHRlcnNSZXNwb25zZRItCgxkZWFkX2xldHRlcnMYASADKAsyFy5wYS5hZG1pbi52MS5EZWFkTGV0dGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRITCgt0b3RhbF9jb3VudBgDIAEoAyKZAwoKRGVhZExldHRlchIWCg5vcmlnaW5hbF90b3BpYxgBIAEoCRIaChJvcmlnaW5hbF9wYXJ0aXRpb24YAiABKAUSFwoPb3JpZ2luYWxfb2Zmc2V0GAMgASgDEgsKA2tleRgEIAEoCRINCgV2YWx1ZRgFIAEoCRINCgVlcnJvchgGIAEoCRIOCgZyZWFzb24YByABKAkSEwoLcmV0cnlfY291bnQYCCABKAUSNAoQZGVhZF9sZXR0ZXJlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNZGxxX3BhcnRpdGlvbhgKIAEoBRISCgpkbHFfb2Zmc2V0GAsgASgDEg4KBmNvcGllcxgMIAEoBRIVCg1yZWRyaXZlX2NvdW50GA0gASgFEjMKD2ZhaWxlZF9hZ2Fpbl9hcxgOIAEoCzIaLnBhLmFkbWluLnYxLkRlYWRMZXR0ZXJSZWYSMQoMbGFzdF9yZWRyaXZlGA8gASgLMhsucGEuYWRtaW4udjEuUmVkcml2ZUxhbmRpbmciZAoOUmVkcml2ZUxhbmRpbmcSEQoJcGFydGl0aW9uGAEgASgFEg4KBm9mZnNldBgCIAEoAxIvCgtyZWRyaXZlbl9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRAoNRGVhZExldHRlclJlZhIaChJvcmlnaW5hbF9wYXJ0aXRpb24YASABKAUSFwoPb3JpZ2luYWxfb2Zmc2V0GAIgASgDIr4BChlSZWRyaXZlRGVhZExldHRlcnNSZXF1ZXN0Eg0KBXRvcGljGAEgASgJEg0KA2FsbBgCIAEoCEgAEisKBHJlZnMYAyABKAsyGy5wYS5hZG1pbi52MS5EZWFkTGV0dGVyUmVmc0gAEikKBXJhbmdlGAQgASgLMhgucGEuYWRtaW4udjEuT2Zmc2V0UmFuZ2VIABINCgVmb3JjZRgFIAEoCBIPCgdkcnlfcnVuGAYgASgIQgsKCXNlbGVjdGlvbiI6Cg5EZWFkTGV0dGVyUmVmcxIoCgRyZWZzGAEgAygLMhoucGEuYWRtaW4udjEuRGVhZExldHRlclJlZiJICgtPZmZzZXRSYW5nZRIRCglwYXJ0aXRpb24YASABKAUSEwoLZnJvbV9vZmZzZXQYAiABKAMSEQoJdG9fb2Zmc2V0GAMgASgDIncKGlJlZHJpdmVEZWFkTGV0dGVyc1Jlc3BvbnNlEiwKCHJlZHJpdmVuGAEgAygLMhoucGEuYWRtaW4udjEuUmVkcml2ZVJlc3VsdBIrCgdza2lwcGVkGAIgAygLMhoucGEuYWRtaW4udjEuUmVkcml2ZVJlc3VsdCKhAQoNUmVkcml2ZVJlc3VsdBIqCgZzb3VyY2UYASABKAsyGi5wYS5hZG1pbi52MS5EZWFkTGV0dGVyUmVmEhoKDW5ld19wYXJ0aXRpb24YAiABKAVIAIgBARIXCgpuZXdfb2Zmc2V0GAMgASgDSAGIAQESDgoGZGV0YWlsGAQgASgJQhAKDl9uZXdfcGFydGl0aW9uQg0KC19uZXdfb2Zmc2V0Mt0BChFEZWFkTGV0dGVyU2VydmljZRJhCg9MaXN0RGVhZExldHRlcnMSIy5wYS5hZG1pbi52MS5MaXN0RGVhZExldHRlcnNSZXF1ZXN0GiQucGEuYWRtaW4udjEuTGlzdERlYWRMZXR0ZXJzUmVzcG9uc2UiA5ACARJlChJSZWRyaXZlRGVhZExldHRlcnMSJi5wYS5hZG1pbi52MS5SZWRyaXZlRGVhZExldHRlcnNSZXF1ZXN0GicucGEuYWRtaW4udjEuUmVkcml2ZURlYWRMZXR0ZXJzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message pa.admin.v1.ListDeadLettersRequest
@@ -167,6 +167,23 @@ export type DeadLetter = Message<"pa.admin.v1.DeadLetter"> & {
    * @generated from field: int32 redrive_count = 13;
    */
   redriveCount: number;
+
+  /**
+   * Set when this letter was redriven and the redriven record failed again: the source position
+   * of that record, whose own dead letter (with a higher redrive_count) now stands for this one.
+   * Redrive skips a letter that has it.
+   *
+   * @generated from field: pa.admin.v1.DeadLetterRef failed_again_as = 14;
+   */
+  failedAgainAs?: DeadLetterRef | undefined;
+
+  /**
+   * Set once this letter was redriven: the latest redrive, recorded in the DLQ as a receipt (a copy
+   * of the letter, not counted in `copies`). Redrive skips a letter that has it unless `force`.
+   *
+   * @generated from field: pa.admin.v1.RedriveLanding last_redrive = 15;
+   */
+  lastRedrive?: RedriveLanding | undefined;
 };
 
 /**
@@ -175,6 +192,35 @@ export type DeadLetter = Message<"pa.admin.v1.DeadLetter"> & {
  */
 export const DeadLetterSchema: GenMessage<DeadLetter> = /*@__PURE__*/
   messageDesc(file_pa_admin_v1_dead_letter_service, 2);
+
+/**
+ * Where a redriven record landed in the source topic, and when.
+ *
+ * @generated from message pa.admin.v1.RedriveLanding
+ */
+export type RedriveLanding = Message<"pa.admin.v1.RedriveLanding"> & {
+  /**
+   * @generated from field: int32 partition = 1;
+   */
+  partition: number;
+
+  /**
+   * @generated from field: int64 offset = 2;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp redriven_at = 3;
+   */
+  redrivenAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message pa.admin.v1.RedriveLanding.
+ * Use `create(RedriveLandingSchema)` to create a new message.
+ */
+export const RedriveLandingSchema: GenMessage<RedriveLanding> = /*@__PURE__*/
+  messageDesc(file_pa_admin_v1_dead_letter_service, 3);
 
 /**
  * One dead letter, named by its source position.
@@ -198,7 +244,7 @@ export type DeadLetterRef = Message<"pa.admin.v1.DeadLetterRef"> & {
  * Use `create(DeadLetterRefSchema)` to create a new message.
  */
 export const DeadLetterRefSchema: GenMessage<DeadLetterRef> = /*@__PURE__*/
-  messageDesc(file_pa_admin_v1_dead_letter_service, 3);
+  messageDesc(file_pa_admin_v1_dead_letter_service, 4);
 
 /**
  * @generated from message pa.admin.v1.RedriveDeadLettersRequest
@@ -241,7 +287,9 @@ export type RedriveDeadLettersRequest = Message<"pa.admin.v1.RedriveDeadLettersR
   } | { case: undefined; value?: undefined };
 
   /**
-   * Also redrive records that were redriven before and failed again (normally skipped).
+   * Also redrive letters that were redriven before (they have a `last_redrive`, or are redriven
+   * records that failed again); normally skipped. A letter with `failed_again_as` is always
+   * skipped: its newer letter stands for it.
    *
    * @generated from field: bool force = 5;
    */
@@ -260,7 +308,7 @@ export type RedriveDeadLettersRequest = Message<"pa.admin.v1.RedriveDeadLettersR
  * Use `create(RedriveDeadLettersRequestSchema)` to create a new message.
  */
 export const RedriveDeadLettersRequestSchema: GenMessage<RedriveDeadLettersRequest> = /*@__PURE__*/
-  messageDesc(file_pa_admin_v1_dead_letter_service, 4);
+  messageDesc(file_pa_admin_v1_dead_letter_service, 5);
 
 /**
  * @generated from message pa.admin.v1.DeadLetterRefs
@@ -277,7 +325,7 @@ export type DeadLetterRefs = Message<"pa.admin.v1.DeadLetterRefs"> & {
  * Use `create(DeadLetterRefsSchema)` to create a new message.
  */
 export const DeadLetterRefsSchema: GenMessage<DeadLetterRefs> = /*@__PURE__*/
-  messageDesc(file_pa_admin_v1_dead_letter_service, 5);
+  messageDesc(file_pa_admin_v1_dead_letter_service, 6);
 
 /**
  * @generated from message pa.admin.v1.OffsetRange
@@ -304,7 +352,7 @@ export type OffsetRange = Message<"pa.admin.v1.OffsetRange"> & {
  * Use `create(OffsetRangeSchema)` to create a new message.
  */
 export const OffsetRangeSchema: GenMessage<OffsetRange> = /*@__PURE__*/
-  messageDesc(file_pa_admin_v1_dead_letter_service, 6);
+  messageDesc(file_pa_admin_v1_dead_letter_service, 7);
 
 /**
  * @generated from message pa.admin.v1.RedriveDeadLettersResponse
@@ -330,7 +378,7 @@ export type RedriveDeadLettersResponse = Message<"pa.admin.v1.RedriveDeadLetters
  * Use `create(RedriveDeadLettersResponseSchema)` to create a new message.
  */
 export const RedriveDeadLettersResponseSchema: GenMessage<RedriveDeadLettersResponse> = /*@__PURE__*/
-  messageDesc(file_pa_admin_v1_dead_letter_service, 7);
+  messageDesc(file_pa_admin_v1_dead_letter_service, 8);
 
 /**
  * @generated from message pa.admin.v1.RedriveResult
@@ -354,7 +402,8 @@ export type RedriveResult = Message<"pa.admin.v1.RedriveResult"> & {
   newOffset?: bigint | undefined;
 
   /**
-   * For a skipped record: why (already redriven and failed again, not found, ...).
+   * For a skipped record: why (already redriven and failed again, not found, ...). For a
+   * redriven one: empty, or what went wrong after it landed (its receipt could not be written).
    *
    * @generated from field: string detail = 4;
    */
@@ -366,7 +415,7 @@ export type RedriveResult = Message<"pa.admin.v1.RedriveResult"> & {
  * Use `create(RedriveResultSchema)` to create a new message.
  */
 export const RedriveResultSchema: GenMessage<RedriveResult> = /*@__PURE__*/
-  messageDesc(file_pa_admin_v1_dead_letter_service, 8);
+  messageDesc(file_pa_admin_v1_dead_letter_service, 9);
 
 /**
  * Lists and redrives the dead letters pa wrote to `{topic}.dlq`, so that the DLQ is a queue an
@@ -388,7 +437,8 @@ export const DeadLetterService: GenService<{
   },
   /**
    * Republishes chosen dead letters to their source topic with their key and headers, marked as
-   * redriven so that a record failing again is not redriven in a loop.
+   * redriven so that a record failing again is not redriven in a loop, and appends a receipt (a
+   * copy of the letter saying where it landed) to the DLQ so that it is not republished twice.
    *
    * @generated from rpc pa.admin.v1.DeadLetterService.RedriveDeadLetters
    */

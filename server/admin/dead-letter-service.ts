@@ -1,0 +1,204 @@
+// pa.admin.v1.DeadLetterService: lists the dead letters of a source topic and redrives them to it,
+// so the DLQ is a queue an operator works through. Every call reads the DLQ afresh to its current
+// end (dead-letter-reader.ts): there is no state to go stale and nothing to clean up.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ConnectRouter } from "@connectrpc/connect";
+import {
+  type DeadLetter,
+  DeadLetterRefSchema,
+  DeadLetterSchema,
+  DeadLetterService,
+  ListDeadLettersResponseSchema,
+  type RedriveDeadLettersRequest,
+  RedriveDeadLettersResponseSchema,
+  RedriveLandingSchema,
+  type RedriveResult,
+  RedriveResultSchema,
+} from "../../gen/pa/admin/v1/dead_letter_service_pb.js";
+import type { LibrdkafkaConfig } from "../kafka/client-config.js";
+import { type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
+import type { Logger } from "../observability/logger.js";
+import type { TopicPolicy } from "../rpc/request-validation.js";
+import {
+  errorFilter,
+  pageSize,
+  redriveChoice,
+  SourceTopicNotFoundError,
+  sourceTopic,
+} from "./admin-requests.js";
+import { type DeadLetterEntry, indexDeadLetters } from "./dead-letter-index.js";
+import { pageDeadLetters } from "./dead-letter-page.js";
+import { DeadLetterReadError, readDeadLetters } from "./dead-letter-reader.js";
+import type { RecordPosition } from "./dead-letter-record.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
+import { republish } from "./redrive.js";
+import { planRedrive, type RedriveChoice } from "./redrive-selection.js";
+
+export interface DeadLetterServiceDependencies {
+  admin: TopicAdmin;
+  /** Connection settings for the reader's consumer and the redrive's producer. */
+  settings: LibrdkafkaConfig;
+  /** TOPIC_ALLOWLIST: the admin service reaches no topic a stream could not. */
+  topicAllowed: TopicPolicy;
+  logger: Logger;
+  /** How long reading a DLQ to its end may take before the call fails UNAVAILABLE. */
+  readTimeoutMs?: number;
+}
+
+export function registerDeadLetterService(router: ConnectRouter, deps: DeadLetterServiceDependencies): void {
+  /** The source topic's partition count and its DLQ's entries, after checking the topic exists. */
+  async function entriesOf(topic: string): Promise<{ partitions: number; entries: DeadLetterEntry[] }> {
+    let partitions: number;
+    try {
+      partitions = await deps.admin.partitionCount(topic);
+    } catch (error) {
+      if (error instanceof TopicNotFoundError) throw new SourceTopicNotFoundError(topic);
+      throw new DeadLetterReadError(`cannot ask Kafka about topic "${topic}": ${String(error)}`);
+    }
+    const records = await readDeadLetters(topic, {
+      settings: deps.settings,
+      admin: deps.admin,
+      ...(deps.readTimeoutMs !== undefined ? { timeoutMs: deps.readTimeoutMs } : {}),
+    });
+    return { partitions, entries: indexDeadLetters(topic, records) };
+  }
+
+  // Redrives run one at a time: each reads the receipts the previous one wrote, so two calls
+  // arriving together (a double click) cannot both republish the same letter. Within this process;
+  // several pa instances do not coordinate.
+  let previousRedrive: Promise<unknown> = Promise.resolve();
+  function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = previousRedrive.then(work, work);
+    previousRedrive = run.catch(() => undefined);
+    return run;
+  }
+
+  router.service(DeadLetterService, {
+    async listDeadLetters(request) {
+      const topic = sourceTopic(request.topic, deps.topicAllowed);
+      const size = pageSize(request.pageSize);
+      const errors = errorFilter(request.errors);
+      const after = request.pageToken ? decodePageToken(request.pageToken, topic, errors) : undefined;
+      const { entries } = await entriesOf(topic);
+      const page = pageDeadLetters(entries, { errors, after, size });
+      return create(ListDeadLettersResponseSchema, {
+        deadLetters: page.entries.map(toDeadLetter),
+        nextPageToken: page.continueAfter ? encodePageToken(topic, errors, page.continueAfter) : "",
+        totalCount: BigInt(page.total),
+      });
+    },
+
+    async redriveDeadLetters(request) {
+      const topic = sourceTopic(request.topic, deps.topicAllowed);
+      const choice = redriveChoice(request);
+      return oneAtATime(() => redrive(topic, choice, request));
+    },
+  });
+
+  async function redrive(topic: string, choice: RedriveChoice, request: RedriveDeadLettersRequest) {
+    const { partitions, entries } = await entriesOf(topic);
+    const plan = planRedrive(entries, choice, request.force);
+    const redriven: RedriveResult[] = [];
+    const skipped: RedriveResult[] = plan.skipped.map(({ source, detail }) => result(source, { detail }));
+    if (request.dryRun) {
+      redriven.push(...plan.redrive.map((entry) => result(entry.source, {})));
+    } else {
+      for (const outcome of await republish(deps.settings, topic, partitions, plan.redrive)) {
+        if ("landed" in outcome) {
+          redriven.push(
+            result(outcome.source, {
+              newPartition: outcome.landed.partition,
+              newOffset: BigInt(outcome.landed.offset),
+              ...(outcome.receiptFailed
+                ? {
+                    detail: `redriven, but its receipt could not be written to the DLQ (${outcome.receiptFailed}); a later redrive would republish it again`,
+                  }
+                : {}),
+            }),
+          );
+        } else {
+          skipped.push(
+            result(outcome.source, { detail: `producing it failed: ${outcome.failed}; try again` }),
+          );
+        }
+      }
+    }
+    deps.logger.info(
+      {
+        topic,
+        selection: describeChoice(choice),
+        force: request.force,
+        dryRun: request.dryRun,
+        redriven: redriven.length,
+        skipped: skipped.length,
+      },
+      `[DLQ:${topic}] Redrive of ${describeChoice(choice)}${flags(request)}: ${redriven.length} ${request.dryRun ? "would be redriven" : "redriven"}, ${skipped.length} skipped`,
+    );
+    return create(RedriveDeadLettersResponseSchema, { redriven, skipped });
+  }
+}
+
+function toDeadLetter(entry: DeadLetterEntry): DeadLetter {
+  return create(DeadLetterSchema, {
+    originalTopic: entry.source.topic,
+    originalPartition: entry.source.partition,
+    originalOffset: BigInt(entry.source.offset),
+    key: entry.key,
+    value: entry.value,
+    error: entry.error,
+    reason: entry.reason,
+    retryCount: entry.retryCount,
+    ...(entry.deadLetteredAtMs > 0 ? { deadLetteredAt: timestampFromMs(entry.deadLetteredAtMs) } : {}),
+    dlqPartition: entry.dlq.partition,
+    dlqOffset: BigInt(entry.dlq.offset),
+    copies: entry.copies,
+    redriveCount: entry.redriveCount,
+    ...(entry.failedAgainAs
+      ? {
+          failedAgainAs: create(DeadLetterRefSchema, {
+            originalPartition: entry.failedAgainAs.partition,
+            originalOffset: BigInt(entry.failedAgainAs.offset),
+          }),
+        }
+      : {}),
+    ...(entry.lastRedrive
+      ? {
+          lastRedrive: create(RedriveLandingSchema, {
+            partition: entry.lastRedrive.landed.partition,
+            offset: BigInt(entry.lastRedrive.landed.offset),
+            redrivenAt: timestampFromMs(entry.lastRedrive.atMs),
+          }),
+        }
+      : {}),
+  });
+}
+
+function result(
+  source: RecordPosition,
+  fields: { newPartition?: number; newOffset?: bigint; detail?: string },
+): RedriveResult {
+  return create(RedriveResultSchema, {
+    source: create(DeadLetterRefSchema, {
+      originalPartition: source.partition,
+      originalOffset: BigInt(source.offset),
+    }),
+    ...fields,
+  });
+}
+
+function describeChoice(choice: RedriveChoice): string {
+  switch (choice.kind) {
+    case "all":
+      return "all";
+    case "refs":
+      return `${choice.refs.length} ref${choice.refs.length === 1 ? "" : "s"}`;
+    case "range":
+      return `partition ${choice.partition} offsets ${choice.fromOffset}-${choice.toOffset}`;
+  }
+}
+
+function flags(request: RedriveDeadLettersRequest): string {
+  const set = [request.force ? "force" : "", request.dryRun ? "dry run" : ""].filter(Boolean);
+  return set.length > 0 ? ` (${set.join(", ")})` : "";
+}

@@ -1,0 +1,153 @@
+// Republishes dead letters to their source topic as the records they were: the original key
+// (byte for byte) and headers, and the value as the envelope kept it, marked with
+// `pa-redrive-count: n+1` and `pa-redriven-from: {dlq}/{partition}/{offset}` so that a record
+// failing again is recognised as such. Each goes back to its original partition, keeping its
+// place among records of the same key. Once it is acknowledged, a receipt goes to the DLQ: a copy
+// of the letter with `pa-redriven-to`, so that the letter is not republished again by accident
+// (the DLQ stays a topic of envelopes; a copy is what the list collapses anyway). A producer of
+// its own per call: redrives are rare.
+import { KafkaJS } from "@confluentinc/kafka-javascript";
+import type { LibrdkafkaConfig } from "../kafka/client-config.js";
+import {
+  DEAD_LETTER_HEADERS,
+  deadLetterTopic,
+  producerHeaders,
+  REDRIVE_COUNT_HEADER,
+  REDRIVEN_FROM_HEADER,
+} from "../kafka/dead-letter-producer.js";
+import type { DeadLetterEntry } from "./dead-letter-index.js";
+import { positionValue, REDRIVEN_TO_HEADER, type RecordPosition } from "./dead-letter-record.js";
+
+/** The redrive could not start producing (broker unreachable); nothing was republished. */
+export class RedriveUnavailableError extends Error {
+  override readonly name = "RedriveUnavailableError";
+}
+
+/** What the redrive strips from a dead letter's headers before setting its own marks. */
+const NOT_REPUBLISHED = new Set([...DEAD_LETTER_HEADERS, REDRIVEN_FROM_HEADER, REDRIVEN_TO_HEADER]);
+
+/** A record as the redrive produces it. */
+export interface OutgoingRecord {
+  key: Buffer | null;
+  value: Buffer | string;
+  partition: number;
+  headers: KafkaJS.IHeaders;
+}
+
+/** Where a republished record landed, or why producing it failed. */
+export type RedriveOutcome =
+  | { source: RecordPosition; landed: RecordPosition; receiptFailed?: string }
+  | { source: RecordPosition; failed: string };
+
+/** The record a dead letter is republished as. */
+export function redriveMessage(
+  sourceTopic: string,
+  entry: DeadLetterEntry,
+  sourcePartitions: number,
+): OutgoingRecord {
+  return {
+    key: entry.rawKey,
+    value: Buffer.from(entry.value, "utf8"),
+    // Partitions are never removed, so the original one exists; -1 would let the key decide.
+    partition: entry.source.partition < sourcePartitions ? entry.source.partition : -1,
+    headers: {
+      ...producerHeaders(entry.headers, NOT_REPUBLISHED),
+      [REDRIVE_COUNT_HEADER]: String(entry.redriveCount + 1),
+      [REDRIVEN_FROM_HEADER]: positionValue(deadLetterTopic(sourceTopic), entry.dlq),
+    },
+  };
+}
+
+/** The receipt of a redrive: the letter as it is in the DLQ, plus where its record landed. */
+export function redriveReceipt(
+  sourceTopic: string,
+  entry: DeadLetterEntry,
+  landed: RecordPosition,
+): OutgoingRecord {
+  const envelope = {
+    original_topic: entry.source.topic,
+    partition: entry.source.partition,
+    offset: entry.source.offset,
+    key: entry.key,
+    value: entry.value,
+    error: entry.error,
+    reason: entry.reason,
+    retry_count: entry.retryCount,
+    redrive_count: entry.redriveCount,
+    timestamp: Math.floor(entry.deadLetteredAtMs / 1000),
+  };
+  return {
+    key: entry.rawKey,
+    value: JSON.stringify(envelope),
+    partition: entry.dlq.partition,
+    headers: {
+      ...producerHeaders(entry.headers, new Set([REDRIVEN_TO_HEADER])),
+      [REDRIVEN_TO_HEADER]: positionValue(sourceTopic, landed),
+    },
+  };
+}
+
+/**
+ * Produces the entries (acks=all, idempotent, in order) and reports, per entry, where it landed or
+ * why it was not acknowledged (the others are not held back by one failure).
+ */
+export async function republish(
+  settings: LibrdkafkaConfig,
+  sourceTopic: string,
+  sourcePartitions: number,
+  entries: readonly DeadLetterEntry[],
+): Promise<RedriveOutcome[]> {
+  if (entries.length === 0) return [];
+  const producer = new KafkaJS.Kafka({
+    ...settings,
+    kafkaJS: { logLevel: KafkaJS.logLevel.NOTHING },
+  } as never).producer({
+    acks: -1,
+    "enable.idempotence": true,
+    "linger.ms": 5,
+  } as never);
+  try {
+    await producer.connect();
+  } catch (error) {
+    throw new RedriveUnavailableError(
+      `cannot produce to ${sourceTopic} (${String(error)}); nothing was redriven, try again`,
+    );
+  }
+  try {
+    // One send per record, all issued before any is awaited: librdkafka keeps their order, and
+    // each send's metadata is that one record's offset (a shared send reports only the lowest).
+    const sent = entries.map((entry) =>
+      producer.send({ topic: sourceTopic, messages: [redriveMessage(sourceTopic, entry, sourcePartitions)] }),
+    );
+    const results = await Promise.allSettled(sent);
+    const landings = results.map((result, i) => {
+      const entry = entries[i] as DeadLetterEntry;
+      if (result.status === "rejected") return { entry, failed: String(result.reason) };
+      const [first] = result.value;
+      return {
+        entry,
+        landed: { partition: first?.partition ?? -1, offset: Number(first?.baseOffset ?? -1) },
+      };
+    });
+    // Receipts only for acknowledged records, written after them: a receipt never claims more.
+    const receipts = await Promise.allSettled(
+      landings.map(({ entry, landed }) =>
+        landed
+          ? producer.send({
+              topic: deadLetterTopic(sourceTopic),
+              messages: [redriveReceipt(sourceTopic, entry, landed)],
+            })
+          : Promise.resolve([]),
+      ),
+    );
+    return landings.map(({ entry, landed, failed }, i): RedriveOutcome => {
+      if (!landed) return { source: entry.source, failed: failed ?? "not acknowledged" };
+      const receipt = receipts[i];
+      return receipt?.status === "rejected"
+        ? { source: entry.source, landed, receiptFailed: String(receipt.reason) }
+        : { source: entry.source, landed };
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}

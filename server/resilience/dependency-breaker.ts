@@ -1,0 +1,126 @@
+// The circuit breaker of one dependency (the store, the dead-letter topic). cockatiel runs the state
+// machine; this adds what the PoC's breaker promised and cockatiel lacks: after the half-open probe
+// succeeds, more successes are needed before it counts as closed, and one failure meanwhile reopens
+// it. Every transition is logged once and reported to listeners.
+import { type CircuitBreakerPolicy, CircuitState, circuitBreaker, handleAll, type IBreaker } from "cockatiel";
+import type { Logger } from "../observability/logger.js";
+
+export type BreakerState = "closed" | "open" | "half-open";
+
+export interface BreakerOptions {
+  /** Consecutive failures that open the breaker. */
+  threshold: number;
+  /** How long it fails fast once open before it lets one probe through. */
+  halfOpenAfterMs: number;
+  /** Successes from the probe on that close it. */
+  successesToClose: number;
+}
+
+/** Consecutive failures open it; while recovering, any failure reopens it at once. */
+export class RecoveringConsecutiveBreaker implements IBreaker {
+  state = { failures: 0, successesBeforeClosed: 0 };
+
+  constructor(private readonly options: Pick<BreakerOptions, "threshold" | "successesToClose">) {}
+
+  /** True between a successful probe and the success that fully closes the breaker. */
+  get recovering(): boolean {
+    return this.state.successesBeforeClosed > 0;
+  }
+
+  success(circuit: CircuitState): void {
+    this.state.failures = 0;
+    if (circuit === CircuitState.HalfOpen)
+      this.state.successesBeforeClosed = this.options.successesToClose - 1;
+    else if (this.state.successesBeforeClosed > 0) this.state.successesBeforeClosed--;
+  }
+
+  failure(circuit: CircuitState): boolean {
+    if (circuit === CircuitState.HalfOpen || this.recovering) {
+      this.state = { failures: 0, successesBeforeClosed: 0 };
+      return true;
+    }
+    this.state.failures++;
+    if (this.state.failures < this.options.threshold) return false;
+    this.state.failures = 0;
+    return true;
+  }
+}
+
+export class DependencyBreaker {
+  readonly policy: CircuitBreakerPolicy;
+  private readonly counter: RecoveringConsecutiveBreaker;
+  private readonly listeners = new Set<(state: BreakerState) => void>();
+  private reported: BreakerState = "closed";
+  private openedAtMs = 0;
+  lastError: unknown;
+
+  constructor(
+    /** Short name used in logs: `[BREAKER:store]`. */
+    readonly name: string,
+    private readonly options: BreakerOptions,
+    private readonly logger: Logger,
+  ) {
+    this.counter = new RecoveringConsecutiveBreaker(options);
+    this.policy = circuitBreaker(handleAll, {
+      breaker: this.counter,
+      halfOpenAfter: options.halfOpenAfterMs,
+    });
+    this.policy.onBreak((reason) => {
+      this.openedAtMs = Date.now();
+      if ("error" in reason) this.lastError = reason.error;
+    });
+    this.policy.onStateChange(() => this.refresh());
+  }
+
+  get state(): BreakerState {
+    switch (this.policy.state) {
+      case CircuitState.Closed:
+        return this.counter.recovering ? "half-open" : "closed";
+      case CircuitState.HalfOpen:
+        return "half-open";
+      default:
+        return "open";
+    }
+  }
+
+  /** How long until an open breaker lets a probe through; 0 when it would now. */
+  probeInMs(nowMs = Date.now()): number {
+    if (this.policy.state !== CircuitState.Open) return 0;
+    return Math.max(0, this.openedAtMs + this.options.halfOpenAfterMs - nowMs);
+  }
+
+  onStateChange(listener: (state: BreakerState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Logs and reports a transition, once. cockatiel reports its own; the step from recovering to
+   * closed is ours, so whoever executes through the policy calls this afterwards.
+   */
+  refresh(): void {
+    const state = this.state;
+    if (state === this.reported) return;
+    const from = this.reported;
+    this.reported = state;
+    const transition = `[BREAKER:${this.name}] ${from.toUpperCase()} -> ${state.toUpperCase()}`;
+    if (state === "open") {
+      const why =
+        from === "closed"
+          ? `after ${this.options.threshold} consecutive failures`
+          : "because the probe or a write while recovering failed";
+      this.logger.error(
+        { breaker: this.name, state, err: this.lastError },
+        `${transition} ${why}; failing fast for ${Math.round(this.options.halfOpenAfterMs / 1000)}s`,
+      );
+    } else if (state === "half-open") {
+      this.logger.warn(
+        { breaker: this.name, state },
+        `${transition}: letting a probe through; ${this.options.successesToClose} successes close it`,
+      );
+    } else {
+      this.logger.info({ breaker: this.name, state }, `${transition}: ${this.name} is healthy again`);
+    }
+    for (const listener of this.listeners) listener(state);
+  }
+}
