@@ -4,7 +4,8 @@
 // Ctrl-C stops what this run started: the producer, pa, and the broker only if it was not running.
 //
 // GRPC_PORT (default 50051) picks pa's port and KAFKA_PORT (default 9092) the broker's; other pa
-// variables (see server/config/config.ts) pass through to pa.
+// variables (see server/config/config.ts) pass through to pa. The dashboard is built into web/dist
+// (pa serves it at "/") and also served with hot reload by Vite on WEB_PORT (default 5173).
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
@@ -13,6 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { styleText } from "node:util";
 import { KafkaJS } from "@confluentinc/kafka-javascript";
+import { build as buildWeb, createServer as createWebServer, type ViteDevServer } from "vite";
 import { type DemoProducer, startDemoProducer } from "../server/demo/demo-producer.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -157,7 +159,47 @@ async function dashboardServed(port: number): Promise<boolean> {
   }
 }
 
-async function printWhereToLook(port: number, producer: DemoProducer, brokerNote: string): Promise<void> {
+/**
+ * The dashboard two ways: web/dist built now, which pa serves at its own "/", and Vite's dev server
+ * with hot reload, which proxies the RPC paths to this pa (web/vite.config.ts), for working on web/.
+ * Neither is needed for pa to run, so a failure is a warning.
+ */
+async function buildDashboard(): Promise<void> {
+  try {
+    await buildWeb({
+      root: join(root, "web"),
+      configFile: join(root, "web/vite.config.ts"),
+      logLevel: "warn",
+    });
+    say("built the dashboard into web/dist");
+  } catch (error) {
+    warn(`could not build the dashboard (pa runs without it): ${(error as Error).message}`);
+  }
+}
+
+async function startDashboardDevServer(paPort: number): Promise<ViteDevServer | undefined> {
+  process.env.PA_URL = `http://127.0.0.1:${paPort}`;
+  try {
+    const server = await createWebServer({
+      root: join(root, "web"),
+      configFile: join(root, "web/vite.config.ts"),
+      logLevel: "warn",
+      server: { port: portFrom("WEB_PORT", 5173) },
+    });
+    await server.listen();
+    return server;
+  } catch (error) {
+    warn(`could not start the dashboard's dev server: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+async function printWhereToLook(
+  port: number,
+  producer: DemoProducer,
+  brokerNote: string,
+  webDevUrl?: string,
+): Promise<void> {
   const base = `http://localhost:${port}`;
   const service = `${base}/payment.PaymentService`;
   const json = (message: unknown) => encodeURIComponent(JSON.stringify(message));
@@ -186,6 +228,7 @@ async function printWhereToLook(port: number, producer: DemoProducer, brokerNote
       ? ["dashboard", `${base}/`]
       : ["dashboard", dim(`not built yet; once it is, it will be at ${base}/`)],
   );
+  if (webDevUrl) rows.push(["dashboard, hot reload", `${webDevUrl}?topic=${TOPICS[0]}`]);
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = [
     "",
@@ -221,6 +264,7 @@ async function main(): Promise<number> {
   let pa: ChildProcess | undefined;
   let paExit: Promise<ExitStatus> | undefined;
   let producer: DemoProducer | undefined;
+  let webDevServer: ViteDevServer | undefined;
 
   // Last resort if this script dies with an exception: pa is in its own process group and would
   // otherwise outlive it.
@@ -229,6 +273,7 @@ async function main(): Promise<number> {
   });
 
   const cleanUp = async () => {
+    await webDevServer?.close();
     if (producer) {
       const sent = producer.sent;
       await Promise.race([producer.stop(), sleep(10_000)]).catch((error: unknown) =>
@@ -288,6 +333,7 @@ async function main(): Promise<number> {
     }
     if (stop.signal.aborted) throw new Stop(0);
 
+    await buildDashboard();
     say(`starting pa on port ${port}`);
     const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
       cwd: root,
@@ -332,7 +378,9 @@ async function main(): Promise<number> {
     const brokerNote = startedBroker
       ? "pa, the demo producer, and the Kafka broker this run started"
       : `pa and the demo producer; the Kafka broker at ${brokers} was already running and keeps running`;
-    await printWhereToLook(port, producer, brokerNote);
+    webDevServer = await startDashboardDevServer(port);
+    const webDevUrl = webDevServer?.resolvedUrls?.local[0];
+    await printWhereToLook(port, producer, brokerNote, webDevUrl);
 
     const outcome = await Promise.race([stopped.then(() => undefined), paExit]);
     if (outcome) {

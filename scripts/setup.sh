@@ -22,6 +22,8 @@ packages=(g++ make python3 pkg-config libssl-dev zlib1g-dev libzstd-dev liblz4-d
   libcurl4-openssl-dev kcat)
 command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
+# The dashboard's browser tests and benchmark drive Debian's Chromium (playwright-core downloads none).
+packages+=(chromium)
 ensure_packages "${packages[@]}"
 
 # npm ci only when package-lock.json changed since the last install in this checkout.

@@ -1,0 +1,75 @@
+// Filters over the rows kept in the browser (instant, no new stream) and pause / resume.
+import { PROVIDERS, STATUSES } from "../format/labels.js";
+import type { Filters } from "../state/url-state.js";
+
+interface Props {
+  filters: Filters;
+  currencies: string[];
+  paused: boolean;
+  waiting: number;
+  onChange(filters: Filters): void;
+  onPause(): void;
+  onResume(): void;
+}
+
+export function FiltersBar({ filters, currencies, paused, waiting, onChange, onPause, onResume }: Props) {
+  const set = (patch: Partial<Filters>) => onChange({ ...filters, ...patch });
+  return (
+    <div class="filters">
+      <label>
+        Provider
+        <select value={filters.provider} onChange={(e) => set({ provider: e.currentTarget.value })}>
+          <option value="">any</option>
+          {PROVIDERS.map((p) => (
+            <option key={p.name} value={p.name}>
+              {p.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Status
+        <select value={filters.status} onChange={(e) => set({ status: e.currentTarget.value })}>
+          <option value="">any</option>
+          {STATUSES.map((s) => (
+            <option key={s.name} value={s.name}>
+              {s.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Currency
+        <input
+          list="seen-currencies"
+          size={5}
+          value={filters.currency}
+          onInput={(e) => set({ currency: e.currentTarget.value.toUpperCase() })}
+        />
+      </label>
+      <datalist id="seen-currencies">
+        {currencies.map((c) => (
+          <option key={c} value={c} />
+        ))}
+      </datalist>
+      <label class="grow">
+        Search
+        <input
+          type="search"
+          placeholder="payment id or customer email"
+          value={filters.text}
+          onInput={(e) => set({ text: e.currentTarget.value })}
+        />
+      </label>
+      {paused ? (
+        <button type="button" class="primary" onClick={onResume}>
+          Resume ({waiting.toLocaleString()} waiting)
+        </button>
+      ) : (
+        <button type="button" onClick={onPause}>
+          Pause
+        </button>
+      )}
+    </div>
+  );
+}
