@@ -8,8 +8,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { dashboard } from "./dashboard.js";
 import { fanOut } from "./fan-out.js";
 import { latency } from "./latency.js";
+import { DEFAULT_STORE_QUERIES, DEFAULT_STORE_ROWS, store } from "./store.js";
 import { Children } from "./support/children.js";
 import { BenchKafka } from "./support/kafka.js";
 import { REPO_ROOT } from "./support/pa-process.js";
@@ -18,7 +20,7 @@ import type { BenchContext, Scenario, Sizes } from "./support/scenario.js";
 import { throughput } from "./throughput.js";
 import { topics } from "./topics.js";
 
-const SCENARIOS: Scenario[] = [throughput, latency, fanOut, topics];
+const SCENARIOS: Scenario[] = [throughput, latency, fanOut, topics, store, dashboard];
 
 // Each size: its flag, its environment variable, its default.
 const SIZE_OPTIONS = {
@@ -29,6 +31,12 @@ const SIZE_OPTIONS = {
   connections: { env: "BENCH_CONNECTIONS", default: 10, help: "fan-out: HTTP/2 connections they share" },
   "fan-out-rate": { env: "BENCH_FAN_OUT_RATE", default: 100, help: "fan-out: produce rate, msg/s" },
   topics: { env: "BENCH_TOPICS", default: 200, help: "topics: active topics, one stream each" },
+  rows: { env: "BENCH_ROWS", default: DEFAULT_STORE_ROWS, help: "store: payments stored on each engine" },
+  queries: {
+    env: "BENCH_QUERIES",
+    default: DEFAULT_STORE_QUERIES,
+    help: "store: timed calls per query kind",
+  },
 } as const;
 
 type SizeName = keyof typeof SIZE_OPTIONS;
@@ -94,6 +102,8 @@ function parse() {
     connections: size("connections"),
     fanOutRate: size("fan-out-rate"),
     topics: size("topics"),
+    rows: size("rows"),
+    queries: size("queries"),
   };
   const brokers = String(values.brokers ?? process.env.BENCH_BROKERS ?? "127.0.0.1:9092");
   const note = (values.note as string | undefined) ?? process.env.BENCH_NOTE;

@@ -18,6 +18,9 @@ export interface Sizes {
   fanOutRate: number;
   /** topics: active topics, one stream each. */
   topics: number;
+  /** store: payments stored on each engine, and timed calls per query kind (scenario defaults when unset). */
+  rows?: number;
+  queries?: number;
 }
 
 export interface BenchContext {
