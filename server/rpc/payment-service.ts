@@ -96,6 +96,8 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
             ...(s.consumerLag !== undefined ? { consumerLag: BigInt(s.consumerLag) } : {}),
             activeSince: timestampFromDate(s.activeSince),
             pinned: s.pinned,
+            breakerState: s.breakerState,
+            pausedReason: s.pausedReason,
           }),
         ),
       });

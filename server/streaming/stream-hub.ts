@@ -46,6 +46,10 @@ export interface TopicStatusView {
   consumerLag: number | undefined;
   activeSince: Date;
   pinned: boolean;
+  /** closed while processing; else the state of the breaker the paused topic waits for. */
+  breakerState: string;
+  /** Why the topic's processing is paused; empty while it runs. */
+  pausedReason: string;
 }
 
 export interface StreamHubDependencies {
@@ -139,6 +143,8 @@ export class StreamHub {
         consumerLag: feed.lag(),
         activeSince: feed.activeSince,
         pinned: feed.pinned,
+        breakerState: feed.breakerState,
+        pausedReason: feed.paused?.reason ?? "",
       }));
   }
 
@@ -174,13 +180,13 @@ export class StreamHub {
     if (feed) return Promise.resolve(feed);
     let starting = this.starting.get(topic);
     if (!starting) {
-      starting = this.startFeed(topic, false).finally(() => this.starting.delete(topic));
+      starting = this.startFeed(topic).finally(() => this.starting.delete(topic));
       this.starting.set(topic, starting);
     }
     return starting;
   }
 
-  private async startFeed(topic: string, pinned: boolean): Promise<TopicFeed> {
+  private async startFeed(topic: string): Promise<TopicFeed> {
     const { admin, pool, config, logger } = this.deps;
     const partitions = await admin.partitionCount(topic);
     const member = pool.leastLoaded();
@@ -193,6 +199,7 @@ export class StreamHub {
         offsets[partition] = config.kafka.autoOffsetReset === "earliest" ? marks.low : marks.high;
       }
     }
+    const pinned = config.kafka.pinnedTopics.includes(topic);
     const feed = new TopicFeed(topic, partitions, offsets, pinned, member, {
       store: this.deps.store,
       deadLetters: this.deps.deadLetters,
@@ -200,15 +207,20 @@ export class StreamHub {
       logger,
       onLagging: (subscription, laggingFeed) => this.scheduleCatchUp(subscription, laggingFeed),
     });
-    if (pinned) feed.start();
     this.feeds.set(topic, feed);
     logger.info({ topic, partitions, pinned }, `[MANAGER] Created new consumer for topic: ${topic}`);
     return feed;
   }
 
+  // Through feedFor, like a subscription: a subscriber arriving while the pinned feed starts
+  // shares it instead of starting a second feed of the same topic on the pool.
   private startPinned(topic: string): void {
-    this.startFeed(topic, true).then(
-      () => this.pinnedRetry.delete(topic),
+    this.feedFor(topic).then(
+      (feed) => {
+        this.pinnedRetry.delete(topic);
+        feed.pin();
+        feed.start();
+      },
       (error: unknown) => {
         const why =
           error instanceof TopicNotFoundError ? "does not exist yet" : `cannot start: ${String(error)}`;

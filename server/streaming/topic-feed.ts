@@ -65,7 +65,7 @@ export class TopicFeed {
     readonly topic: string,
     readonly partitions: number,
     startOffsets: number[],
-    readonly pinned: boolean,
+    private isPinned: boolean,
     private readonly consumer: PooledConsumer,
     private readonly deps: TopicFeedDependencies,
   ) {
@@ -74,6 +74,18 @@ export class TopicFeed {
   }
 
   private started = false;
+
+  /** Consumed from start-up (KAFKA_TOPIC) whether or not anyone subscribes. */
+  get pinned(): boolean {
+    return this.isPinned;
+  }
+
+  /** Makes an on-demand feed pinned (KAFKA_TOPIC names a topic someone already watches). */
+  pin(): void {
+    this.isPinned = true;
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+  }
 
   /** Starts reading (once); until then `next` holds where reading will begin. */
   start(): void {

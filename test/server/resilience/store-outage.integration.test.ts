@@ -78,6 +78,13 @@ describe("PostgreSQL stopped for 10 s mid-stream", () => {
     expect(notReady.join("\n")).toMatch(/writes to the payment store .* are failing .*circuit breaker open/);
     const health = createClient(Health, createGrpcTransport({ baseUrl: running.baseUrl }));
     expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+    // GetTopics says which topic waits, for which breaker, and why.
+    const topicStatus = async () =>
+      (await grpcClient(running.baseUrl).getTopics({})).details.find((d) => d.topic === topic);
+    await waitUntil(async () => (await topicStatus())?.pausedReason !== "", 20_000);
+    const paused = await topicStatus();
+    expect(paused?.breakerState).toMatch(/open/);
+    expect(paused?.pausedReason).toMatch(/payment store/);
     const deliveredWhileDown = stream.events.length;
     await sleep(Math.max(0, 10_000 - (Date.now() - stoppedAt)));
     // Nothing valid went anywhere while the store was down.
@@ -97,6 +104,7 @@ describe("PostgreSQL stopped for 10 s mid-stream", () => {
     await expectDeadLetters(bootstrap, topic, traffic.invalidKeys, traffic.validIds);
     await waitUntil(async () => (await readyz()).ready, 20_000);
     expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect(await topicStatus()).toMatchObject({ breakerState: "closed", pausedReason: "" });
 
     const transitions = running.messages.filter((message) => message.startsWith("[BREAKER:store]"));
     expect(transitions[0]).toMatch(/CLOSED -> OPEN after 5 consecutive failures/);
