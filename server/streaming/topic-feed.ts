@@ -34,6 +34,8 @@ export interface TopicFeedDependencies {
 }
 
 const COMMIT_INTERVAL_MS = 500;
+// Batches parsed and waiting for (or in) their store write before reading waits.
+const MAX_BATCHES_IN_FLIGHT = 4;
 // A failure that is not a guarded dependency's (a bug): paused like one, tried again after this.
 const UNEXPECTED_FAILURE_RETRY_MS = 5_000;
 
@@ -60,6 +62,9 @@ export class TopicFeed {
   private pause: FeedPause | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  // The tail of the chain of batch writes, and how many batches are on it.
+  private writes: Promise<void> = Promise.resolve();
+  private batchesInFlight = 0;
 
   constructor(
     readonly topic: string,
@@ -191,16 +196,39 @@ export class TopicFeed {
       }
     }
 
-    try {
-      await Promise.all([
-        this.deps.store.upsert(valid),
-        this.deps.deadLetters.send(this.topic, this.partitions, letters),
-      ]);
-    } catch (error) {
-      // Transient by definition: a poison record never gets here, it is a letter above.
-      this.pauseFor(error);
-      return;
-    }
+    // Pipelined: this batch's writes queue behind the previous batch's and the handler returns, so
+    // the next batch is fetched and parsed while the store writes (in its own thread) instead of
+    // after. Writes, fan-out and offsets still follow batch order: each step waits for the one
+    // before it, and nothing after a failed write is written, sent or committed.
+    const written = this.writes.then(async () => {
+      if (this.pause || this.stopped) return false;
+      try {
+        await Promise.all([
+          this.deps.store.upsert(valid),
+          this.deps.deadLetters.send(this.topic, this.partitions, letters),
+        ]);
+        return true;
+      } catch (error) {
+        // Transient by definition: a poison record never gets here, it is a letter above.
+        this.pauseFor(error);
+        return false;
+      }
+    });
+    this.writes = written.then(
+      (ok) => {
+        if (ok && !this.stopped) this.deliver(records, payments, letters);
+      },
+      (error: unknown) =>
+        this.deps.logger.error({ err: error, topic: this.topic }, `[CONSUMER:${this.topic}] batch failed`),
+    );
+    // Bounded: with this many batches waiting for the store, reading waits too.
+    this.batchesInFlight++;
+    void this.writes.finally(() => this.batchesInFlight--);
+    if (this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT) await this.writes;
+  };
+
+  /** After a batch is stored and dead-lettered: its position, its events, its counts. */
+  private deliver(records: Message[], payments: (StoredPayment | undefined)[], letters: DeadLetter[]): void {
     for (const letter of letters) {
       this.deps.logger.warn(
         { topic: this.topic, partition: letter.partition, offset: letter.offset, error: letter.error },
@@ -220,7 +248,7 @@ export class TopicFeed {
     this.consumed += records.length;
     this.deadLettered += letters.length;
     if (this.subscribers.size > 0) this.settleStartOffsets();
-  };
+  }
 
   // Stops fetching the topic (librdkafka drops what it pre-fetched) and schedules the resume.
   private pauseFor(error: unknown): void {
