@@ -24,6 +24,7 @@ import { OnePortServer } from "./http/one-port-server.js";
 import { staticFiles } from "./http/static-files.js";
 import { connectionConfig } from "./kafka/client-config.js";
 import { ConsumerPool } from "./kafka/consumer-pool.js";
+import { GroupMembership } from "./kafka/group-membership.js";
 import { TopicAdmin } from "./kafka/topic-admin.js";
 import type { Logger } from "./observability/logger.js";
 import { GuardedDeadLetterProducer } from "./resilience/guarded-dead-letter-producer.js";
@@ -68,8 +69,18 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     { ...settings, "group.id": config.kafka.groupId },
     logger,
   );
+  // Several pa instances share the processing of the pinned topics through the consumer group.
+  const membership =
+    config.kafka.pinnedTopics.length > 0
+      ? new GroupMembership(
+          { ...settings, "group.id": config.kafka.groupId },
+          config.kafka.pinnedTopics,
+          logger,
+        )
+      : undefined;
   const rules = { amountUnits: config.payments.amountUnits };
   const hub = new StreamHub({
+    ...(membership ? { membership } : {}),
     config,
     pool,
     admin,
@@ -190,6 +201,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       await admin.listTopics();
       await deadLetters.connect();
       await pool.connect();
+      await membership?.connect();
     })
     .then(() => {
       if (stopping) return;
@@ -255,6 +267,8 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       await server.close(config.server.shutdownTimeoutMs);
       if (kafkaConnected) {
         hub.stopFeeds();
+        // After the feeds' last commits, which go through it; leaving hands the partitions over.
+        await membership?.stop();
         await pool.stop();
         await deadLetters.disconnect();
         await admin.disconnect();

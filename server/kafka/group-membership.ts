@@ -60,6 +60,11 @@ export class GroupMembership {
         "enable.auto.offset.store": false,
         "allow.auto.create.topics": false,
         "partition.assignment.strategy": "cooperative-sticky",
+        // An instance that died (kill -9, lost host) keeps its partitions until the group gives up
+        // on it: 10 s instead of librdkafka's 45 s. Heartbeats come from librdkafka's own thread,
+        // so a busy event loop never makes a live instance look dead.
+        "session.timeout.ms": 10_000,
+        "heartbeat.interval.ms": 2_000,
         rebalance_cb: (error: RebalanceError, assignment: TopicPartitionOffset[]) =>
           this.rebalance(error, assignment),
       } as never,

@@ -6,6 +6,7 @@ import type { Config } from "../config/config.js";
 import type { LibrdkafkaConfig } from "../kafka/client-config.js";
 import type { ConsumerPool } from "../kafka/consumer-pool.js";
 import type { DeadLetterProducer } from "../kafka/dead-letter-producer.js";
+import type { GroupMembership } from "../kafka/group-membership.js";
 import { type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
 import type { PaymentRules } from "../payment/parse-payment.js";
@@ -61,6 +62,8 @@ export interface StreamHubDependencies {
   rules: PaymentRules;
   consumerSettings: LibrdkafkaConfig;
   logger: Logger;
+  /** pa's seat in the consumer group for the pinned topics, when there are any. */
+  membership?: GroupMembership;
 }
 
 const PINNED_RETRY_MS = 30_000;
@@ -153,6 +156,14 @@ export class StreamHub {
     return [...(this.feeds.get(topic)?.subscribers ?? [])];
   }
 
+  /** The partitions of a topic this instance processes: all, unless a group shares the topic. */
+  processedPartitions(topic: string): number[] {
+    const { membership } = this.deps;
+    if (membership?.isMember(topic)) return membership.ownedPartitions(topic);
+    const feed = this.feeds.get(topic);
+    return feed ? Array.from({ length: feed.partitions }, (_, partition) => partition) : [];
+  }
+
   /** How many records the topic's feed has read since it became active (one read, however many subscribers). */
   consumedCount(topic: string): number | undefined {
     return this.feeds.get(topic)?.consumed;
@@ -205,6 +216,7 @@ export class StreamHub {
       deadLetters: this.deps.deadLetters,
       rules: this.deps.rules,
       logger,
+      ...(this.deps.membership ? { membership: this.deps.membership } : {}),
       onLagging: (subscription, laggingFeed) => this.scheduleCatchUp(subscription, laggingFeed),
     });
     this.feeds.set(topic, feed);

@@ -13,6 +13,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@confluentinc/kafka-javascript";
 import { type PaymentEvent, PaymentEventSchema, Provider } from "../../gen/payment/payment_pb.js";
 import type { DeadLetter, DeadLetterProducer } from "../kafka/dead-letter-producer.js";
+import type { GroupMembership } from "../kafka/group-membership.js";
 import type { PooledConsumer } from "../kafka/pooled-consumer.js";
 import type { Logger } from "../observability/logger.js";
 import { currencyExponent } from "../payment/currencies.js";
@@ -31,6 +32,11 @@ export interface TopicFeedDependencies {
   logger: Logger;
   /** Called when a subscriber's queue overflowed and it now lags on some partition. */
   onLagging: (subscription: Subscription, feed: TopicFeed) => void;
+  /**
+   * pa's seat in the consumer group, when it has one (pinned topics). Commits then go through it,
+   * and a topic it is a member for is processed only on the partitions the group gave this instance.
+   */
+  membership?: GroupMembership;
 }
 
 const COMMIT_INTERVAL_MS = 500;
@@ -58,6 +64,13 @@ export class TopicFeed {
   lingerTimer: NodeJS.Timeout | undefined;
 
   private committed: number[];
+  // partition -> the offset after the last record processed (stored or dead-lettered) here. Equal
+  // to `next` except just after this instance took over a partition that the previous owner had
+  // processed less far than this feed had read: those records are read again, processed only.
+  private readonly processedNext: number[];
+  private readonly startOffsets: number[];
+  // Partitions processed here; undefined: all of them (no group shares this topic).
+  private readonly owned: Set<number> | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
   private pause: FeedPause | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
@@ -74,8 +87,61 @@ export class TopicFeed {
     private readonly consumer: PooledConsumer,
     private readonly deps: TopicFeedDependencies,
   ) {
+    this.startOffsets = [...startOffsets];
     this.next = [...startOffsets];
     this.committed = [...startOffsets];
+    this.processedNext = [...startOffsets];
+    const membership = deps.membership;
+    if (membership?.isMember(topic)) {
+      this.owned = new Set();
+      membership.listen(topic, {
+        assigned: (partitions) => this.takeOver(partitions),
+        revoked: (partitions) => this.handOver(partitions),
+      });
+    }
+  }
+
+  private owns(partition: number): boolean {
+    return this.owned ? this.owned.has(partition) : true;
+  }
+
+  // The group gave this instance partitions: process them from the group's committed offset. Where
+  // that lies behind what this feed already read (and sent to streams), read again from there and
+  // process without sending anything twice.
+  private takeOver(partitions: { partition: number; committed: number }[]): void {
+    if (this.stopped) return;
+    for (const { partition, committed } of partitions) {
+      this.owned?.add(partition);
+      const next = this.next[partition] ?? 0;
+      // Nothing committed: from where this feed began (KAFKA_AUTO_OFFSET_RESET decided it).
+      const from = Math.min(committed >= 0 ? committed : (this.startOffsets[partition] ?? next), next);
+      this.processedNext[partition] = from;
+      this.committed[partition] = committed;
+      if (from < next && this.started && !this.pause) this.consumer.seek(this.topic, partition, from);
+    }
+  }
+
+  // Partitions move to another instance: record how far they were processed here, while still ours.
+  private handOver(partitions: number[]): void {
+    const offsets = partitions
+      .filter((partition) => this.owned?.has(partition))
+      .map((partition) => ({ topic: this.topic, partition, offset: this.processedNext[partition] ?? 0 }));
+    try {
+      this.deps.membership?.commitSync(offsets.filter((offset) => offset.offset >= 0));
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: error, topic: this.topic },
+        `[CONSUMER:${this.topic}] hand-over commit failed`,
+      );
+    }
+    for (const partition of partitions) this.owned?.delete(partition);
+  }
+
+  /** Where reading resumes per partition: the first record not yet processed or not yet sent. */
+  private readPositions(): number[] {
+    return this.next.map((next, partition) =>
+      this.owns(partition) ? Math.min(next, this.processedNext[partition] ?? next) : next,
+    );
   }
 
   private started = false;
@@ -96,7 +162,7 @@ export class TopicFeed {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.consumer.addTopic(this.topic, this.next, this.handle);
+    this.consumer.addTopic(this.topic, this.readPositions(), this.handle);
     this.commitTimer = setInterval(() => this.commit(), COMMIT_INTERVAL_MS);
     this.commitTimer.unref();
   }
@@ -108,6 +174,7 @@ export class TopicFeed {
     clearTimeout(this.resumeTimer);
     if (!this.started || this.stopped) return;
     this.stopped = true;
+    this.deps.membership?.unlisten(this.topic);
     // A paused topic has no partitions assigned.
     if (!this.pause) this.consumer.removeTopic(this.topic, this.partitions);
     this.commit(true);
@@ -165,7 +232,12 @@ export class TopicFeed {
     // Records fetched before a pause can still arrive; the resumed read delivers them again.
     if (this.pause || this.stopped) return;
     // Already processed (a re-delivery around a pause): never stored, sent or counted twice.
-    const records = batch.filter((record) => record.offset >= (this.next[record.partition] ?? 0));
+    // Records read again after a take-over are kept for processing only.
+    const records = batch.filter(
+      (record) =>
+        record.offset >= (this.next[record.partition] ?? 0) ||
+        (this.owns(record.partition) && record.offset >= (this.processedNext[record.partition] ?? 0)),
+    );
     const nowMs = Date.now();
     const payments: (StoredPayment | undefined)[] = new Array(records.length);
     const valid: StoredPayment[] = [];
@@ -180,8 +252,9 @@ export class TopicFeed {
           source: { topic: this.topic, partition: record.partition, offset: record.offset, kafkaTimestampMs },
         };
         payments[i] = stored;
-        valid.push(stored);
-      } else {
+        // Another instance stores (and dead-letters) the partitions the group gave it.
+        if (this.owns(record.partition)) valid.push(stored);
+      } else if (this.owns(record.partition)) {
         letters.push({
           topic: this.topic,
           partition: record.partition,
@@ -237,15 +310,22 @@ export class TopicFeed {
     }
 
     const debug = this.deps.logger.isLevelEnabled("debug");
+    let fresh = 0;
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as Message;
-      this.next[record.partition] = record.offset + 1;
+      const { partition, offset } = record;
+      if (this.owns(partition) && offset >= (this.processedNext[partition] ?? 0))
+        this.processedNext[partition] = offset + 1;
+      // Read again after a take-over: processed above, already sent and counted before.
+      if (offset < (this.next[partition] ?? 0)) continue;
+      this.next[partition] = offset + 1;
+      fresh++;
       const stored = payments[i];
       if (!stored) continue;
       if (debug) this.logPayment(stored);
       if (this.subscribers.size > 0) this.fanOut(stored, record);
     }
-    this.consumed += records.length;
+    this.consumed += fresh;
     this.deadLettered += letters.length;
     if (this.subscribers.size > 0) this.settleStartOffsets();
   }
@@ -274,7 +354,7 @@ export class TopicFeed {
     if (this.stopped || !this.pause) return;
     const { dependency } = this.pause;
     this.pause = undefined;
-    this.consumer.addTopic(this.topic, this.next, this.handle);
+    this.consumer.addTopic(this.topic, this.readPositions(), this.handle);
     this.deps.logger.info(
       { topic: this.topic, offsets: this.next, dependency },
       `[CONSUMER:${this.topic}] Resumed from offsets [${this.next.join(",")}] (was paused for ${dependency})`,
@@ -319,17 +399,22 @@ export class TopicFeed {
     }
   }
 
+  // The group's position moves to what was processed here, on the partitions processed here. With
+  // a group membership the commit goes through it: a group with live members refuses commits from
+  // a client outside it.
   private commit(sync = false): void {
     const offsets = [];
     for (let partition = 0; partition < this.partitions; partition++) {
-      const offset = this.next[partition] ?? 0;
+      if (!this.owns(partition)) continue;
+      const offset = this.processedNext[partition] ?? 0;
       if (offset >= 0 && offset !== this.committed[partition])
         offsets.push({ topic: this.topic, partition, offset });
     }
     if (offsets.length === 0) return;
+    const committer = this.deps.membership ?? this.consumer;
     if (sync) {
       try {
-        this.consumer.commitSync(offsets);
+        committer.commitSync(offsets);
       } catch (error) {
         this.deps.logger.warn(
           { err: error, topic: this.topic },
@@ -338,7 +423,7 @@ export class TopicFeed {
         return;
       }
     } else {
-      this.consumer.commit(offsets);
+      committer.commit(offsets);
     }
     for (const { partition, offset } of offsets) this.committed[partition] = offset;
   }

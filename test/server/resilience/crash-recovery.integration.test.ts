@@ -32,7 +32,13 @@ function spawnPa(env: Record<string, string>): { child: ChildProcess; output: ()
   let output = "";
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? "", LOG_FORMAT: "json", LOG_LEVEL: "info", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "info",
+      UV_THREADPOOL_SIZE: "16",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   // PA_TEST_LOG_DIR keeps each run's whole output, for looking into a failure.
