@@ -71,7 +71,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   );
   // Several pa instances share the processing of the pinned topics through the consumer group.
   const membership =
-    config.kafka.pinnedTopics.length > 0
+    config.kafka.shareProcessing && config.kafka.pinnedTopics.length > 0
       ? new GroupMembership(
           { ...settings, "group.id": config.kafka.groupId },
           config.kafka.pinnedTopics,

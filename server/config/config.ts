@@ -27,6 +27,11 @@ export interface Config {
     security: KafkaSecurity;
     /** KAFKA_AUTO_OFFSET_RESET: where processing starts on a topic the group never committed. */
     autoOffsetReset: "earliest" | "latest";
+    /**
+     * SHARE_PROCESSING: instances with the same KAFKA_GROUP_ID split the processing of the
+     * KAFKA_TOPIC topics through the group (each still streams every partition).
+     */
+    shareProcessing: boolean;
     /** CONSUMER_POOL_SIZE: librdkafka consumers shared by all active topics. */
     consumerPoolSize: number;
   };
@@ -139,6 +144,7 @@ const schema = z.object({
     ),
   KAFKA_GROUP_ID: z.string().trim().min(1, "must not be empty").default("payment-service"),
   KAFKA_SSL: boolean.default(false),
+  SHARE_PROCESSING: boolean.default(false),
   KAFKA_SASL_MECHANISM: z
     .enum(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"], {
       message: "must be PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER",
@@ -255,6 +261,7 @@ export function parseConfig(env: Env, isTty = false): Config {
         e.KAFKA_SASL_PASSWORD,
       ),
       autoOffsetReset: e.KAFKA_AUTO_OFFSET_RESET,
+      shareProcessing: e.SHARE_PROCESSING,
       consumerPoolSize: e.CONSUMER_POOL_SIZE,
     },
     server: {

@@ -11,7 +11,7 @@ import type { Config } from "../config/config.js";
 const OTHER_WORK_THREADS = 4;
 
 export function threadpoolThreadsNeeded(config: Config): number {
-  const membership = config.kafka.pinnedTopics.length > 0 ? 1 : 0;
+  const membership = config.kafka.shareProcessing && config.kafka.pinnedTopics.length > 0 ? 1 : 0;
   return config.kafka.consumerPoolSize + membership + config.streams.maxCatchUpReaders + OTHER_WORK_THREADS;
 }
 

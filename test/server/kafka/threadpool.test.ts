@@ -3,7 +3,12 @@ import { parseConfig } from "../../../server/config/config.js";
 import { threadpoolThreadsNeeded, threadpoolWarning } from "../../../server/kafka/threadpool.js";
 
 describe("threadpool sizing", () => {
-  const config = parseConfig({ KAFKA_TOPIC: "payments", CONSUMER_POOL_SIZE: "2", MAX_CATCH_UP_READERS: "8" });
+  const config = parseConfig({
+    KAFKA_TOPIC: "payments",
+    SHARE_PROCESSING: "true",
+    CONSUMER_POOL_SIZE: "2",
+    MAX_CATCH_UP_READERS: "8",
+  });
 
   it("counts a thread per waiting reader plus room for other work", () => {
     // 2 pooled consumers + 1 group membership + 8 catch-up readers + 4 for everything else.

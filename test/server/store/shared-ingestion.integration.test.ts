@@ -48,6 +48,7 @@ describe("two pa instances on one PostgreSQL", () => {
     await admin.query(`CREATE SCHEMA ${schema}`).finally(() => admin.end());
     const env = {
       KAFKA_TOPIC: topic,
+      SHARE_PROCESSING: "true",
       KAFKA_GROUP_ID: `test-shared-${randomBytes(4).toString("hex")}`,
       KAFKA_AUTO_OFFSET_RESET: "earliest",
       DATABASE_URL: `${baseUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
