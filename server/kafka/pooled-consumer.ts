@@ -76,14 +76,6 @@ export class PooledConsumer {
     );
   }
 
-  /** Reads a partition again from `offset` (already assigned); what librdkafka pre-fetched is dropped. */
-  seek(topic: string, partition: number, offset: number): void {
-    this.consumer.seek({ topic, partition, offset }, 0, (error) => {
-      if (error)
-        this.logger.warn({ err: error, topic, partition, offset }, `[CONSUMER:${topic}] seek failed`);
-    });
-  }
-
   pause(topic: string, partitions: number[]): void {
     this.consumer.pause(partitions.map((partition) => ({ topic, partition })));
   }

@@ -110,6 +110,7 @@ export class TopicFeed {
   // process without sending anything twice.
   private takeOver(partitions: { partition: number; committed: number }[]): void {
     if (this.stopped) return;
+    let rewind = false;
     for (const { partition, committed } of partitions) {
       this.owned?.add(partition);
       const next = this.next[partition] ?? 0;
@@ -117,7 +118,13 @@ export class TopicFeed {
       const from = Math.min(committed >= 0 ? committed : (this.startOffsets[partition] ?? next), next);
       this.processedNext[partition] = from;
       this.committed[partition] = committed;
-      if (from < next && this.started && !this.pause) this.consumer.seek(this.topic, partition, from);
+      if (from < next) rewind = true;
+    }
+    // Re-assigned rather than sought: a seek on a partition whose first fetch has not started yet
+    // fails. Records of the old assignment still in flight are filtered out as already handled.
+    if (rewind && this.started && !this.pause) {
+      this.consumer.removeTopic(this.topic, this.partitions);
+      this.consumer.addTopic(this.topic, this.readPositions(), this.handle);
     }
   }
 
