@@ -55,11 +55,15 @@ afterAll(async () => {
 });
 
 // A schema of its own per store opened, so each contract test starts from an empty store.
-describePaymentStoreContract("PostgreSQL", async (options) => {
-  const url = urlFor(await freshSchema());
-  const opened = { url, retention: options.retention ?? retention };
-  return { store: await openPostgresStore(opened), reopen: () => openPostgresStore(opened) };
-});
+describePaymentStoreContract(
+  "PostgreSQL",
+  async (options) => {
+    const url = urlFor(await freshSchema());
+    const opened = { url, retention: options.retention ?? retention };
+    return { store: await openPostgresStore(opened), reopen: () => openPostgresStore(opened) };
+  },
+  { durable: true },
+);
 
 function record(
   id: string,

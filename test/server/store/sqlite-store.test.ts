@@ -22,13 +22,17 @@ function tempDir(): string {
 
 const defaultRetention: Retention = { maxPayments: 1_000_000, maxAgeMs: 86_400_000 };
 
-describePaymentStoreContract("sqlite", async ({ retention = defaultRetention }) => {
-  const dataDir = tempDir();
-  return {
-    store: await openSqliteStore({ dataDir, retention }),
-    reopen: () => openSqliteStore({ dataDir, retention }),
-  };
-});
+describePaymentStoreContract(
+  "sqlite",
+  async ({ retention = defaultRetention }) => {
+    const dataDir = tempDir();
+    return {
+      store: await openSqliteStore({ dataDir, retention }),
+      reopen: () => openSqliteStore({ dataDir, retention }),
+    };
+  },
+  { durable: true },
+);
 
 describe("SQLite store", () => {
   it("creates DATA_DIR and records each applied migration once", async () => {
