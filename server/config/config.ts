@@ -242,6 +242,14 @@ export function parseConfig(env: Env, isTty = false): Config {
     if (path && !existsSync(path))
       throw new ConfigError(`invalid configuration:\n  ${name}: no file at ${path}`);
   }
+  // With the embedded store every instance answers queries from its own file, so each must
+  // process every partition itself; only a store the instances share can be filled in shares.
+  if (e.SHARE_PROCESSING && !e.DATABASE_URL) {
+    throw new ConfigError(
+      "invalid configuration:\n  SHARE_PROCESSING: needs DATABASE_URL (a PostgreSQL the instances share); " +
+        "with the embedded store each instance would hold only its share of the payments",
+    );
+  }
   if (e.STREAM_DEFAULT_EXISTING > e.STREAM_MAX_EXISTING) {
     throw new ConfigError(
       "invalid configuration:\n  STREAM_DEFAULT_EXISTING: must not exceed STREAM_MAX_EXISTING " +

@@ -19,9 +19,15 @@ export interface OwnershipListener {
   assigned(partitions: { partition: number; committed: number }[]): void;
   /** Partitions about to move away: the listener commits what it processed, synchronously. */
   revoked(partitions: number[]): void;
+  /**
+   * Partitions this instance lost (its session expired) that the group has since given to another
+   * instance: stop processing them and commit nothing for them, the new owner commits now.
+   */
+  released(partitions: number[]): void;
 }
 
 interface ConsumerExtras {
+  assignmentLost(): boolean;
   incrementalAssign(assignments: { topic: string; partition: number }[]): void;
   incrementalUnassign(assignments: { topic: string; partition: number }[]): void;
   setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
@@ -39,6 +45,10 @@ const POLL_WAIT_MS = 500;
 export class GroupMembership {
   private readonly consumer: KafkaConsumer & ConsumerExtras;
   private readonly owned = new Map<string, Set<number>>();
+  // Lost with an expired session (a broker outage longer than session.timeout.ms) and still
+  // processed here until the group's next assignment says who owns them. Dropping them at once
+  // would leave them to nobody meanwhile: streamed, but neither stored nor dead-lettered.
+  private readonly held = new Map<string, Set<number>>();
   private readonly listeners = new Map<string, OwnershipListener>();
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -143,10 +153,13 @@ export class GroupMembership {
       if (error.code === ERR_ASSIGN_PARTITIONS) {
         this.consumer.incrementalAssign(assignment);
         // Nothing is read through this consumer: the feeds read every partition themselves.
-        this.consumer.pause(assignment);
+        if (assignment.length > 0) this.consumer.pause(assignment);
         for (const [topic, partitions] of groupByTopic(assignment)) {
           const owned = this.owned.get(topic) ?? new Set<number>();
-          for (const partition of partitions) owned.add(partition);
+          for (const partition of partitions) {
+            owned.add(partition);
+            this.held.get(topic)?.delete(partition);
+          }
           this.owned.set(topic, owned);
           this.logger.info(
             `[GROUP] This instance now processes ${topic} partitions ${partitions.join(", ")}`,
@@ -154,7 +167,20 @@ export class GroupMembership {
           const listener = this.listeners.get(topic);
           if (listener) void this.announce(topic, partitions, listener);
         }
+        // Every completed rebalance ends here (cooperative: with an empty list when nothing is new),
+        // so what is still held went to another instance.
+        this.releaseHeld();
         this.markAssigned();
+      } else if (error.code === ERR_REVOKE_PARTITIONS && this.consumer.assignmentLost()) {
+        for (const [topic, partitions] of groupByTopic(assignment)) {
+          const held = this.held.get(topic) ?? new Set<number>();
+          for (const partition of partitions) held.add(partition);
+          this.held.set(topic, held);
+          this.logger.warn(
+            `[GROUP] Lost ${topic} partitions ${partitions.join(", ")} (session expired); still processing them until the group rebalances`,
+          );
+        }
+        this.consumer.incrementalUnassign(assignment);
       } else if (error.code === ERR_REVOKE_PARTITIONS) {
         for (const [topic, partitions] of groupByTopic(assignment)) {
           // Still owned while the listener commits; then released.
@@ -169,6 +195,18 @@ export class GroupMembership {
       }
     } catch (failure) {
       this.logger.warn({ err: failure }, "[GROUP] could not apply a rebalance");
+    }
+  }
+
+  private releaseHeld(): void {
+    for (const [topic, held] of this.held) {
+      const partitions = [...held].sort((a, b) => a - b);
+      this.held.delete(topic);
+      if (partitions.length === 0) continue;
+      this.listeners.get(topic)?.released(partitions);
+      const owned = this.owned.get(topic);
+      for (const partition of partitions) owned?.delete(partition);
+      this.logger.info(`[GROUP] ${topic} partitions ${partitions.join(", ")} went to another instance`);
     }
   }
 

@@ -97,6 +97,9 @@ export class TopicFeed {
       membership.listen(topic, {
         assigned: (partitions) => this.takeOver(partitions),
         revoked: (partitions) => this.handOver(partitions),
+        released: (partitions) => {
+          for (const partition of partitions) this.owned?.delete(partition);
+        },
       });
     }
   }

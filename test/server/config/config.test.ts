@@ -58,4 +58,10 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ AMOUNT_UNITS: "stripe=cents" })).toThrow(/AMOUNT_UNITS/);
     expect(() => parseConfig({ TLS_CERT: "/tmp/cert.pem" })).toThrow(/TLS_CERT and TLS_KEY: set both/);
   });
+
+  it("refuses SHARE_PROCESSING without a shared store", () => {
+    expect(() => parseConfig({ SHARE_PROCESSING: "true" })).toThrow(/SHARE_PROCESSING: needs DATABASE_URL/);
+    const shared = parseConfig({ SHARE_PROCESSING: "true", DATABASE_URL: "postgres://pa@db:5432/pa" });
+    expect(shared.kafka.shareProcessing).toBe(true);
+  });
 });

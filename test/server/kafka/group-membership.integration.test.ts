@@ -30,13 +30,15 @@ function member(groupId: string, topic: string): GroupMembership {
 function recorder() {
   const assigned = new Map<number, number>();
   const revoked: number[] = [];
+  const released: number[] = [];
   const listener: OwnershipListener = {
     assigned: (partitions) => {
       for (const { partition, committed } of partitions) assigned.set(partition, committed);
     },
     revoked: (partitions) => revoked.push(...partitions),
+    released: (partitions) => released.push(...partitions),
   };
-  return { assigned, revoked, listener };
+  return { assigned, revoked, released, listener };
 }
 
 describe("GroupMembership", () => {
@@ -50,6 +52,8 @@ describe("GroupMembership", () => {
     first.listen(topic, heardByFirst.listener);
     await first.connect();
     await waitUntil(() => first.ownedPartitions(topic).length === 4, 30_000);
+    // Announced once the group's committed offsets are read (asynchronously).
+    await waitUntil(() => heardByFirst.assigned.size === 4, 10_000);
     expect([...heardByFirst.assigned.keys()].sort()).toEqual([0, 1, 2, 3]);
     expect(heardByFirst.assigned.get(0)).toBeLessThan(0); // nothing committed yet
 
@@ -77,5 +81,7 @@ describe("GroupMembership", () => {
     await waitUntil(() => stays.ownedPartitions(topic).length === 4, 30_000);
     await waitUntil(() => heardByStayer.assigned.size === 4, 10_000);
     expect(heardByStayer.assigned.get(0)).toBe(7);
+    // Handed over in orderly rebalances: nothing was lost and released.
+    expect([...heardByFirst.released, ...heardBySecond.released]).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ describe("threadpool sizing", () => {
   const config = parseConfig({
     KAFKA_TOPIC: "payments",
     SHARE_PROCESSING: "true",
+    DATABASE_URL: "postgres://pa@localhost:5432/pa",
     CONSUMER_POOL_SIZE: "2",
     MAX_CATCH_UP_READERS: "8",
   });

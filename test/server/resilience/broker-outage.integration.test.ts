@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { type PaymentEvent, StreamStart } from "../../../gen/payment/payment_pb.js";
 import { grpcClient } from "../../support/clients.js";
 import { createTopics, uniqueTopic } from "../../support/kafka.js";
@@ -36,14 +36,22 @@ let pa: LoggedPa | undefined;
 beforeAll(async () => {
   await kafka("up");
 }, 300_000);
-afterAll(async () => {
+afterEach(async () => {
   await pa?.stop();
+  pa = undefined;
+}, 60_000);
+afterAll(async () => {
   await kafka("down");
 }, 120_000);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe("the broker down for 10 s mid-stream", () => {
+// Once as a lone instance, once as a member of a processing group (SHARE_PROCESSING), whose session
+// expires during the outage.
+describe.each([
+  { shareProcessing: false, as: "alone" },
+  { shareProcessing: true, as: "in a processing group" },
+])("the broker down for 10 s mid-stream, pa $as", ({ shareProcessing }) => {
   it("keeps running, pauses instead of losing dead letters, and a resuming client gets everything in order", async () => {
     const topic = uniqueTopic("broker-outage");
     await createTopics(bootstrap, [topic]);
@@ -62,6 +70,7 @@ describe("the broker down for 10 s mid-stream", () => {
       BREAKER_THRESHOLD: "3",
       BREAKER_HALF_OPEN_AFTER: "2s",
       WRITE_ATTEMPT_TIMEOUT: "1s",
+      SHARE_PROCESSING: String(shareProcessing),
     });
     const running = pa;
     const client = grpcClient(running.baseUrl);
@@ -69,6 +78,12 @@ describe("the broker down for 10 s mid-stream", () => {
     // Subscribing while pa is still starting the pinned topic's feed makes stream-hub start a second
     // feed for it (reported to the lead): the client starts once the pinned feed is there.
     await waitUntil(() => running.app.hub.consumedCount(topic) !== undefined, 60_000);
+    if (shareProcessing) {
+      await waitUntil(
+        () => running.messages.some((message) => message.includes(`now processes ${topic}`)),
+        60_000,
+      );
+    }
     // The client reads from the beginning and resumes from its cursor whenever its stream ends.
     const events: PaymentEvent[] = [];
     const endings: string[] = [];
@@ -135,6 +150,19 @@ describe("the broker down for 10 s mid-stream", () => {
       () => `readyz: ${JSON.stringify(reasons)}`,
     );
 
+    if (shareProcessing) {
+      // The session expired while the broker was down: the partitions were lost, kept being
+      // processed here meanwhile (the counts above), and the group gives them back.
+      expect(running.messages.some((message) => message.startsWith(`[GROUP] Lost ${topic} partitions`))).toBe(
+        true,
+      );
+      await waitUntil(
+        () => running.messages.filter((message) => message.includes(`now processes ${topic}`)).length >= 2,
+        60_000,
+        () => running.messages.filter((message) => message.startsWith("[GROUP]")).join(" | "),
+      );
+      expect(running.messages.some((message) => message.includes("went to another instance"))).toBe(false);
+    }
     const transitions = running.messages.filter((message) => message.startsWith("[BREAKER:dlq]"));
     expect(transitions[0]).toMatch(/CLOSED -> OPEN after 3 consecutive failures/);
     expect(transitions.some((message) => /OPEN -> HALF-OPEN/.test(message))).toBe(true);
