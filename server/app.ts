@@ -141,6 +141,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       settings,
       topicAllowed: topicPolicy(config.streams.topicAllowlist),
       logger,
+      cacheRecords: config.admin.deadLetterCacheRecords,
     });
     registerHealth(router, health);
     registerReflection(router, {

@@ -27,25 +27,46 @@ export async function readDeadLetters(
   sourceTopic: string,
   options: DeadLetterReaderOptions,
 ): Promise<DeadLetterRecord[]> {
+  return (await readDeadLetterRange(sourceTopic, options)).letters;
+}
+
+/** What one read of a DLQ found, and where it stopped. */
+export interface DeadLetterRange {
+  letters: DeadLetterRecord[];
+  /** Per DLQ partition, the oldest offset Kafka still keeps (retention deletes below it). */
+  low: number[];
+  /** Per DLQ partition, where this read stopped: the next read starts there. */
+  high: number[];
+}
+
+/**
+ * The envelopes of the source topic's DLQ from `from` (per partition; from the oldest kept where
+ * absent or already deleted) up to the high watermarks at the start of the read.
+ */
+export async function readDeadLetterRange(
+  sourceTopic: string,
+  options: DeadLetterReaderOptions,
+  from: readonly number[] = [],
+): Promise<DeadLetterRange> {
   const topic = deadLetterTopic(sourceTopic);
   let watermarks: PartitionOffsets[];
   try {
     watermarks = await options.admin.offsets(topic);
   } catch (error) {
     // No DLQ topic: nothing was ever dead-lettered.
-    if (error instanceof TopicNotFoundError) return [];
+    if (error instanceof TopicNotFoundError) return { letters: [], low: [], high: [] };
     throw new DeadLetterReadError(`cannot read the offsets of ${topic}: ${String(error)}`);
   }
+  const low = Array.from(watermarks, (marks) => marks?.low ?? 0);
+  const high = Array.from(watermarks, (marks) => marks?.high ?? 0);
+  const start = low.map((oldest, partition) => Math.max(oldest, from[partition] ?? oldest));
   // partition -> the offset the read must reach (the high watermark at the start).
   const remaining = new Map<number, number>();
-  watermarks.forEach((marks, partition) => {
-    if (marks && marks.high > marks.low) remaining.set(partition, marks.high);
+  high.forEach((end, partition) => {
+    if (end > (start[partition] ?? 0)) remaining.set(partition, end);
   });
-  if (remaining.size === 0) return [];
-  const expected = watermarks.reduce(
-    (sum, marks) => sum + Math.max(0, (marks?.high ?? 0) - (marks?.low ?? 0)),
-    0,
-  );
+  if (remaining.size === 0) return { letters: [], low, high };
+  const expected = [...remaining].reduce((sum, [partition, end]) => sum + end - (start[partition] ?? 0), 0);
   let read = 0;
 
   const consumer = new kafka.KafkaConsumer(
@@ -83,7 +104,7 @@ export async function readDeadLetters(
       [...remaining.keys()].map((partition) => ({
         topic,
         partition,
-        offset: watermarks[partition]?.low ?? 0,
+        offset: start[partition] ?? 0,
       })),
     );
     const deadline = Date.now() + timeoutMs;
@@ -112,7 +133,7 @@ export async function readDeadLetters(
       }
       for (const partition of atEnd) remaining.delete(partition);
     }
-    return letters;
+    return { letters, low, high };
   } finally {
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }

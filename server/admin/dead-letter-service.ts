@@ -1,6 +1,7 @@
 // pa.admin.v1.DeadLetterService: lists the dead letters of a source topic and redrives them to it,
-// so the DLQ is a queue an operator works through. Every call reads the DLQ afresh to its current
-// end (dead-letter-reader.ts): there is no state to go stale and nothing to clean up.
+// so the DLQ is a queue an operator works through. Every call sees the DLQ up to its current end:
+// what earlier calls read is kept (dead-letter-cache.ts) and only what was appended since is read
+// (dead-letter-reader.ts); Kafka's log never changes below its end, so nothing goes stale.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -27,9 +28,10 @@ import {
   SourceTopicNotFoundError,
   sourceTopic,
 } from "./admin-requests.js";
+import { DeadLetterCache } from "./dead-letter-cache.js";
 import { type DeadLetterEntry, indexDeadLetters } from "./dead-letter-index.js";
 import { pageDeadLetters } from "./dead-letter-page.js";
-import { DeadLetterReadError, readDeadLetters } from "./dead-letter-reader.js";
+import { DeadLetterReadError, readDeadLetterRange } from "./dead-letter-reader.js";
 import type { RecordPosition } from "./dead-letter-record.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { republish } from "./redrive.js";
@@ -44,6 +46,8 @@ export interface DeadLetterServiceDependencies {
   logger: Logger;
   /** How long reading a DLQ to its end may take before the call fails UNAVAILABLE. */
   readTimeoutMs?: number;
+  /** Dead letters kept between calls, over all topics (DLQ_CACHE_RECORDS; 0: none). */
+  cacheRecords: number;
 }
 
 export function registerDeadLetterService(router: ConnectRouter, deps: DeadLetterServiceDependencies): void {
@@ -56,13 +60,18 @@ export function registerDeadLetterService(router: ConnectRouter, deps: DeadLette
       if (error instanceof TopicNotFoundError) throw new SourceTopicNotFoundError(topic);
       throw new DeadLetterReadError(`cannot ask Kafka about topic "${topic}": ${String(error)}`);
     }
-    const records = await readDeadLetters(topic, {
-      settings: deps.settings,
-      admin: deps.admin,
-      ...(deps.readTimeoutMs !== undefined ? { timeoutMs: deps.readTimeoutMs } : {}),
-    });
+    const records = await cache.letters(topic);
     return { partitions, entries: indexDeadLetters(topic, records) };
   }
+  const readerOptions = {
+    settings: deps.settings,
+    admin: deps.admin,
+    ...(deps.readTimeoutMs !== undefined ? { timeoutMs: deps.readTimeoutMs } : {}),
+  };
+  const cache = new DeadLetterCache(
+    (topic, from) => readDeadLetterRange(topic, readerOptions, from),
+    deps.cacheRecords,
+  );
 
   // Redrives run one at a time: each reads the receipts the previous one wrote, so two calls
   // arriving together (a double click) cannot both republish the same letter. Within this process;

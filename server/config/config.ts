@@ -90,6 +90,13 @@ export interface Config {
     /** POISON_RETRIES: the PoC's habit of retrying an invalid record before dead-lettering it (0: at once). */
     poisonRetries: number;
   };
+  admin: {
+    /**
+     * DLQ_CACHE_RECORDS: dead letters the admin service keeps after reading them, over all topics,
+     * so the next list or redrive reads only what is new (0: read every DLQ in full each call).
+     */
+    deadLetterCacheRecords: number;
+  };
   log: {
     level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
     format: "pretty" | "json";
@@ -186,6 +193,7 @@ const schema = z.object({
   BREAKER_HALF_OPEN_AFTER: duration.default(30_000),
   BREAKER_SUCCESSES_TO_CLOSE: count(1, 1000).default(2),
   POISON_RETRIES: count(0, 100).default(0),
+  DLQ_CACHE_RECORDS: count(0, 10_000_000).default(100_000),
   LOG_LEVEL: z
     .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
       message: "must be trace, debug, info, warn, error, fatal or silent",
@@ -304,6 +312,7 @@ export function parseConfig(env: Env, isTty = false): Config {
       breakerSuccessesToClose: e.BREAKER_SUCCESSES_TO_CLOSE,
       poisonRetries: e.POISON_RETRIES,
     },
+    admin: { deadLetterCacheRecords: e.DLQ_CACHE_RECORDS },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (isTty ? "pretty" : "json") },
   };
 }
