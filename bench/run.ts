@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { dashboard } from "./dashboard.js";
+import { dlq } from "./dlq.js";
 import { fanOut } from "./fan-out.js";
 import { latency } from "./latency.js";
 import { DEFAULT_STORE_QUERIES, DEFAULT_STORE_ROWS, store } from "./store.js";
@@ -20,7 +21,7 @@ import type { BenchContext, Scenario, Sizes } from "./support/scenario.js";
 import { throughput } from "./throughput.js";
 import { topics } from "./topics.js";
 
-const SCENARIOS: Scenario[] = [throughput, latency, fanOut, topics, store, dashboard];
+const SCENARIOS: Scenario[] = [throughput, latency, fanOut, topics, store, dlq, dashboard];
 
 // Each size: its flag, its environment variable, its default.
 const SIZE_OPTIONS = {
@@ -37,6 +38,7 @@ const SIZE_OPTIONS = {
     default: DEFAULT_STORE_QUERIES,
     help: "store: timed calls per query kind",
   },
+  letters: { env: "BENCH_LETTERS", default: 50_000, help: "dlq: poison records dead-lettered and listed" },
 } as const;
 
 type SizeName = keyof typeof SIZE_OPTIONS;
@@ -104,6 +106,7 @@ function parse() {
     topics: size("topics"),
     rows: size("rows"),
     queries: size("queries"),
+    letters: size("letters"),
   };
   const brokers = String(values.brokers ?? process.env.BENCH_BROKERS ?? "127.0.0.1:9092");
   const note = (values.note as string | undefined) ?? process.env.BENCH_NOTE;

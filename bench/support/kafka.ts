@@ -1,6 +1,7 @@
 // The benchmark's side of Kafka: creating (and afterwards deleting) its own uniquely named topics,
-// preloading them with the PoC's payments in large batches, and producing at a steady rate with
-// every record sent and acknowledged on its own, its acknowledgement time recorded.
+// preloading them with the PoC's payments (or records pa must dead-letter) in large batches, and
+// producing at a steady rate with every record sent and acknowledged on its own, its
+// acknowledgement time recorded.
 import { KafkaJS } from "@confluentinc/kafka-javascript";
 import { createPaymentGenerator, type GeneratedRecord } from "../../server/demo/payment-generator.js";
 
@@ -48,15 +49,38 @@ export class BenchKafka {
   }
 
   /** Writes `count` PoC payments to the topic in batches of `batchSize`, several batches in flight. */
-  async preload(topic: string, count: number, seed: number, batchSize = 1000): Promise<void> {
+  preload(topic: string, count: number, seed: number, batchSize = 1000): Promise<void> {
+    const generator = createPaymentGenerator({ seed });
+    return this.produceInBatches(topic, count, () => generator.valid(), batchSize);
+  }
+
+  /** As preload, but records pa must dead-letter: the generator's invalid kinds, taking turns. */
+  preloadInvalid(topic: string, count: number, seed: number, batchSize = 1000): Promise<void> {
+    const generator = createPaymentGenerator({ seed });
+    return this.produceInBatches(topic, count, () => generator.invalid(), batchSize);
+  }
+
+  /**
+   * Deletes a topic pa created during the run (a `.dlq`) with the run's own. Call it only once the
+   * topic exists: deleting a missing topic is an error, which would cut the clean-up short.
+   */
+  deleteAfterwards(topic: string): void {
+    this.created.add(topic);
+  }
+
+  private async produceInBatches(
+    topic: string,
+    count: number,
+    nextRecord: () => GeneratedRecord,
+    batchSize: number,
+  ): Promise<void> {
     const producer = this.kafka.producer({ "linger.ms": 20, "batch.num.messages": 10_000, acks: 1 });
     await producer.connect();
     try {
-      const generator = createPaymentGenerator({ seed });
       const inFlight = new Set<Promise<unknown>>();
       for (let sent = 0; sent < count; sent += batchSize) {
         const messages: GeneratedRecord[] = [];
-        for (let i = 0; i < Math.min(batchSize, count - sent); i++) messages.push(generator.valid());
+        for (let i = 0; i < Math.min(batchSize, count - sent); i++) messages.push(nextRecord());
         const send = producer.send({ topic, messages });
         inFlight.add(send);
         send.finally(() => inFlight.delete(send)).catch(() => {});

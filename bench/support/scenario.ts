@@ -21,6 +21,8 @@ export interface Sizes {
   /** store: payments stored on each engine, and timed calls per query kind (scenario defaults when unset). */
   rows?: number;
   queries?: number;
+  /** dlq: poison records dead-lettered, then listed through the admin service. */
+  letters: number;
 }
 
 export interface BenchContext {
