@@ -27,7 +27,10 @@ export class DeadLetterCache {
     private readonly maxRecords: number,
   ) {}
 
-  /** Every record of the source topic's DLQ up to its current end, in no particular order. */
+  /**
+   * Every record of the source topic's DLQ up to its current end, in no particular order. While
+   * the DLQ has not changed, the same array as the previous call: never modified once returned.
+   */
   letters(sourceTopic: string): Promise<readonly DeadLetterRecord[]> {
     const previous = this.reading.get(sourceTopic) ?? Promise.resolve([]);
     const next = previous.catch(() => undefined).then(() => this.refresh(sourceTopic));
@@ -58,10 +61,12 @@ export class DeadLetterCache {
       letters = range.letters;
     } else if (cached) {
       // Retention may have deleted the oldest records since the last read.
-      letters = cached.letters.filter(
-        (letter) => letter.dlq.offset >= (range.low[letter.dlq.partition] ?? 0),
-      );
-      for (const letter of range.letters) letters.push(letter);
+      const kept = (letter: DeadLetterRecord) => letter.dlq.offset >= (range.low[letter.dlq.partition] ?? 0);
+      // Unchanged, the very same array: callers may keep what they derived from it (see letters()).
+      letters =
+        range.letters.length === 0 && cached.letters.every(kept)
+          ? cached.letters
+          : [...cached.letters.filter(kept), ...range.letters];
     } else {
       letters = range.letters;
     }

@@ -32,7 +32,7 @@ import { DeadLetterCache } from "./dead-letter-cache.js";
 import { type DeadLetterEntry, indexDeadLetters } from "./dead-letter-index.js";
 import { pageDeadLetters } from "./dead-letter-page.js";
 import { DeadLetterReadError, readDeadLetterRange } from "./dead-letter-reader.js";
-import type { RecordPosition } from "./dead-letter-record.js";
+import type { DeadLetterRecord, RecordPosition } from "./dead-letter-record.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { republish } from "./redrive.js";
 import { planRedrive, type RedriveChoice } from "./redrive-selection.js";
@@ -52,7 +52,9 @@ export interface DeadLetterServiceDependencies {
 
 export function registerDeadLetterService(router: ConnectRouter, deps: DeadLetterServiceDependencies): void {
   /** The source topic's partition count and its DLQ's entries, after checking the topic exists. */
-  async function entriesOf(topic: string): Promise<{ partitions: number; entries: DeadLetterEntry[] }> {
+  async function entriesOf(
+    topic: string,
+  ): Promise<{ partitions: number; entries: readonly DeadLetterEntry[] }> {
     let partitions: number;
     try {
       partitions = await deps.admin.partitionCount(topic);
@@ -61,8 +63,16 @@ export function registerDeadLetterService(router: ConnectRouter, deps: DeadLette
       throw new DeadLetterReadError(`cannot ask Kafka about topic "${topic}": ${String(error)}`);
     }
     const records = await cache.letters(topic);
-    return { partitions, entries: indexDeadLetters(topic, records) };
+    let entries = indexed.get(records);
+    if (!entries) {
+      entries = indexDeadLetters(topic, records);
+      indexed.set(records, entries);
+    }
+    return { partitions, entries };
   }
+  // Collapsing 50,000 letters into entries took most of a call's 300 ms; an unchanged DLQ comes
+  // back from the cache as the same array, so its entries are reused.
+  const indexed = new WeakMap<readonly DeadLetterRecord[], DeadLetterEntry[]>();
   const readerOptions = {
     settings: deps.settings,
     admin: deps.admin,

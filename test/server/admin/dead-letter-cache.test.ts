@@ -63,6 +63,20 @@ describe("DeadLetterCache", () => {
     expect(dlqs.reads.map((read) => read.from)).toEqual([undefined, [2, 1]]);
   });
 
+  it("answers the very same array while the DLQ is unchanged, and a new one when it changes", async () => {
+    const dlqs = new FakeDlqs();
+    dlqs.append("payments", 0, 2);
+    const cache = new DeadLetterCache(dlqs.read, 1_000);
+    const first = await cache.letters("payments");
+    expect(await cache.letters("payments")).toBe(first);
+    dlqs.append("payments", 0, 1);
+    const grown = await cache.letters("payments");
+    expect(grown).not.toBe(first);
+    expect(first).toHaveLength(2);
+    (dlqs.partitions.get("payments")?.[0] as { low: number }).low = 1;
+    expect(await cache.letters("payments")).not.toBe(grown);
+  });
+
   it("drops what retention deleted and starts again when the DLQ topic was created anew", async () => {
     const dlqs = new FakeDlqs();
     dlqs.append("payments", 0, 4);
