@@ -145,6 +145,23 @@ export const migrations: readonly Migration[] = [
         REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION payment_counts_add();
     `,
   },
+  {
+    version: 2,
+    name: "covering range indexes",
+    // A created_at or amount_minor range combined with an equality filter (say, currency) counted
+    // and paged by visiting the table for each row of the range: 133 ms for a range of 95,000 rows
+    // at 1M payments. Carrying the equality columns in the range indexes (as the SQLite store's
+    // do) answers both from the index alone: 28 ms. Built before the old ones go, so queries
+    // always have an index to use.
+    sql: `
+      CREATE INDEX payments_created_at_covering ON payments (created_at, seq)
+        INCLUDE (topic, provider, status, currency);
+      CREATE INDEX payments_amount_minor_covering ON payments (amount_minor, seq)
+        INCLUDE (topic, provider, status, currency);
+      DROP INDEX payments_created_at_seq;
+      DROP INDEX payments_amount_minor_seq;
+    `,
+  },
 ];
 
 /**
