@@ -9,6 +9,7 @@ import os from "node:os";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { DeadLetterService } from "../gen/pa/admin/v1/dead_letter_service_pb.js";
+import { deadLetterTopic } from "../server/kafka/dead-letter-producer.js";
 import { kcatDrain } from "./support/kcat.js";
 import { PaProcess } from "./support/pa-process.js";
 import {
@@ -45,7 +46,7 @@ export const dlq: Scenario = {
   async run(context: BenchContext): Promise<ScenarioResult> {
     const n = context.sizes.letters;
     const topic = `bench.dlq.${context.runId}`;
-    const dlqTopic = `${topic}.dlq`;
+    const dlqTopic = deadLetterTopic(topic);
     await context.kafka.createTopics([topic]);
     context.log(`producing ${formatCount(n)} poison records to ${topic}`);
     await context.kafka.preloadInvalid(topic, n, SEED);
