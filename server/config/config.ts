@@ -97,6 +97,23 @@ export interface Config {
      */
     deadLetterCacheRecords: number;
   };
+  access: {
+    /**
+     * TENANT_METADATA_KEY: the payment metadata key (e.g. merchant_id) a tenant-bound identity's
+     * tenant is matched against; unset: no identity may be tenant-bound.
+     */
+    tenantMetadataKey?: string;
+    /**
+     * PII_METADATA_KEYS: metadata keys (compared case-insensitively) that identities without the
+     * `pii` grant never see, beside the customer e-mail, which they see masked.
+     */
+    piiMetadataKeys: string[];
+    /**
+     * CORS_ORIGINS: browser origins (scheme://host[:port], exactly) allowed to call pa from another
+     * origin; empty: no CORS headers, so only same-origin pages (the bundled dashboard) call it.
+     */
+    corsOrigins: string[];
+  };
   log: {
     level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
     format: "pretty" | "json";
@@ -138,6 +155,15 @@ const list = z.string().transform((v) =>
     .map((s) => s.trim())
     .filter(Boolean),
 );
+
+function isExactOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === origin;
+  } catch {
+    return false;
+  }
+}
 
 const kafkaTopicName = /^[a-zA-Z0-9._-]{1,249}$/;
 
@@ -194,6 +220,22 @@ const schema = z.object({
   BREAKER_SUCCESSES_TO_CLOSE: count(1, 1000).default(2),
   POISON_RETRIES: count(0, 100).default(0),
   DLQ_CACHE_RECORDS: count(0, 10_000_000).default(100_000),
+  TENANT_METADATA_KEY: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.:-]{1,128}$/, "must be a metadata key: letters, digits, _ . : - (e.g. merchant_id)")
+    .optional(),
+  PII_METADATA_KEYS: list.default(["email", "phone", "customer_name", "address", "ip_address"]),
+  CORS_ORIGINS: list
+    .refine(
+      (origins) => !origins.includes("*"),
+      'must list exact origins: "*" is refused because pa\'s calls carry credentials (authorization, client certificates)',
+    )
+    .refine(
+      (origins) => origins.every(isExactOrigin),
+      "must be origins like https://dashboard.example.com or http://localhost:5173 (scheme, host and port; no path), comma-separated",
+    )
+    .default([]),
   LOG_LEVEL: z
     .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
       message: "must be trace, debug, info, warn, error, fatal or silent",
@@ -313,6 +355,11 @@ export function parseConfig(env: Env, isTty = false): Config {
       poisonRetries: e.POISON_RETRIES,
     },
     admin: { deadLetterCacheRecords: e.DLQ_CACHE_RECORDS },
+    access: {
+      ...(e.TENANT_METADATA_KEY ? { tenantMetadataKey: e.TENANT_METADATA_KEY } : {}),
+      piiMetadataKeys: e.PII_METADATA_KEYS,
+      corsOrigins: e.CORS_ORIGINS,
+    },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (isTty ? "pretty" : "json") },
   };
 }

@@ -5,6 +5,7 @@ import { SourceTopicNotFoundError } from "../admin/admin-requests.js";
 import { DeadLetterReadError } from "../admin/dead-letter-reader.js";
 import { InvalidPageTokenError } from "../admin/page-token.js";
 import { RedriveUnavailableError } from "../admin/redrive.js";
+import { AuthenticationError, PermissionError } from "../auth/identity.js";
 import { TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
 import { InvalidCursorError } from "../store/payment-store.js";
@@ -30,6 +31,8 @@ export function toConnectError(error: unknown, logger?: Logger): ConnectError {
       error.kind === "permission_denied" ? Code.PermissionDenied : Code.InvalidArgument,
     );
   }
+  if (error instanceof AuthenticationError) return new ConnectError(error.message, Code.Unauthenticated);
+  if (error instanceof PermissionError) return new ConnectError(error.message, Code.PermissionDenied);
   if (error instanceof TopicNotFoundError) {
     return new ConnectError(`${error.message}; pa never creates topics for a subscription`, Code.NotFound);
   }
