@@ -1,6 +1,6 @@
 // Builds pa from a validated config: Kafka clients, store, stream hub, RPC routes and the one-port
 // server. Tests call startApp() in-process on port 0; server/main.ts adds signals and the process.
-import type { Http2ServerResponse } from "node:http2";
+import type { Http2ServerResponse, IncomingHttpHeaders } from "node:http2";
 import type { AddressInfo } from "node:net";
 import {
   Code,
@@ -20,6 +20,7 @@ import { file_payment_payment, PaymentService } from "../gen/payment/payment_pb.
 import { auditInterceptor } from "./admin/audit-log.js";
 import { registerDeadLetterService } from "./admin/dead-letter-service.js";
 import { Access } from "./auth/access.js";
+import { type Identity, identityKey } from "./auth/identity.js";
 import type { Config } from "./config/config.js";
 import { corsHandler } from "./http/cors.js";
 import { serveHealthEndpoints } from "./http/health-endpoints.js";
@@ -54,7 +55,12 @@ export interface App {
 const READINESS_PROBE_INTERVAL_MS = 5_000;
 const RETENTION_INTERVAL_MS = 60_000;
 
-export async function startApp(config: Config, logger: Logger): Promise<App> {
+/** TEMPORARY until server/auth/authenticator.ts lands: how tests give a call its identity. */
+export interface TestIdentityHook {
+  identify: (headers: IncomingHttpHeaders) => Identity;
+}
+
+export async function startApp(config: Config, logger: Logger, testHook?: TestIdentityHook): Promise<App> {
   const settings = connectionConfig(config.kafka);
   const admin = new TopicAdmin(settings);
   const store = await openStore(config.store);
@@ -132,6 +138,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     maxStreamsPerConnection: config.server.maxStreamsPerConnection,
   });
   const nativeGrpcStreams = new NativeGrpcStreams({
+    ...(testHook ? { identify: testHook.identify } : {}),
     streams: paymentStreams,
     frames: new EventFrames(),
     logger,
@@ -167,8 +174,14 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     interceptors: [auditInterceptor(logger), errorMappingInterceptor(logger), requireKafka],
     // HTTP/2's compatibility request hands out a new socket proxy per request: the session is what
     // identifies the connection there.
-    contextValues: (request) =>
-      createContextValues().set(connectionKey, "stream" in request ? request.stream.session : request.socket),
+    contextValues: (request) => {
+      const values = createContextValues().set(
+        connectionKey,
+        "stream" in request ? request.stream.session : request.socket,
+      );
+      if (testHook) values.set(identityKey, testHook.identify(request.headers));
+      return values;
+    },
     fallback: (request, response) => {
       if (serveHealthEndpoints(request, response, readiness)) return;
       if (dashboard(request, response)) return;
