@@ -19,6 +19,7 @@ import {
 } from "../../gen/pa/admin/v1/dead_letter_service_pb.js";
 import type { Access } from "../auth/access.js";
 import { identityKey } from "../auth/identity.js";
+import { maskEmailsIn } from "../auth/pii-mask.js";
 import type { LibrdkafkaConfig } from "../kafka/client-config.js";
 import { type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
@@ -103,8 +104,10 @@ export function registerDeadLetterService(router: ConnectRouter, deps: DeadLette
       const after = request.pageToken ? decodePageToken(request.pageToken, topic, errors) : undefined;
       const { entries } = await entriesOf(topic);
       const page = pageDeadLetters(entries, { errors, after, size });
+      // A dead letter is a raw record: it may hold anything the producer sent, e-mails included.
+      const shown = identity.grants.pii ? toDeadLetter : withoutRecord;
       return create(ListDeadLettersResponseSchema, {
-        deadLetters: page.entries.map(toDeadLetter),
+        deadLetters: page.entries.map(shown),
         nextPageToken: page.continueAfter ? encodePageToken(topic, errors, page.continueAfter) : "",
         totalCount: BigInt(page.total),
       });
@@ -194,6 +197,15 @@ function toDeadLetter(entry: DeadLetterEntry): DeadLetter {
         }
       : {}),
   });
+}
+
+/** A dead letter for an identity without `pii`: no key or value, and no e-mail in the reason. */
+function withoutRecord(entry: DeadLetterEntry): DeadLetter {
+  const letter = toDeadLetter(entry);
+  letter.key = "";
+  letter.value = "";
+  letter.reason = maskEmailsIn(letter.reason);
+  return letter;
 }
 
 function result(

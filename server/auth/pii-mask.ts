@@ -26,6 +26,13 @@ export function maskEmail(email: string): string {
   return `${kept}${HIDDEN}${email.slice(at)}`;
 }
 
+const EMAIL_IN_TEXT = /[^\s"'<>()[\]{},;:@]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/g;
+
+/** A text (a log line, a dead letter's reason) with every e-mail address's local part hidden. */
+export function maskEmailsIn(text: string): string {
+  return text.replace(EMAIL_IN_TEXT, `${HIDDEN}@$1`);
+}
+
 export class PaymentMask {
   private readonly piiKeys: ReadonlySet<string>;
   // Weak: a masked event lives as long as the event it was made from is queued somewhere.

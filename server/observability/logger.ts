@@ -6,6 +6,7 @@
 // texts (a DLQ reason quoting a record, a driver's error) are masked before a line is written.
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
+import { maskEmailsIn } from "../auth/pii-mask.js";
 import type { Config } from "../config/config.js";
 
 export type { Logger };
@@ -30,16 +31,12 @@ const REDACT_PATHS = [
   "*.payment.customerEmail",
 ];
 
-const EMAIL = /[^\s"'<>()[\]{},;:@]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/g;
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/\s@]*:)[^@\s/]+@/gi;
 
 /** A text with e-mail addresses, bearer credentials and URL passwords masked. */
 export function scrubText(text: string): string {
-  return text
-    .replace(URL_PASSWORD, `$1${CENSOR}@`)
-    .replace(BEARER, `$1 ${CENSOR}`)
-    .replace(EMAIL, `${CENSOR}@$1`);
+  return maskEmailsIn(text.replace(URL_PASSWORD, `$1${CENSOR}@`).replace(BEARER, `$1 ${CENSOR}`));
 }
 
 function scrubError(error: unknown): unknown {

@@ -34,7 +34,8 @@ const payReader = token("pay-reader", `read:grants.${run}.pay*`);
 const piiReader = token("pii-reader", `read:grants.${run}.* pii`);
 const tenantM1 = token("tenant-m1", `read:grants.${run}.*`, "m1");
 const operator = token("operator", `admin read:${ord}`);
-const tokens = [payReader, piiReader, tenantM1, operator];
+const piiOperator = token("pii-operator", `admin pii read:${ord}`);
+const tokens = [payReader, piiReader, tenantM1, operator, piiOperator];
 const databasePassword = `pw-${randomBytes(8).toString("hex")}`;
 
 interface Spec {
@@ -319,6 +320,13 @@ describe("grants on every RPC", () => {
         return listed.totalCount === 2n;
       });
       expect(listed.deadLetters.map((letter) => letter.originalOffset)).toEqual([1n, 2n]);
+      // Without pii, a dead letter comes without the raw record, and its reason without e-mails.
+      const withEmail = listed.deadLetters[1];
+      expect([withEmail?.key, withEmail?.value]).toEqual(["", ""]);
+      expect(withEmail?.reason).toContain('a string ("***@example.com")');
+      const raw = await deadLetterClient(pa.baseUrl, piiOperator.key).listDeadLetters({ topic: ord });
+      expect(raw.deadLetters[1]?.key).toBe("ivy.ro@example.com");
+      expect(raw.deadLetters[1]?.value).toBe('"hank.po@example.com"');
       const dryRun = await admin.redriveDeadLetters({
         topic: ord,
         selection: { case: "all", value: true },
