@@ -4,11 +4,15 @@
 // native gRPC path, gRPC-Web and Connect; the existing snapshot; GetPayment and ListPayments), the
 // dead-letter service's `admin` grant with its audit lines, and a log that holds none of the
 // e-mails, keys or passwords the run used.
+import { execFile } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
+import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type PaymentEvent, StreamStart } from "../../../gen/payment/payment_pb.js";
+import { pocClient } from "../../support/clients.js";
 import {
   deadLetterClient,
   type Protocol,
@@ -21,6 +25,7 @@ import { createTopics, produce } from "../../support/kafka.js";
 import { openStream, streamFailure, waitUntil } from "../../support/streams.js";
 
 const bootstrap = inject("kafkaBootstrap");
+const execFileAsync = promisify(execFile);
 const postgresUrl = inject("postgresUrl");
 const protocols: Protocol[] = ["grpc", "grpc-web", "connect"];
 
@@ -299,6 +304,61 @@ describe("grants on every RPC", () => {
         expect(byEmail.code).toBe(Code.PermissionDenied);
         expect(byEmail.rawMessage).toContain('no "pii" grant, which filtering by customer_email needs');
       }
+    });
+  });
+
+  describe("the PoC's grpc-js client and curl", () => {
+    it("grpc-js with the key in metadata: a tenant's masked snapshot; a topic without a grant refused", async () => {
+      const poc = pocClient(pa.port);
+      const metadata = (key: string) => {
+        const m = new grpc.Metadata();
+        m.set("authorization", `Bearer ${key}`);
+        return m;
+      };
+      // biome-ignore lint/suspicious/noExplicitAny: the PoC's client is untyped.
+      const events: any[] = [];
+      const stream = poc.streamPayments({ topic: pay, provider: 0, status: 0 }, metadata(tenantM1.key));
+      stream.on("data", (event: unknown) => events.push(event));
+      stream.on("error", () => {});
+      await waitUntil(() => events.length >= 3);
+      stream.cancel();
+      expect(events.map((e) => e.payment.id)).toEqual([id("p1"), id("p4"), id("p6")]);
+      for (const event of events) expectMasked(event.payment);
+
+      const denied = await new Promise<grpc.ServiceError>((resolve) => {
+        const refused = poc.streamPayments({ topic: ord, provider: 0, status: 0 }, metadata(payReader.key));
+        refused.on("data", () => {});
+        refused.on("error", resolve);
+      });
+      expect(denied.code).toBe(grpc.status.PERMISSION_DENIED);
+      // Connect percent-encodes grpc-message with encodeURIComponent; grpc-js decodes it with
+      // decodeURI, which leaves ":" and "," encoded.
+      expect(decodeURIComponent(denied.details)).toContain(`no "read:${ord}" grant`);
+      poc.close();
+    });
+
+    it("curl with the key in the authorization header: masked, and NOT_FOUND for another tenant's payment", async () => {
+      const call = async (key: string, paymentId: string) => {
+        const { stdout } = await execFileAsync("curl", [
+          "-sS",
+          "-H",
+          `authorization: Bearer ${key}`,
+          "-H",
+          "content-type: application/json",
+          "-d",
+          JSON.stringify({ paymentId }),
+          `${pa.baseUrl}/payment.PaymentService/GetPayment`,
+        ]);
+        return JSON.parse(stdout);
+      };
+      const masked = await call(payReader.key, id("p2"));
+      expect(masked.customerEmail).toBe("b***@example.com");
+      expect(masked.metadata).toEqual({ merchant_id: "m2", order_ref: "ref-p2" });
+      expect((await call(piiReader.key, id("p2"))).customerEmail).toBe("bob.ray@example.com");
+      expect(await call(tenantM1.key, id("p2"))).toEqual({
+        code: "not_found",
+        message: `payment "${id("p2")}" was not found`,
+      });
     });
   });
 
