@@ -223,11 +223,13 @@ function readAmount(
 
   const read = decimalToUnits(text, unit === "minor" ? 0 : rule.places);
   const shown = typeof raw === "string" ? quote(raw) : String(raw);
+  const ruleText = `AMOUNT_UNITS ${ruleFor(units, provider)}`;
   if (typeof read === "bigint") {
     if (unit === "minor") return minorFromWire(read, shown, provider, currency, exponent, rule);
-    return minorFromPlaces(read, shown, currency, exponent, rule, units, provider);
+    // A count of the provider's finest unit, which is never finer than ISO's: the scaling is exact.
+    const minor = rescaleUnits(read, rule.places, exponent) as bigint;
+    return minor > MAX_SAFE ? tooLarge(shown, currency, ruleText) : minor;
   }
-  const ruleText = `AMOUNT_UNITS ${ruleFor(units, provider)}`;
   const who = providerLabel(provider);
   switch (read) {
     case "zero":
@@ -279,22 +281,9 @@ function minorFromWire(
         `but ${name} takes ${currency} only in ${finest}${known ? ` (${known.source})` : ""}; send a multiple of ${step}.`,
     );
   }
+  // The provider's finest unit is never finer than ISO's minor unit: the scaling is exact.
   const minor = rescaleUnits(accepted, rule.places, exponent) as bigint;
   return minor > MAX_SAFE ? tooLarge(shown, currency, undefined) : minor;
-}
-
-/** `count` of 10^-places units in ISO minor units; `places` never exceeds the ISO exponent. */
-function minorFromPlaces(
-  count: bigint,
-  shown: string,
-  currency: string,
-  exponent: number,
-  rule: CurrencyRule,
-  units: AmountUnits,
-  provider: string,
-): bigint | InvalidPayment {
-  const minor = rescaleUnits(count, rule.places, exponent) as bigint;
-  return minor > MAX_SAFE ? tooLarge(shown, currency, `AMOUNT_UNITS ${ruleFor(units, provider)}`) : minor;
 }
 
 function tooLarge(shown: string, currency: string, ruleText: string | undefined): InvalidPayment {
