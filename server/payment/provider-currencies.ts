@@ -67,10 +67,11 @@ const THREE: CurrencyRule = { wireExponent: 3, places: 3 };
  *   support note on ISK: amounts "must be evenly divisible by 100"). Older versions of the page
  *   listed UGX as zero-decimal; the special-cases table is the later word;
  * - HUF and TWD are zero-decimal for payouts only; charges are two-decimal, so payments are too.
- * The stored copy of the page renders its list of presentment currencies from a template, so the
- * codes below are that list as quoted, with the page's URL, in public integrations of Stripe's
- * currency rules, less HRK and STD: codes ISO 4217 has withdrawn (replaced by EUR and STN), which
- * pa does not read as currencies at all.
+ * The copy of the page that could be read renders its list of presentment currencies from a
+ * template, so the codes below are that list as Stripe's own "Stripe Tax for WooCommerce" plugin
+ * quotes it from the page (StripeTaxPluginHelper::CURRENCIES_ALL_SUPPORTED, wordpress.org plugin
+ * stripe-tax-for-woocommerce), less HRK and STD: codes ISO 4217 has withdrawn (replaced by EUR and
+ * STN), which pa does not read as currencies at all.
  */
 export const STRIPE = provider("Stripe", "https://docs.stripe.com/currencies", [
   [
