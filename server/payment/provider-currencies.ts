@@ -4,6 +4,11 @@
  * two decimals though both are whole-unit currencies, and MGA with none though ISO gives it two),
  * and accepts only its own list of currencies. Each table is taken from the provider's published
  * documentation, cited above it, so a reading error is a visible disagreement with a page.
+ *
+ * Whatever the provider's convention, pa's `amount_minor` keeps the contract's meaning: ISO 4217
+ * minor units of the currency. Stripe's `{"amount": 10000, "currency": "isk"}` (100.00 ISK in its
+ * two-decimal form) becomes amount_minor 100, as ISK has no minor unit; PayPal's "100" HUF becomes
+ * 10000, as ISO gives HUF two decimals. A client formats amount_minor with ISO's exponent alone.
  */
 import { currencyExponent } from "./currencies.js";
 
