@@ -78,7 +78,7 @@ const THREE: CurrencyRule = { wireExponent: 3, places: 3 };
  * stripe-tax-for-woocommerce), less HRK and STD: codes ISO 4217 has withdrawn (replaced by EUR and
  * STN), which pa does not read as currencies at all.
  */
-export const STRIPE = provider("Stripe", "https://docs.stripe.com/currencies", [
+const STRIPE = provider("Stripe", "https://docs.stripe.com/currencies", [
   [
     TWO,
     "USD AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BRL BSD BWP BYN BZD " +
@@ -100,7 +100,7 @@ export const STRIPE = provider("Stripe", "https://docs.stripe.com/currencies", [
  * page's own example passes 99999, so pa does not enforce it for Razorpay. Left out: HRK and SLL,
  * which the page still lists but ISO 4217 has withdrawn (replaced by EUR and SLE).
  */
-export const RAZORPAY = provider(
+const RAZORPAY = provider(
   "Razorpay",
   "https://razorpay.com/docs/payments/international-payments/#supported-currencies",
   [
@@ -123,7 +123,7 @@ export const RAZORPAY = provider(
  * cause an error". BRL, CNY, INR and MYR are listed for in-country accounts only; they are still
  * currencies PayPal sends, so they are here.
  */
-export const PAYPAL = provider("PayPal", "https://developer.paypal.com/reference/currency-codes/", [
+const PAYPAL = provider("PayPal", "https://developer.paypal.com/reference/currency-codes/", [
   [TWO, "AUD BRL CAD CHF CNY CZK DKK EUR GBP HKD ILS INR MXN MYR NOK NZD PHP PLN SEK SGD THB USD"],
   [ZERO, "HUF JPY TWD"],
 ]);
