@@ -222,7 +222,13 @@ function readAmount(
   }
 
   const read = decimalToUnits(text, unit === "minor" ? 0 : rule.places);
-  const shown = typeof raw === "string" ? quote(raw) : String(raw);
+  // A JSON number past 2^53 reaches pa already rounded to a double: say so rather than quote it as sent.
+  const shown =
+    typeof raw === "string"
+      ? quote(raw)
+      : raw > Number.MAX_SAFE_INTEGER
+        ? `${raw} (as JSON.parse reads it: past 2^53 a JSON number is not exact)`
+        : String(raw);
   const ruleText = `AMOUNT_UNITS ${ruleFor(units, provider)}`;
   if (typeof read === "bigint") {
     if (unit === "minor") return minorFromWire(read, shown, provider, currency, exponent, rule);
