@@ -86,12 +86,14 @@ export function registerProduceCommand(program: Command): void {
 Kafka settings come from the same variables as pa's (and a .env file): KAFKA_BROKERS,
 KAFKA_SSL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD. Without --topic
 or --topics, the first topic of KAFKA_TOPIC is used. Amounts are in each provider's own units
-(Stripe and Razorpay minor units, PayPal major units), currencies include JPY and KWD.
+(Stripe and Razorpay minor units, PayPal major units) and currencies are ones the provider
+accepts: mostly USD, EUR, GBP, INR and JPY, now and then any other on its list (Stripe's ISK
+is written 500 for 5 ISK, PayPal's HUF "100" with no decimals).
 
 Examples:
   $ pa-cli produce --topic poc.kafka.go.side.car.payments --count 100
   $ pa-cli produce --topics payments,orders,users --count 1000 --rate 200
-  $ pa-cli produce --topic payments --count 0 --invalid 12    # one of each poison kind`,
+  $ pa-cli produce --topic payments --count 0 --invalid ${INVALID_KINDS.length}    # one of each poison kind`,
     )
     .action(async (options: ProduceOptions, command: Command) => {
       await produce(options, command.optsWithGlobals<GlobalOptions>());

@@ -5,6 +5,8 @@
  */
 import { currencyExponent } from "../payment/currencies.js";
 import { formatMinor, minorToMajor } from "../payment/money.js";
+import { currencyRule, providerCurrencies } from "../payment/provider-currencies.js";
+import { toWireAmount } from "../payment/wire-amount.js";
 
 /** The ways a record can be wrong; each one is rejected by parsePayment for a different reason. */
 export type InvalidKind =
@@ -18,6 +20,10 @@ export type InvalidKind =
   | "fractional_minor_amount"
   | "too_many_decimals"
   | "unknown_currency"
+  /** An ISO currency the provider does not accept: PayPal in KWD. */
+  | "unsupported_currency"
+  /** An amount finer than the provider accepts: Stripe's ISK with a fraction of a króna. */
+  | "finer_than_provider_accepts"
   | "fractional_timestamp"
   /** The Go PoC producer's `{"broken": true, "no_required_fields": 1}`. */
   | "poc_no_required_fields";
@@ -33,6 +39,8 @@ export const INVALID_KINDS: readonly InvalidKind[] = [
   "fractional_minor_amount",
   "too_many_decimals",
   "unknown_currency",
+  "unsupported_currency",
+  "finer_than_provider_accepts",
   "fractional_timestamp",
   "poc_no_required_fields",
 ];
@@ -75,6 +83,7 @@ interface ProviderProfile {
   readonly name: string;
   /** How the provider's API writes amounts: integer minor units, or major units. */
   readonly unit: "minor" | "major";
+  /** The provider's usual currencies; now and then any other it accepts is drawn instead. */
   readonly currencies: Weighted<string>;
   /** Success, pending, failure and refund in the provider's own words. */
   readonly statuses: Weighted<string>;
@@ -152,6 +161,8 @@ const FIRST_NAMES = ["ana", "ben", "chen", "divya", "emma", "farid", "grace", "h
 const LAST_NAMES = ["silva", "okafor", "wang", "patel", "muller", "haddad", "kim", "sato", "rossi", "novak"];
 const DOMAINS = ["example.com", "mail.example", "shop.example.org", "corp.example.net"];
 const CHANNELS = ["web", "ios", "android", "pos"];
+// How often a payment is in any currency its provider accepts rather than one of its usual ones.
+const LONG_TAIL_SHARE = 0.1;
 // The producer's timestamps trail the clock a little, as webhooks do.
 const MAX_LAG_SECONDS = 300;
 
@@ -174,24 +185,47 @@ export function createPaymentGenerator(options: PaymentGeneratorOptions = {}): P
   const below = (limit: number): number => Math.floor(random() * limit);
   const oneOf = <T>(items: readonly T[]): T => items[below(items.length)];
 
-  /** A price in minor units: log-uniform over the currency's range, often ending .99 or .00. */
-  const minorAmount = (currency: string, exponent: number, provider: string): number => {
-    const [min, max] = AMOUNT_RANGES[currency.toUpperCase()] ?? [1, 1000];
-    const scale = 10 ** exponent;
-    let minor = Math.round(Math.exp(Math.log(min) + random() * Math.log(max / min)) * scale);
+  /**
+   * A price as a count of the provider's finest unit (Stripe takes whole ISK, KWD in steps of
+   * 0.01): log-uniform over the currency's range, often ending .99 or .00.
+   */
+  const priceInFinestUnit = (currency: string, places: number): bigint => {
+    const [min, max] = AMOUNT_RANGES[currency] ?? [1, 1000];
+    const scale = 10 ** places;
+    let count = Math.round(Math.exp(Math.log(min) + random() * Math.log(max / min)) * scale);
     const shape = random();
-    if (exponent > 0 && shape < 0.3) minor = Math.floor(minor / scale) * scale + scale - 1;
-    else if (shape < 0.5) minor = Math.max(1, Math.round(minor / scale)) * scale;
-    // Stripe takes three-decimal currencies only in multiples of ten minor units.
-    if (provider === "stripe" && exponent === 3) minor = Math.max(10, Math.round(minor / 10) * 10);
-    return Math.max(1, minor);
+    if (places > 0 && shape < 0.3) count = Math.floor(count / scale) * scale + scale - 1;
+    else if (shape < 0.5) count = Math.max(1, Math.round(count / scale)) * scale;
+    return BigInt(Math.max(1, count));
+  };
+
+  /** A currency the provider accepts, in the case its API writes codes in. */
+  const currencyFor = (profile: ProviderProfile): string => {
+    const table = providerCurrencies(profile.name);
+    const usual = pick(profile.currencies);
+    if (table === undefined || random() >= LONG_TAIL_SHARE) return usual;
+    const code = oneOf(table.codes);
+    return usual === usual.toUpperCase() ? code : code.toLowerCase();
+  };
+
+  /** An amount the provider would write for `currency`, as its API writes it. */
+  const wireAmount = (profile: ProviderProfile, currency: string): number | string => {
+    const code = currency.toUpperCase();
+    const rule = currencyRule(profile.name, code);
+    const exponent = currencyExponent(code);
+    if (rule === undefined || exponent === undefined) throw new Error(`${profile.name} has no ${code}`);
+    const count = priceInFinestUnit(code, rule.places);
+    const amountMinor = count * 10n ** BigInt(exponent - rule.places);
+    const wire = toWireAmount(amountMinor, exponent, rule, profile.unit) as bigint | string;
+    if (typeof wire === "bigint") return Number(wire);
+    // PayPal's way: mostly a decimal string with the places it accepts ("10.50"), sometimes a number.
+    return random() < 0.8 ? wire : Number(wire);
   };
 
   const payment = (profile: ProviderProfile = pick(PROVIDERS)): RawPayment => {
     paymentCount++;
-    const currency = pick(profile.currencies);
-    const exponent = currencyExponent(currency.toUpperCase()) ?? 2;
-    const minor = minorAmount(currency, exponent, profile.name);
+    const currency = currencyFor(profile);
+    const amount = wireAmount(profile, currency);
     const first = oneOf(FIRST_NAMES);
     const last = oneOf(LAST_NAMES);
     const metadata: Record<string, string | number> = {
@@ -203,7 +237,7 @@ export function createPaymentGenerator(options: PaymentGeneratorOptions = {}): P
     return {
       id: `pay_${base36(random(), 7)}${paymentCount.toString(36).padStart(4, "0")}`,
       provider: profile.name,
-      amount: profile.unit === "minor" ? minor : majorAmount(BigInt(minor), exponent, random() < 0.8),
+      amount,
       currency,
       status: pick(profile.statuses),
       customer_email: `${first}.${last}${random() < 0.5 ? below(100) : ""}@${oneOf(DOMAINS)}`,
@@ -253,6 +287,14 @@ export function createPaymentGenerator(options: PaymentGeneratorOptions = {}): P
       }
       case "unknown_currency":
         return JSON.stringify({ ...payment(), currency: oneOf(["btc", "usdt", "xyz", "dollars"]) });
+      case "unsupported_currency":
+        // ISO currencies PayPal's list leaves out.
+        return JSON.stringify({ ...payment(PAYPAL), currency: oneOf(["KWD", "ISK", "NGN", "VND"]) });
+      case "finer_than_provider_accepts": {
+        // Stripe writes ISK with two decimals that are always 00: 10050 would be 100.50 krónur.
+        const raw = payment(STRIPE);
+        return JSON.stringify({ ...raw, currency: "isk", amount: (1 + below(5000)) * 100 + 1 + below(99) });
+      }
       case "fractional_timestamp": {
         const raw = payment();
         return JSON.stringify({ ...raw, timestamp: raw.timestamp + 0.5 });
@@ -273,11 +315,6 @@ export function createPaymentGenerator(options: PaymentGeneratorOptions = {}): P
       return { key: `invalid-${chosen}-${invalidCount}`, value: invalidValue(chosen) };
     },
   };
-}
-
-/** PayPal's way: mostly a decimal string with the currency's places ("10.50"), sometimes a number. */
-function majorAmount(minor: bigint, exponent: number, asString: boolean): string | number {
-  return asString ? formatMinor(minor, exponent) : minorToMajor(minor, exponent);
 }
 
 function base36(fraction: number, width: number): string {

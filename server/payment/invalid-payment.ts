@@ -9,6 +9,8 @@ export type InvalidPaymentCode =
   | "invalid_field"
   | "invalid_amount"
   | "unknown_currency"
+  /** An ISO currency the record's provider does not accept (by its published list). */
+  | "unsupported_currency"
   | "invalid_timestamp";
 
 export interface InvalidPayment {

@@ -1,6 +1,6 @@
 /**
- * Exact money. Amounts travel as integer minor units (bigint) and are read from decimal text,
- * never by multiplying floats: 0.29 * 100 is 28.999999999999996 in a double.
+ * Exact money. Amounts travel as integer minor units (bigint) and are read from decimal text with
+ * integer arithmetic only, never by multiplying floats: 0.29 * 100 is 28.999999999999996 in a double.
  */
 
 /** Why decimal text is not an amount: see `decimalToUnits`. */
@@ -11,6 +11,11 @@ const ZERO = 48;
 const NINE = 57;
 // Every number of more digits than MAX_SAFE_INTEGER exceeds it; at as many, the value decides.
 const MAX_SAFE_DIGITS = String(Number.MAX_SAFE_INTEGER).length;
+
+/** The largest amount pa carries: every consumer of the number can then hold it exactly. */
+export const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+const POWERS_OF_TEN = Array.from({ length: MAX_SAFE_DIGITS + 1 }, (_, power) => 10n ** BigInt(power));
 
 /** Whether `text` is a plain non-negative decimal: digits, optionally a point and more digits ("10.50"). */
 export function isPlainDecimal(text: string): boolean {
@@ -68,9 +73,22 @@ export function decimalToUnits(text: string, scale: number): bigint | DecimalPro
   while (first < digits.length && digits.charCodeAt(first) === ZERO) first++;
   if (first === digits.length) return "zero";
   if (digits.length - first + scale > MAX_SAFE_DIGITS) return "too_large";
-  // At most sixteen digits: the double is exact when the value is safe, and past the limit when not.
-  const units = Number(digits) * 10 ** scale;
-  return units > Number.MAX_SAFE_INTEGER ? "too_large" : BigInt(units);
+  const units = BigInt(digits.slice(first)) * powerOfTen(scale);
+  return units > MAX_SAFE ? "too_large" : units;
+}
+
+/**
+ * `units` counted in 10^-from as a count of 10^-to: (1050n, 2, 3) is 10500n, (500n, 2, 0) is 5n.
+ * Undefined when the amount is not a whole number of the coarser unit: (1050n, 2, 0).
+ */
+export function rescaleUnits(units: bigint, from: number, to: number): bigint | undefined {
+  if (to >= from) return to === from ? units : units * powerOfTen(to - from);
+  const divisor = powerOfTen(from - to);
+  return units % divisor === 0n ? units / divisor : undefined;
+}
+
+function powerOfTen(power: number): bigint {
+  return POWERS_OF_TEN[power] ?? 10n ** BigInt(power);
 }
 
 /**

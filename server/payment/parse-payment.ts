@@ -19,9 +19,12 @@ import {
   decimalToUnits,
   formatMinor,
   isPlainDecimal,
+  MAX_SAFE,
   minorToMajor,
   numberToDecimal,
+  rescaleUnits,
 } from "./money.js";
+import { type CurrencyRule, currencyRule, providerCurrencies } from "./provider-currencies.js";
 import { providerFromName, statusFromName } from "./provider-status.js";
 
 /** What the record itself says, beside its value. */
@@ -90,7 +93,9 @@ export function parsePayment(
       `currency ${quote(currencyName)} is not an ISO 4217 currency code; send a three-letter code such as "USD", "EUR" or "JPY".`,
     );
   }
-  const amountMinor = readAmount(raw.amount, provider, currency, exponent, rules.amountUnits);
+  const rule = currencyRule(provider, currency);
+  if (rule === undefined) return { ok: false, invalid: unsupportedCurrency(provider, currencyName) };
+  const amountMinor = readAmount(raw.amount, provider, currency, exponent, rule, rules.amountUnits);
   if (typeof amountMinor !== "bigint") return { ok: false, invalid: amountMinor };
 
   const status = raw.status;
@@ -175,23 +180,29 @@ function requiredString(raw: unknown, field: string, example: string): string | 
 }
 
 /**
- * The exact amount in minor units of `currency`. The raw amount is a JSON number or a decimal
- * string, in the unit AMOUNT_UNITS gives `provider`. Numbers are read through their shortest
- * round-trip text, which is what the producer wrote whenever a double can hold it (up to 15
- * significant digits); producers of larger amounts should send strings.
+ * The exact amount in ISO 4217 minor units of `currency`. The raw amount is a JSON number or a
+ * decimal string, in the unit AMOUNT_UNITS gives `provider`: integer minor units as the provider
+ * writes them (Stripe's 500 ISK is 5 ISK, so 5 ISO minor units), or major units. Numbers are read
+ * through their shortest round-trip text, which is what the producer wrote whenever a double can
+ * hold it (up to 15 significant digits); producers of larger amounts should send strings.
  */
 function readAmount(
   raw: unknown,
   provider: string,
   currency: string,
   exponent: number,
+  rule: CurrencyRule,
   units: AmountUnits,
 ): bigint | InvalidPayment {
   const unit = units.unitFor(provider);
   let text: string;
   if (typeof raw === "number") {
-    // The common case, Stripe's and Razorpay's integers, needs no text at all.
-    if (unit === "minor" && raw > 0 && Number.isSafeInteger(raw)) return BigInt(raw);
+    // The common case, Stripe's and Razorpay's integers in ISO's own exponent, needs no text at all.
+    if (unit === "minor" && raw > 0 && Number.isSafeInteger(raw)) {
+      const wire = BigInt(raw);
+      if (rule.wireExponent === exponent && rule.places === exponent) return wire;
+      return minorFromWire(wire, String(raw), provider, currency, exponent, rule);
+    }
     if (!(raw > 0)) return notPositive(String(raw));
     if (raw === Number.POSITIVE_INFINITY) {
       return invalidPayment(
@@ -210,29 +221,93 @@ function readAmount(
     );
   }
 
-  const minor = decimalToUnits(text, unit === "minor" ? 0 : exponent);
-  if (typeof minor === "bigint") return minor;
-  const shown = typeof raw === "string" ? quote(raw) : String(raw);
-  const rule = `AMOUNT_UNITS ${ruleFor(units, provider)}`;
+  const read = decimalToUnits(text, unit === "minor" ? 0 : rule.places);
+  // A JSON number past 2^53 reaches pa already rounded to a double: say so rather than quote it as sent.
+  const shown =
+    typeof raw === "string"
+      ? quote(raw)
+      : raw > Number.MAX_SAFE_INTEGER
+        ? `${raw} (as JSON.parse reads it: past 2^53 a JSON number is not exact)`
+        : String(raw);
+  const ruleText = `AMOUNT_UNITS ${ruleFor(units, provider)}`;
+  if (typeof read === "bigint") {
+    if (unit === "minor") return minorFromWire(read, shown, provider, currency, exponent, rule);
+    // A count of the provider's finest unit, which is never finer than ISO's: the scaling is exact.
+    const minor = rescaleUnits(read, rule.places, exponent) as bigint;
+    return minor > MAX_SAFE ? tooLarge(shown, currency, ruleText) : minor;
+  }
   const who = providerLabel(provider);
-  switch (minor) {
+  switch (read) {
     case "zero":
       return notPositive(shown);
     case "too_large":
+      return tooLarge(shown, currency, ruleText);
+    case "too_many_decimals": {
+      if (unit === "minor") return notWholeMinor(shown, text, provider, currency, rule, units);
+      const known = providerCurrencies(provider);
+      const allowed = rule.places === 0 ? "none" : String(rule.places);
+      const has = known
+        ? `${known.label} takes ${currency} with ${allowed} (${known.source})`
+        : `${currency} has ${allowed}`;
       return invalidPayment(
         "invalid_amount",
-        `amount ${shown} is too large: in minor units of ${currency} it exceeds ${Number.MAX_SAFE_INTEGER}, the largest amount pa carries exactly; check which units the producer writes (${rule}).`,
+        `amount ${shown} has ${places(decimalPlaces(text))} but ${has}; ${who} amounts are read as major units (${ruleText}): ` +
+          (rule.places === 0
+            ? `send a whole number of ${currency}.`
+            : `send at most ${places(rule.places)}.`),
       );
-    case "too_many_decimals":
-      if (unit === "minor") return notWholeMinor(shown, text, provider, currency, exponent, units);
-      return invalidPayment(
-        "invalid_amount",
-        `amount ${shown} has ${places(decimalPlaces(text))} but ${currency} has ${exponent === 0 ? "none" : exponent} (${who} amounts are read as major units: ${rule}); ` +
-          (exponent === 0 ? `send a whole number of ${currency}.` : `send at most ${places(exponent)}.`),
-      );
+    }
     case "not_a_decimal":
       return notADecimal(text);
   }
+}
+
+/**
+ * `wire`, a count of the provider's minor units (10^-wireExponent), in ISO minor units: Stripe's
+ * 500 ISK is 5 and its 5000 MGA is 500000. An amount finer than the provider accepts (Stripe's
+ * 10050 ISK, 100.50 krónur) breaks the provider's rule: it cannot come from the provider's API.
+ */
+function minorFromWire(
+  wire: bigint,
+  shown: string,
+  provider: string,
+  currency: string,
+  exponent: number,
+  rule: CurrencyRule,
+): bigint | InvalidPayment {
+  const accepted = rescaleUnits(wire, rule.wireExponent, rule.places);
+  if (accepted === undefined) {
+    const known = providerCurrencies(provider);
+    const name = known?.label ?? providerLabel(provider);
+    const step = 10n ** BigInt(rule.wireExponent - rule.places);
+    const finest = rule.places === 0 ? `whole ${currency}` : `steps of ${formatMinor(1n, rule.places)}`;
+    return invalidPayment(
+      "invalid_amount",
+      `amount ${shown} is ${formatMinor(wire, rule.wireExponent)} ${currency} as ${name} writes ${currency} (${places(rule.wireExponent)}), ` +
+        `but ${name} takes ${currency} only in ${finest}${known ? ` (${known.source})` : ""}; send a multiple of ${step}.`,
+    );
+  }
+  // The provider's finest unit is never finer than ISO's minor unit: the scaling is exact.
+  const minor = rescaleUnits(accepted, rule.places, exponent) as bigint;
+  return minor > MAX_SAFE ? tooLarge(shown, currency, undefined) : minor;
+}
+
+function tooLarge(shown: string, currency: string, ruleText: string | undefined): InvalidPayment {
+  return invalidPayment(
+    "invalid_amount",
+    `amount ${shown} is too large: in minor units of ${currency} it exceeds ${Number.MAX_SAFE_INTEGER}, the largest amount pa carries exactly; ` +
+      `check which units the producer writes${ruleText ? ` (${ruleText})` : ""}.`,
+  );
+}
+
+/** A currency the record's provider does not list: most often a mislabelled provider or a test record. */
+function unsupportedCurrency(provider: string, currencyName: string): InvalidPayment {
+  const known = providerCurrencies(provider);
+  const name = known?.label ?? providerLabel(provider);
+  return invalidPayment(
+    "unsupported_currency",
+    `currency ${quote(currencyName)} is not one ${name} accepts${known ? ` (its list: ${known.source})` : ""}; check the record's provider and currency.`,
+  );
 }
 
 /** A minor-unit amount with a fraction: most often a producer writing major units, so say how to tell pa that. */
@@ -241,23 +316,24 @@ function notWholeMinor(
   text: string,
   provider: string,
   currency: string,
-  exponent: number,
+  rule: CurrencyRule,
   units: AmountUnits,
 ): InvalidPayment {
   const start = `amount ${shown} is not a whole number, but ${providerLabel(provider)} amounts are read as integer minor units (AMOUNT_UNITS ${ruleFor(units, provider)})`;
-  const asMajor = decimalToUnits(text, exponent);
+  const asMajor = decimalToUnits(text, rule.places);
   if (typeof asMajor !== "bigint") {
     return invalidPayment(
       "invalid_amount",
       `${start}; send the amount as an integer count of ${currency} minor units.`,
     );
   }
+  const wire = rescaleUnits(asMajor, rule.places, rule.wireExponent) as bigint;
   const spec = specWithUnit(units, provider, "major");
   const setting =
     spec === undefined ? "" : `, or set AMOUNT_UNITS=${spec} if your producer writes major units`;
   return invalidPayment(
     "invalid_amount",
-    `${start}: send ${asMajor} for ${formatMinor(asMajor, exponent)} ${currency}${setting}.`,
+    `${start}: send ${wire} for ${formatMinor(wire, rule.wireExponent)} ${currency}${setting}.`,
   );
 }
 

@@ -290,41 +290,41 @@ describe("pa-cli errors", () => {
 describe("pa-cli produce and dlq", () => {
   it("produce --invalid N puts exactly N records in the DLQ", async () => {
     const result = await runCli(
-      ["produce", "--topic", produceTopic, "--count", "20", "--invalid", "12", "--seed", "7"],
+      ["produce", "--topic", produceTopic, "--count", "20", "--invalid", "14", "--seed", "7"],
       {
         KAFKA_BROKERS: bootstrap,
       },
     );
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`${produceTopic}: 20 payments + 12 poison delivered`);
-    expect(result.stdout).toMatch(/delivered 32 records in/);
+    expect(result.stdout).toContain(`${produceTopic}: 20 payments + 14 poison delivered`);
+    expect(result.stdout).toMatch(/delivered 34 records in/);
 
-    // pa has read all 32 records, then the DLQ holds exactly 12.
+    // pa has read all 34 records, then the DLQ holds exactly 14 (one of each kind).
     const client = grpcClient(pa.baseUrl);
     await waitUntil(
       async () =>
-        (await client.getTopics({})).details.find((t) => t.topic === produceTopic)?.messagesConsumed === 32n,
+        (await client.getTopics({})).details.find((t) => t.topic === produceTopic)?.messagesConsumed === 34n,
       60_000,
       () => "pa consumed the produced records",
     );
     await waitUntil(
-      async () => (await dlqRecordCount(`${produceTopic}.dlq`)) === 12,
+      async () => (await dlqRecordCount(`${produceTopic}.dlq`)) === 14,
       60_000,
-      () => "12 dead letters",
+      () => "14 dead letters",
     );
     expect((await client.listPayments({ topic: produceTopic })).totalCount).toBe(20);
 
     const list = await runCli(["dlq", "list", produceTopic, "--json", "--server", server]);
     expect(list.stderr).toBe("");
     const page = fromJsonString(ListDeadLettersResponseSchema, list.stdout.trim());
-    expect(page.totalCount).toBe(12n);
+    expect(page.totalCount).toBe(14n);
     // Every kind of poison the generator knows, each once.
-    expect(new Set(page.deadLetters.map((letter) => letter.key.replace(/-\d+$/, ""))).size).toBe(12);
+    expect(new Set(page.deadLetters.map((letter) => letter.key.replace(/-\d+$/, ""))).size).toBe(14);
 
     const table = await runCli(["dlq", "list", produceTopic, "--limit", "5", "--server", server]);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/5 shown of 12 dead letters/);
+    expect(table.stdout).toMatch(/5 shown of 14 dead letters/);
 
     const first = page.deadLetters[0];
     const dryRun = await runCli([
@@ -340,7 +340,7 @@ describe("pa-cli produce and dlq", () => {
     expect(dryRun.stderr).toBe("");
     expect(dryRun.code).toBe(0);
     expect(dryRun.stdout).toContain("would redrive 1, skipped 0");
-    expect(await dlqRecordCount(`${produceTopic}.dlq`)).toBe(12);
+    expect(await dlqRecordCount(`${produceTopic}.dlq`)).toBe(14);
   });
 
   it("produce to a topic that does not exist says so (exit 1)", async () => {

@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { PaymentStatus, Provider } from "../../../gen/payment/payment_pb.js";
 import { createPaymentGenerator, INVALID_KINDS } from "../../../server/demo/payment-generator.js";
 import { DEFAULT_AMOUNT_UNITS, parseAmountUnits } from "../../../server/payment/amount-units.js";
-import { currencyExponent } from "../../../server/payment/currencies.js";
 import { formatMinor } from "../../../server/payment/money.js";
 import { type ParseOutcome, parsePayment } from "../../../server/payment/parse-payment.js";
+import { DOCUMENTED } from "../../fixtures/currencies/provider-currencies.js";
 
 const NOW_MS = 1_703_001_240_000;
 const rules = { amountUnits: parseAmountUnits(DEFAULT_AMOUNT_UNITS) };
@@ -41,19 +41,37 @@ describe("createPaymentGenerator", () => {
       for (const { record, raw, outcome } of parsed) {
         if (!outcome.ok) throw new Error(`${record.value}: ${outcome.invalid.reason}`);
         const { payment } = outcome;
-        const exponent = currencyExponent(payment.currency);
-        expect(exponent, record.value).toBeDefined();
-        const formatted = formatMinor(payment.amountMinor, exponent ?? 2);
+        const provider = raw.provider as keyof typeof DOCUMENTED;
+        // Only currencies the provider's documentation lists, in its own convention.
+        const documented = DOCUMENTED[provider].find((c) => c.code === payment.currency);
+        if (!documented) throw new Error(`${provider} does not list ${payment.currency}: ${record.value}`);
+        const formatted = formatMinor(payment.amountMinor, documented.iso);
         expect(payment.amount, record.value).toBe(Number(formatted));
         expect(payment.amountMinor > 0n, record.value).toBe(true);
-        if (raw.provider === "paypal") {
-          // Major units: the decimal text (or number) is the formatted amount.
+        if (provider === "paypal") {
+          // Major units with the places PayPal accepts: the decimal text (or number) is the amount.
           expect(Number(formatted), record.value).toBe(Number(raw.amount));
-          if (typeof raw.amount === "string") expect(formatted).toBe(raw.amount);
+          if (typeof raw.amount === "string") {
+            expect(raw.amount).toBe(
+              formatMinor(
+                payment.amountMinor / 10n ** BigInt(documented.iso - documented.places),
+                documented.places,
+              ),
+            );
+          }
         } else {
-          expect(payment.amountMinor, record.value).toBe(BigInt(raw.amount as number));
+          // Integer minor units in the provider's exponent: wire / 10^wire == amount_minor / 10^iso.
+          const wire = BigInt(raw.amount as number);
+          expect(wire * 10n ** BigInt(documented.iso), record.value).toBe(
+            payment.amountMinor * 10n ** BigInt(documented.wire),
+          );
         }
       }
+    });
+
+    it("reach past each provider's usual currencies into the rest of its list", () => {
+      const currencies = new Set(parsed.map(({ outcome }) => outcome.ok && outcome.payment.currency));
+      expect(currencies.size).toBeGreaterThan(30);
     });
 
     it("key each record by its payment id, unique across the run", () => {
@@ -122,6 +140,8 @@ describe("createPaymentGenerator", () => {
       fractional_minor_amount: "invalid_amount",
       too_many_decimals: "invalid_amount",
       unknown_currency: "unknown_currency",
+      unsupported_currency: "unsupported_currency",
+      finer_than_provider_accepts: "invalid_amount",
       fractional_timestamp: "invalid_timestamp",
       poc_no_required_fields: "missing_field",
     } as const;

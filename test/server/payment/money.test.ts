@@ -1,11 +1,14 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   decimalPlaces,
   decimalToUnits,
   formatMinor,
   isPlainDecimal,
+  MAX_SAFE,
   minorToMajor,
   numberToDecimal,
+  rescaleUnits,
 } from "../../../server/payment/money.js";
 
 describe("formatMinor", () => {
@@ -97,6 +100,33 @@ describe("decimalToUnits", () => {
     ["100000000000000000000", 0, "too_large"],
   ])("(%j, %i) is %s", (text, scale, problem) => {
     expect(decimalToUnits(text, scale)).toBe(problem);
+  });
+
+  it("reads back whatever formatMinor writes, up to the largest safe amount", () => {
+    fc.assert(
+      fc.property(fc.bigInt(1n, MAX_SAFE), fc.integer({ min: 0, max: 4 }), (units, scale) => {
+        expect(decimalToUnits(formatMinor(units, scale), scale)).toBe(units);
+      }),
+    );
+  });
+});
+
+describe("rescaleUnits", () => {
+  it.each([
+    [1050n, 2, 3, 10500n],
+    [500n, 2, 0, 5n],
+    [5000n, 0, 2, 500000n],
+    [5120n, 3, 2, 512n],
+    [7n, 2, 2, 7n],
+  ])("(%s, %i, %i) is %s", (units, from, to, expected) => {
+    expect(rescaleUnits(units, from, to)).toBe(expected);
+  });
+
+  it.each([
+    [1050n, 2, 0],
+    [5125n, 3, 2],
+  ])("(%s, %i, %i) is no whole count", (units, from, to) => {
+    expect(rescaleUnits(units, from, to)).toBeUndefined();
   });
 });
 

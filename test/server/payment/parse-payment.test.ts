@@ -110,8 +110,8 @@ describe("parsePayment: money", () => {
     ],
     ["PayPal 10.5 usd is 10.50", raw({ provider: "paypal", amount: 10.5 }), 1050n, 10.5, "USD", "10.50"],
     [
-      "PayPal 1.234 kwd is 1.234 KWD",
-      raw({ provider: "paypal", amount: 1.234, currency: "kwd" }),
+      "an unknown provider's 1.234 kwd is 1.234 KWD",
+      raw({ provider: "adyen", amount: 1.234, currency: "kwd" }),
       1234n,
       1.234,
       "KWD",
@@ -134,8 +134,8 @@ describe("parsePayment: money", () => {
       "5000",
     ],
     [
-      "PayPal 12.3456 clf is 12.3456 CLF",
-      raw({ provider: "paypal", amount: 12.3456, currency: "clf" }),
+      "an unknown provider's 12.3456 clf is 12.3456 CLF",
+      raw({ provider: "adyen", amount: 12.3456, currency: "clf" }),
       123456n,
       12.3456,
       "CLF",
@@ -215,32 +215,32 @@ describe("parsePayment: money", () => {
 
   it.each([
     [
-      "PayPal 10.505 usd: USD has 2",
+      "PayPal 10.505 usd: PayPal takes USD with 2",
       raw({ provider: "paypal", amount: 10.505 }),
-      "amount 10.505 has 3 decimal places but USD has 2",
+      ["amount 10.505 has 3 decimal places but PayPal takes USD with 2", "AMOUNT_UNITS paypal=major"],
     ],
     [
       'PayPal "10.505" usd',
       raw({ provider: "paypal", amount: "10.505" }),
-      'amount "10.505" has 3 decimal places but USD has 2',
+      ['amount "10.505" has 3 decimal places but PayPal takes USD with 2', "send at most 2 decimal places."],
     ],
     [
-      "PayPal 10.5 jpy: JPY has none",
+      "PayPal 10.5 jpy: PayPal takes JPY with none",
       raw({ provider: "paypal", amount: 10.5, currency: "jpy" }),
-      "JPY has none",
+      ["PayPal takes JPY with none", "send a whole number of JPY."],
     ],
     [
-      "PayPal 1.2345 kwd: KWD has 3",
-      raw({ provider: "paypal", amount: 1.2345, currency: "kwd" }),
-      "KWD has 3",
+      "an unknown provider's 1.2345 kwd: KWD has 3",
+      raw({ provider: "adyen", amount: 1.2345, currency: "kwd" }),
+      ["KWD has 3", "AMOUNT_UNITS *=major"],
     ],
     [
       "PayPal 1e-7 usd: written out, 7 places",
       raw({ provider: "paypal", amount: 1e-7 }),
-      "has 7 decimal places but USD has 2",
+      ["has 7 decimal places but PayPal takes USD with 2"],
     ],
-  ])("rejects too many decimals for the currency: %s", (_name, value, phrase) => {
-    expectInvalid(value, "invalid_amount", phrase, "AMOUNT_UNITS paypal=major");
+  ])("rejects too many decimals for the currency: %s", (_name, value, phrases) => {
+    expectInvalid(value, "invalid_amount", ...phrases);
   });
 
   it.each([

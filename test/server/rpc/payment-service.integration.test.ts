@@ -58,11 +58,12 @@ const table = [
     status: PaymentStatus.STATUS_PENDING,
   },
   {
-    raw: { provider: "paypal", amount: "1.234", currency: "kwd", status: "declined" },
+    // PayPal does not take KWD (developer.paypal.com/reference/currency-codes); Razorpay does.
+    raw: { provider: "razorpay", amount: 1234, currency: "kwd", status: "declined" },
     amount: 1.234,
     minor: 1234n,
     currency: "KWD",
-    provider: Provider.PAYPAL,
+    provider: Provider.RAZORPAY,
     status: PaymentStatus.STATUS_FAILED,
   },
   {
