@@ -66,27 +66,32 @@ export function auditInterceptor(logger: Logger): Interceptor {
   const audit = logger.child({ audit: true });
   return (next) => async (request) => {
     if (request.service.typeName !== DeadLetterService.typeName) return next(request);
-    const identity = request.contextValues.get(identityKey);
     const action = request.method.name;
-    const topic = (request.message as { topic?: unknown }).topic;
-    const base = {
-      identity: { name: identity.name, kind: identity.kind },
-      action,
-      topic: typeof topic === "string" ? topic : "",
-      requested: requested(action, request.message),
+    const messageTopic = (request.message as { topic?: unknown }).topic;
+    const topic = typeof messageTopic === "string" ? messageTopic : "";
+    // Read once the call is over: an authentication step inside the chain may set it meanwhile.
+    const write = (result: string, fields: Record<string, unknown>) => {
+      const identity = request.contextValues.get(identityKey);
+      audit.info(
+        {
+          identity: { name: identity.name, kind: identity.kind },
+          action,
+          topic,
+          requested: requested(action, request.message),
+          ...fields,
+        },
+        `[AUDIT] ${action} of topic "${topic}" by ${identity.kind} "${identity.name}": ${result}`,
+      );
     };
-    const line = (result: string) =>
-      `[AUDIT] ${action} of topic "${base.topic}" by ${identity.kind} "${identity.name}": ${result}`;
     try {
       const response = await next(request);
-      const touched = response.stream ? {} : done(action, response.message);
-      audit.info({ ...base, touched, result: "ok" }, line("ok"));
+      write("ok", { touched: response.stream ? {} : done(action, response.message), result: "ok" });
       return response;
     } catch (error) {
       const code = ConnectError.from(error).code;
       const result = code === Code.PermissionDenied || code === Code.Unauthenticated ? "denied" : "error";
       const codeName = Code[code].replace(/[A-Z]/g, (c, i) => (i > 0 ? "_" : "") + c).toUpperCase();
-      audit.info({ ...base, result, code: codeName }, line(`${result} (${codeName})`));
+      write(`${result} (${codeName})`, { result, code: codeName });
       throw error;
     }
   };
