@@ -233,6 +233,22 @@ describe("grants on every RPC", () => {
     }, 60_000);
   });
 
+  describe("streams read from Kafka for one subscriber (catch-up)", () => {
+    it.each(protocols)("filters by tenant and masks from the earliest record too (%s)", async (protocol) => {
+      const client = paymentClient(pa.baseUrl, protocol, tenantM1.key);
+      const stream = openStream((signal) =>
+        client.streamPayments(
+          { topic: pay, existingLimit: 0, startPosition: { case: "start", value: StreamStart.EARLIEST } },
+          { signal },
+        ),
+      );
+      await stream.waitFor(3);
+      stream.close();
+      expect(ids(stream.events)).toEqual([id("p1"), id("p4"), id("p6")]);
+      for (const event of stream.events) expectMasked(event.payment);
+    });
+  });
+
   describe("unary RPCs", () => {
     it("GetPayment masks without pii, and answers one it may not see exactly like a missing one", async () => {
       await waitUntil(
