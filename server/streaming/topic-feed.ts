@@ -298,11 +298,12 @@ export class TopicFeed {
     // Pipelined: this batch's writes queue behind the previous batch's and the handler returns, so
     // the next batch is fetched and parsed while the store writes (in its own thread) instead of
     // after. Writes, fan-out and offsets still follow batch order: each step waits for the one
-    // before it, and nothing after a failed write is written, sent or committed.
-    // Undefined when the batch was not written: nothing of it is sent or committed.
+    // before it, and nothing after a failed write is written, sent or committed. `written` is how
+    // many records were dead-lettered, undefined when the batch was not written.
     const written = this.writes.then(async (): Promise<number | undefined> => {
       if (this.pause || this.stopped) return undefined;
       try {
+        // Stored and dead-lettered, as the topic's policy says: a read-only topic writes nothing.
         return await this.deps.policy.persist(valid, letters);
       } catch (error) {
         // Transient by definition: a poison record never gets here, it is a letter above.
