@@ -50,8 +50,18 @@ export interface Config {
     maxStreamsPerConnection: number;
   };
   streams: {
-    /** TOPIC_ALLOWLIST: glob patterns of topics clients may subscribe to. */
+    /**
+     * TOPIC_ALLOWLIST: glob patterns of the topics clients may stream and query. Defaults to the
+     * KAFKA_TOPIC topics, so that no other topic of the cluster is reachable unless configured.
+     */
     topicAllowlist: string[];
+    /**
+     * PROCESS_TOPICS: glob patterns of the topics pa processes: stores their payments, dead-letters
+     * their invalid records and commits their offsets. Defaults to the KAFKA_TOPIC topics, which are
+     * always processed. Any other allowed topic is streamed read-only: nothing of it is written to
+     * the cluster or the store.
+     */
+    processTopics: string[];
     /** STREAM_LINGER: how long a topic's consumption outlives its last subscriber. */
     lingerMs: number;
     /** STREAM_DEFAULT_EXISTING / STREAM_MAX_EXISTING: the "existing" snapshot size. */
@@ -140,6 +150,15 @@ const list = z.string().transform((v) =>
 );
 
 const kafkaTopicName = /^[a-zA-Z0-9._-]{1,249}$/;
+const topicGlob = /^[a-zA-Z0-9._\-*?[\]!]{1,249}$/;
+
+// Unset, a topic list defaults to KAFKA_TOPIC's topics (resolved after parsing).
+const topicGlobs = list
+  .refine(
+    (globs) => globs.every((glob) => topicGlob.test(glob)),
+    "must be comma-separated topic names or globs (letters, digits, . _ - and the wildcards * ? [ ] !)",
+  )
+  .optional();
 
 const schema = z.object({
   KAFKA_BROKERS: z.string().trim().min(1, "must name at least one host:port").default("localhost:9092"),
@@ -171,7 +190,8 @@ const schema = z.object({
   HTTP_HEADERS_TIMEOUT: duration.default(10_000),
   MAX_STREAMS: count(1, 100_000).default(5000),
   MAX_STREAMS_PER_CONNECTION: count(1, 100_000).default(1000),
-  TOPIC_ALLOWLIST: list.default(["*"]),
+  TOPIC_ALLOWLIST: topicGlobs,
+  PROCESS_TOPICS: topicGlobs,
   STREAM_LINGER: duration.default(30_000),
   STREAM_DEFAULT_EXISTING: count(0, 100_000).default(100),
   STREAM_MAX_EXISTING: count(0, 100_000).default(1000),
@@ -290,7 +310,8 @@ export function parseConfig(env: Env, isTty = false): Config {
       maxStreamsPerConnection: e.MAX_STREAMS_PER_CONNECTION,
     },
     streams: {
-      topicAllowlist: e.TOPIC_ALLOWLIST,
+      topicAllowlist: e.TOPIC_ALLOWLIST ?? e.KAFKA_TOPIC,
+      processTopics: e.PROCESS_TOPICS ?? e.KAFKA_TOPIC,
       lingerMs: e.STREAM_LINGER,
       defaultExisting: e.STREAM_DEFAULT_EXISTING,
       maxExisting: e.STREAM_MAX_EXISTING,

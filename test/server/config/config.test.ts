@@ -26,6 +26,30 @@ describe("parseConfig", () => {
     expect(parseConfig({ KAFKA_TOPIC: "" }).kafka.pinnedTopics).toEqual([]);
   });
 
+  it("allows and processes only the KAFKA_TOPIC topics unless TOPIC_ALLOWLIST and PROCESS_TOPICS say more", () => {
+    const pinned = parseConfig({ KAFKA_TOPIC: "payments,orders" });
+    expect(pinned.streams.topicAllowlist).toEqual(["payments", "orders"]);
+    expect(pinned.streams.processTopics).toEqual(["payments", "orders"]);
+    expect(parseConfig({}).streams.topicAllowlist).toEqual(["poc.kafka.go.side.car"]);
+    const none = parseConfig({ KAFKA_TOPIC: "" });
+    expect(none.streams.topicAllowlist).toEqual([]);
+    expect(none.streams.processTopics).toEqual([]);
+    const open = parseConfig({
+      KAFKA_TOPIC: "payments",
+      TOPIC_ALLOWLIST: "payments,users.*",
+      PROCESS_TOPICS: "pay*",
+    });
+    expect(open.streams.topicAllowlist).toEqual(["payments", "users.*"]);
+    expect(open.streams.processTopics).toEqual(["pay*"]);
+  });
+
+  it("refuses topic globs with characters no topic or glob has", () => {
+    expect(() => parseConfig({ TOPIC_ALLOWLIST: "payments,users/*" })).toThrow(
+      /TOPIC_ALLOWLIST \(got "payments,users\/\*"\): must be comma-separated topic names or globs/,
+    );
+    expect(() => parseConfig({ PROCESS_TOPICS: "a b" })).toThrow(/PROCESS_TOPICS .*topic names or globs/);
+  });
+
   it("parses durations with units or as milliseconds", () => {
     expect(parseConfig({ STREAM_LINGER: "2s", SHUTDOWN_TIMEOUT: "1500" }).streams.lingerMs).toBe(2000);
     expect(parseConfig({ SHUTDOWN_TIMEOUT: "1500" }).server.shutdownTimeoutMs).toBe(1500);
