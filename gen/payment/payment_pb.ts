@@ -552,7 +552,8 @@ export type TopicStatus = Message<"payment.TopicStatus"> & {
   messagesInvalid: bigint;
 
   /**
-   * Why the last of those records was not a payment; empty while there was none.
+   * Why the last of those records was not a payment; empty while there was none. On a read-only
+   * topic only its error code (e.g. "missing_id"), so that no text of a non-payment record leaks.
    *
    * @generated from field: string last_invalid_reason = 13;
    */

@@ -346,7 +346,10 @@ export class TopicFeed {
       const stored = payments[i];
       if (!stored) {
         this.invalid++;
-        this.lastInvalidReason = rejected[i]?.reason ?? "";
+        // A read-only topic may hold anything (a users topic): its reasons quote record text, so
+        // only the error code is shown to whoever may stream the topic.
+        const why = rejected[i];
+        this.lastInvalidReason = (this.deps.policy.readOnly ? why?.code : why?.reason) ?? "";
         continue;
       }
       if (debug) this.logPayment(stored);

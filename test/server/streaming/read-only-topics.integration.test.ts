@@ -113,8 +113,9 @@ describe("a topic that is allowed but not processed is streamed read-only", () =
       messagesConsumed: 18n,
       messagesInvalid: 6n,
       messagesDeadLettered: 0n,
-      // u3, the last invalid record: a user profile has no payment id.
-      lastInvalidReason: expect.stringMatching(/^id is missing/),
+      // u3, the last invalid record: a user profile has no payment id. Only the code is shown, so
+      // no text of the user record reaches whoever may stream the topic.
+      lastInvalidReason: "missing_field",
     });
     stream.close();
 
