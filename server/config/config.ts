@@ -170,8 +170,8 @@ const kafkaTopicName = /^[a-zA-Z0-9._-]{1,249}$/;
 // What picomatch reads in a topic glob: topic-name characters and the wildcards * ? [ ] { } ! ,
 const topicGlob = /^[a-zA-Z0-9._\-*?[\]{}!]+$/;
 
-const hostName =
-  /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+// RFC 1123 labels, plus the underscores Docker's service names may hold.
+const hostName = /^(?=.{1,253}$)[\w]([\w-]{0,61}[\w])?(\.[\w]([\w-]{0,61}[\w])?)*\.?$/;
 // librdkafka's bootstrap entry: an optional protocol prefix, a host (an IPv6 address in brackets)
 // and an optional port.
 const brokerAddress = /^(?:[a-zA-Z_]+:\/\/)?(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9._-]+)(?::(\d{1,5}))?$/;

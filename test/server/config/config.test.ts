@@ -254,11 +254,11 @@ describe("parseConfig", () => {
     const config = parseConfig({
       KAFKA_TOPIC: "payments, orders",
       TOPIC_ALLOWLIST: "payments.*, orders-[0-9]?, {a,b}",
-      KAFKA_BROKERS: "kafka-1:9092, kafka-2, SASL_SSL://kafka-3.example.com:9093, [::1]:9092",
+      KAFKA_BROKERS: "kafka-1:9092, kafka_2, SASL_SSL://kafka-3.example.com:9093, [::1]:9092",
     });
     expect(config.kafka.pinnedTopics).toEqual(["payments", "orders"]);
     expect(config.kafka.brokers).toBe(
-      "kafka-1:9092, kafka-2, SASL_SSL://kafka-3.example.com:9093, [::1]:9092",
+      "kafka-1:9092, kafka_2, SASL_SSL://kafka-3.example.com:9093, [::1]:9092",
     );
   });
 
