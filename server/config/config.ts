@@ -171,7 +171,7 @@ const kafkaTopicName = /^[a-zA-Z0-9._-]{1,249}$/;
 const topicGlob = /^[a-zA-Z0-9._\-*?[\]{}!]+$/;
 
 // RFC 1123 labels, plus the underscores Docker's service names may hold.
-const hostName = /^(?=.{1,253}$)[\w]([\w-]{0,61}[\w])?(\.[\w]([\w-]{0,61}[\w])?)*\.?$/;
+const hostName = /^(?=.{1,253}$)\w([\w-]{0,61}\w)?(\.\w([\w-]{0,61}\w)?)*\.?$/;
 // librdkafka's bootstrap entry: an optional protocol prefix, a host (an IPv6 address in brackets)
 // and an optional port.
 const brokerAddress = /^(?:[a-zA-Z_]+:\/\/)?(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9._-]+)(?::(\d{1,5}))?$/;
