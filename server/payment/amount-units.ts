@@ -77,6 +77,12 @@ function parseEntry(entry: string): [string, AmountUnit] {
   if (trimmed === "") {
     throw new Error(`AMOUNT_UNITS has an empty entry (a stray comma?). ${ALLOWED_FORM}`);
   }
+  const bareUnit = trimmed.toLowerCase();
+  if (bareUnit === "minor" || bareUnit === "major") {
+    throw new Error(
+      `AMOUNT_UNITS entry "${trimmed}" names no provider; for every provider write "*=${bareUnit}". ${ALLOWED_FORM}`,
+    );
+  }
   const equals = trimmed.indexOf("=");
   const provider = trimmed.slice(0, equals).trim().toLowerCase();
   const unit = trimmed
