@@ -77,6 +77,7 @@ describe("parseAmountUnits", () => {
     ["stripe=minor=major", 'AMOUNT_UNITS entry "stripe=minor=major" must be <provider>=minor|major'],
     ["stripe=minor,,paypal=major", "AMOUNT_UNITS has an empty entry"],
     ["stripe=minor,STRIPE=major", "AMOUNT_UNITS lists stripe more than once"],
+    ["major", 'AMOUNT_UNITS entry "major" names no provider; for every provider write "*=major"'],
     [
       "stripe=minor paypal=major",
       'separates its entries with commas; did you mean "stripe=minor,paypal=major"?',
