@@ -1,4 +1,4 @@
-# pa's image: the sidecar alone, run as TypeScript through tsx (`node --import tsx server/main.ts`).
+# pa's image: the sidecar alone, compiled to JavaScript (`node dist/server/main.js`), with its dashboard.
 #
 #   docker build -t pa .
 #   docker run --rm -p 50051:50051 -e KAFKA_BROKERS=broker:9092 -e KAFKA_TOPIC=payments pa
@@ -22,24 +22,29 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # @confluentinc/kafka-javascript builds its bundled librdkafka from source, linked to Debian's OpenSSL,
 # zstd, lz4, SASL and curl (which Debian keeps patched), instead of downloading a prebuilt, statically
-# linked binary; node-gyp takes Node's headers from the image instead of downloading them.
-# package-lock.json may lack other platforms' optional packages (biome's, buf's: dev tools) when it was
-# written against a registry mirror that carries only one platform; npm ci then refuses it as out of
-# sync, and npm install, which honours the rest of the lockfile, takes over (as scripts/setup.sh does).
-# Last, what only the compiler needed goes: librdkafka's sources, objects and static archives.
+# linked binary; node-gyp takes Node's headers from the image instead of downloading them. This layer
+# depends on the lockfile alone, so a code change does not compile librdkafka again. The dev
+# dependencies (TypeScript, vite) are installed too: the next step builds with them.
 RUN export CKJS_LINKING=dynamic \
     npm_config_build_from_source=@confluentinc/kafka-javascript \
     npm_config_nodedir=/usr/local \
-  && if ! npm ci --omit=dev --no-audit --no-fund 2>&1 | tee /tmp/npm-ci.log; then \
-       grep -q "can only install packages when your package.json and package-lock.json" /tmp/npm-ci.log \
-         || exit 1; \
-       npm install --omit=dev --no-audit --no-fund; \
-     fi \
+  && npm ci --no-audit --no-fund \
+  && npm cache clean --force
+
+# pa compiled to dist/ and the dashboard to web/dist; then what only the build needed goes: the dev
+# dependencies, librdkafka's sources, objects and static archives.
+COPY tsconfig.json tsconfig.build.json ./
+COPY gen ./gen
+COPY server ./server
+COPY cli ./cli
+COPY web ./web
+RUN npm run build \
+  && npm run build:web -- --logLevel warn \
+  && npm prune --omit=dev --no-audit --no-fund \
   && ckjs=node_modules/@confluentinc/kafka-javascript \
   && rm -rf "$ckjs"/deps/librdkafka "$ckjs"/src "$ckjs"/build/Release/obj.target "$ckjs"/build/Release/.deps \
     "$ckjs"/build/deps/include "$ckjs"/build/deps/librdkafka "$ckjs"/build/deps/*.a \
-  && node -e 'const k = require("@confluentinc/kafka-javascript"); console.log("librdkafka", k.librdkafkaVersion, k.features.join(","))' \
-  && npm cache clean --force
+  && node -e 'const k = require("@confluentinc/kafka-javascript"); console.log("librdkafka", k.librdkafkaVersion, k.features.join(","))'
 
 # ---- runtime: Node, the shared libraries librdkafka links to, and pa ----
 FROM ${NODE_IMAGE} AS runtime
@@ -57,14 +62,14 @@ ENV NODE_ENV=production \
     LOG_FORMAT=json \
     LOG_LEVEL=info
 # Code and dependencies are owned by root, so the `node` user (1000) that runs pa can read but not change them;
-# it writes only DATA_DIR (mount a volume there to keep the embedded store) and /tmp (tsx's cache).
+# it writes only DATA_DIR (mount a volume there to keep the embedded store).
 COPY --from=build /app/node_modules ./node_modules
 # Fails the build if a library that a native module links to is missing here.
 RUN node -e 'require("@confluentinc/kafka-javascript")' \
   && mkdir -p /app/data && chown node:node /app/data
-COPY package.json tsconfig.json ./
-COPY gen ./gen
-COPY server ./server
+COPY package.json ./
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 # The base image's `node` user, by number, so that Kubernetes' runAsNonRoot can check it.
 USER 1000:1000
 EXPOSE 50051
@@ -72,4 +77,5 @@ EXPOSE 50051
 # Over TLS (TLS_CERT set) the probe skips certificate checks: it talks to itself on 127.0.0.1.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "const tls = Boolean(process.env.TLS_CERT); if (tls) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; fetch(`${tls ? 'https' : 'http'}://127.0.0.1:${process.env.GRPC_PORT || 50051}/healthz`, { signal: AbortSignal.timeout(2500) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "--import", "tsx", "server/main.ts"]
+# node is PID 1 itself (no shell, no npm), so docker stop's SIGTERM reaches pa, which stops gracefully.
+CMD ["node", "--enable-source-maps", "dist/server/main.js"]

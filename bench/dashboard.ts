@@ -7,11 +7,12 @@
 // the page showed. Frame figures are printed, never asserted; the run fails only if the page
 // shows fewer events than were produced.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { CHROMIUM_ARGS, chromiumPath } from "../scripts/lib/chromium.js";
 import { createPaymentGenerator } from "../server/demo/payment-generator.js";
 import { PARTITIONS } from "./support/kafka.js";
 import { KcatFollower } from "./support/kcat.js";
@@ -19,17 +20,6 @@ import { PaProcess, REPO_ROOT } from "./support/pa-process.js";
 import { type BenchContext, DeliveryError, type Scenario, type ScenarioResult } from "./support/scenario.js";
 import { distribution, formatCount, formatMs, formatRate } from "./support/stats.js";
 
-const CHROMIUM_PATH = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const IDLE_SECONDS = 3;
 const STALL_MS = 15_000;
 const DEFAULT_RATE = 5_000;
@@ -143,11 +133,7 @@ export const dashboard: Scenario = {
   name: "dashboard",
   title: "the dashboard in headless Chromium at 5,000 events/s",
   async run(context: BenchContext): Promise<ScenarioResult> {
-    if (!existsSync(CHROMIUM_PATH)) {
-      throw new Error(
-        `the dashboard scenario needs Debian's Chromium at ${CHROMIUM_PATH} (npm run setup installs it)`,
-      );
-    }
+    const executablePath = chromiumPath();
     const rate = Number(process.env.BENCH_DASHBOARD_RATE ?? DEFAULT_RATE);
     if (!Number.isInteger(rate) || rate <= 0) {
       throw new Error(
@@ -173,7 +159,7 @@ export const dashboard: Scenario = {
     });
     const producer = await context.kafka.rateProducer();
     try {
-      browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+      browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       await page.goto(`${pa.baseUrl}/?topic=${encodeURIComponent(topic)}&start=latest`);
       await page.locator("header .state", { hasText: "live" }).waitFor({ timeout: 60_000 });

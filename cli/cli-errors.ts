@@ -73,6 +73,11 @@ export function explainError(error: unknown, server: string): Explained {
       };
     case Code.ResourceExhausted:
       return { message: `pa is at its limit: ${e.rawMessage}; try again later`, exitCode: 1 };
+    case Code.OutOfRange:
+      return {
+        message: `pa cannot resume from that cursor: ${e.rawMessage} (pa-cli: --allow-gap, or --from earliest / latest)`,
+        exitCode: 1,
+      };
     case Code.DeadlineExceeded:
       return { message: `pa did not answer in time (${e.rawMessage})`, exitCode: 1 };
     default:

@@ -1,7 +1,9 @@
 // pa-cli: stream, query, produce and redrive payments from a terminal. Exit codes: 0 ok, 1 error,
 // 2 usage (a bad option or argument, or a request pa refused as invalid).
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { packageRoot } from "../server/package-root.js";
 import { explainError } from "./cli-errors.js";
 import { registerDlqCommands } from "./commands/dlq.js";
 import { registerHealthCommand } from "./commands/health.js";
@@ -10,7 +12,7 @@ import { registerQueryCommands } from "./commands/queries.js";
 import { registerStreamCommand } from "./commands/stream.js";
 import { colorsFor } from "./output/colors.js";
 
-const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+const { version } = JSON.parse(readFileSync(join(packageRoot(import.meta.url), "package.json"), "utf8")) as {
   version: string;
 };
 

@@ -9,9 +9,15 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/scripts/lib/system-packages.sh"
 cd "$root"
 
-node_major_minor=$(node -p 'process.versions.node.split(".").slice(0,2).join(".")' 2>/dev/null || echo 0.0)
+node_version=$(node --version 2>/dev/null || echo "no Node.js")
 if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; then
-  echo "[setup] pa needs Node.js 20.19 or newer; this machine has ${node_major_minor}. Install a newer Node.js first." >&2
+  cat >&2 <<MESSAGE
+[setup] pa needs Node.js 20.19 or newer (22 LTS recommended); this machine has ${node_version}. Install it with one of:
+  nvm:        nvm install 22 && nvm use 22        (https://github.com/nvm-sh/nvm)
+  NodeSource: curl -fsSL https://deb.nodesource.com/setup_22.x | sudo -E bash - && sudo apt-get install -y nodejs
+  Docker:     docker build -t pa . && docker run --rm -p 50051:50051 -e KAFKA_BROKERS=host:9092 pa   (runs pa without a local Node)
+then run this command again.
+MESSAGE
   exit 1
 fi
 
@@ -22,28 +28,22 @@ packages=(g++ make python3 pkg-config libssl-dev zlib1g-dev libzstd-dev liblz4-d
   libcurl4-openssl-dev kcat)
 command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
-# The dashboard's browser tests and benchmark drive Debian's Chromium (playwright-core downloads none).
-packages+=(chromium)
+# Chromium is not here: only the dashboard's browser tests and benchmark need it (scripts/chromium.sh).
 ensure_packages "${packages[@]}"
 
-# npm ci only when package-lock.json changed since the last install in this checkout.
+# npm ci only when package-lock.json changed since the last install in this checkout. npm ci installs
+# exactly the committed lockfile and never rewrites it, so a fresh clone stays clean and the next
+# setup (CI's `npm test` right after its own setup) finds the same hash and installs nothing.
 stamp="$root/node_modules/.pa-installed"
 lock_hash=$( (cat package-lock.json; node --version) | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
-  echo "[setup] installing npm dependencies (the first time compiles librdkafka: about 2 minutes)"
+  echo "[setup] installing npm dependencies (npm ci; the first time compiles librdkafka: about 2 minutes)"
   export CKJS_LINKING=dynamic
-  # Registry mirrors that carry only this platform's packages (as on pa's CI machines) make npm ci
-  # reject any lockfile as "out of sync" over other platforms' optional binaries (biome, esbuild);
-  # npm install then honours the same lockfile.
-  ci_log=$(mktemp)
-  if ! npm ci --no-audit --no-fund --loglevel=error 2>"$ci_log"; then
-    if grep -q "can only install packages when your package.json and package-lock.json" "$ci_log"; then
-      npm install --no-audit --no-fund --loglevel=error
-    else
-      cat "$ci_log" >&2
-      exit 1
-    fi
+  if ! npm ci --no-audit --no-fund --loglevel=error; then
+    echo "[setup] npm ci failed (its error is above). It installs package-lock.json exactly as committed:" \
+      "if package.json changed, run 'npm install' once and commit the updated package-lock.json;" \
+      "if the registry was unreachable, check the network or npm's registry setting (npm config get registry)." >&2
+    exit 1
   fi
-  rm -f "$ci_log"
   echo "$lock_hash" >"$stamp"
 fi

@@ -66,8 +66,11 @@ export class PaProcess {
         GRPC_PORT: String(port),
         KAFKA_BROKERS: options.brokers,
         KAFKA_GROUP_ID: options.groupId,
-        // Set but empty: no pinned topics, every topic is consumed on demand.
+        // Set but empty: no pinned topics, every topic is consumed on demand, and processed (stored,
+        // dead-lettered, committed) as a pinned one would be.
         KAFKA_TOPIC: "",
+        TOPIC_ALLOWLIST: "*",
+        PROCESS_TOPICS: "*",
         LOG_LEVEL: "warn",
         // See server/kafka/threadpool.ts.
         UV_THREADPOOL_SIZE: "16",

@@ -20,6 +20,7 @@ interface StreamOptions {
   status?: number;
   from?: StartPosition;
   existing?: number;
+  allowGap?: boolean;
 }
 
 export function registerStreamCommand(program: Command): void {
@@ -42,6 +43,10 @@ export function registerStreamCommand(program: Command): void {
         "--from <position>",
         'where live events start: "latest" (default), "earliest", an ISO time, or a cursor',
       ).argParser(parseStartPosition),
+    )
+    .option(
+      "--allow-gap",
+      "resuming from a cursor whose records Kafka has deleted (retention): start at the oldest record it holds instead of failing",
     )
     .addOption(
       new Option(
@@ -117,6 +122,7 @@ async function streamPayments(topic: string, options: StreamOptions, globals: Gl
         ...(options.status !== undefined ? { status: options.status } : {}),
         ...(options.existing !== undefined ? { existingLimit: options.existing } : {}),
         ...(options.from ? { startPosition: options.from } : {}),
+        ...(options.allowGap ? { allowCursorFallback: true } : {}),
       },
       onEvent: async (event: PaymentEvent) => {
         if (event.eventType === "existing") counts.existing++;

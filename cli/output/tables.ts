@@ -74,6 +74,7 @@ export function topicsTable(topics: readonly TopicStatus[], colors: Colors): str
       "Consumed",
       "Lag",
       "Dead-lettered",
+      "Invalid",
       "Breaker",
       "Active since",
       "Pinned",
@@ -88,15 +89,22 @@ export function topicsTable(topics: readonly TopicStatus[], colors: Colors): str
       t.messagesConsumed.toString(),
       t.consumerLag === undefined ? "?" : t.consumerLag.toString(),
       t.messagesDeadLettered > 0n ? colors.yellow(t.messagesDeadLettered.toString()) : "0",
+      t.messagesInvalid > 0n ? colors.yellow(t.messagesInvalid.toString()) : "0",
       breaker(t, colors),
       formatTime(t.activeSince),
       t.pinned ? "yes" : "",
     ]);
   }
-  const paused = topics
-    .filter((t) => t.pausedReason)
-    .map((t) => colors.yellow(`${t.topic} is paused: ${t.pausedReason}`));
-  return [out.toString(), ...paused].join("\n");
+  const notes = topics.flatMap((t) => [
+    ...(t.pausedReason ? [colors.yellow(`${t.topic} is paused: ${t.pausedReason}`)] : []),
+    ...(t.readOnly
+      ? [`${t.topic} is streamed read-only (not in pa's PROCESS_TOPICS): nothing stored or dead-lettered`]
+      : []),
+    ...(t.lastInvalidReason
+      ? [colors.yellow(`${t.topic}: last invalid record: ${t.lastInvalidReason}`)]
+      : []),
+  ]);
+  return [out.toString(), ...notes].join("\n");
 }
 
 /** The breaker state, coloured: "closed" means processing; an older pa reports none. */

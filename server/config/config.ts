@@ -1,10 +1,15 @@
 // pa's configuration: read once at start-up from the environment (and a .env file), validated into
 // one typed object. A bad value stops the process with a message naming the variable and what is
 // allowed; nothing else in pa reads process.env.
-import { existsSync } from "node:fs";
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { isIP } from "node:net";
+import path from "node:path";
 import ms from "ms";
 import { z } from "zod";
 import { type AmountUnits, DEFAULT_AMOUNT_UNITS, parseAmountUnits } from "../payment/amount-units.js";
+import { databaseUrlProblem } from "./database-url.js";
+import { listSeparatorHint } from "./list-separators.js";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -50,8 +55,18 @@ export interface Config {
     maxStreamsPerConnection: number;
   };
   streams: {
-    /** TOPIC_ALLOWLIST: glob patterns of topics clients may subscribe to. */
+    /**
+     * TOPIC_ALLOWLIST: glob patterns of the topics clients may stream and query. Defaults to the
+     * KAFKA_TOPIC topics, so that no other topic of the cluster is reachable unless configured.
+     */
     topicAllowlist: string[];
+    /**
+     * PROCESS_TOPICS: glob patterns of the topics pa processes: stores their payments, dead-letters
+     * their invalid records and commits their offsets. Defaults to the KAFKA_TOPIC topics, which are
+     * always processed. Any other allowed topic is streamed read-only: nothing of it is written to
+     * the cluster or the store.
+     */
+    processTopics: string[];
     /** STREAM_LINGER: how long a topic's consumption outlives its last subscriber. */
     lingerMs: number;
     /** STREAM_DEFAULT_EXISTING / STREAM_MAX_EXISTING: the "existing" snapshot size. */
@@ -129,17 +144,34 @@ const boolean = z
   .refine((v) => ["true", "false", "1", "0", "yes", "no"].includes(v), "must be true or false")
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
-const duration = z
-  .string()
-  .trim()
-  .transform((value, ctx) => {
-    const parsed = /^\d+$/.test(value) ? Number(value) : ms(value as ms.StringValue);
-    if (typeof parsed !== "number" || !Number.isFinite(parsed) || parsed < 0) {
-      ctx.addIssue({ code: "custom", message: 'must be a duration such as "30s", "500ms" or milliseconds' });
-      return z.NEVER;
-    }
-    return parsed;
-  });
+// Node's timers take at most 2^31-1 ms (about 24.8 days) and fire at once beyond it.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const durationUpTo = (max: number) =>
+  z
+    .string()
+    .trim()
+    .transform((value, ctx) => {
+      const parsed = /^\d+$/.test(value) ? Number(value) : ms(value as ms.StringValue);
+      if (typeof parsed !== "number" || !Number.isFinite(parsed) || parsed < 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: 'must be a duration such as "30s", "500ms" or milliseconds',
+        });
+        return z.NEVER;
+      }
+      if (parsed > max) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be at most ${max} ms (about ${(max / 86_400_000).toFixed(1)} days)`,
+        });
+        return z.NEVER;
+      }
+      return Math.round(parsed);
+    });
+
+/** A duration that pa waits with a timer. */
+const duration = durationUpTo(MAX_TIMER_MS);
 
 const count = (min: number, max: number) =>
   z
@@ -149,12 +181,17 @@ const count = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
-const list = z.string().transform((v) =>
-  v
+const list = z.string().transform((v, ctx) => {
+  const hint = listSeparatorHint(v);
+  if (hint) {
+    ctx.addIssue({ code: "custom", message: hint });
+    return z.NEVER;
+  }
+  return v
     .split(",")
     .map((s) => s.trim())
-    .filter(Boolean),
-);
+    .filter(Boolean);
+});
 
 function isExactOrigin(origin: string): boolean {
   try {
@@ -166,30 +203,94 @@ function isExactOrigin(origin: string): boolean {
 }
 
 const kafkaTopicName = /^[a-zA-Z0-9._-]{1,249}$/;
+// What picomatch reads in a topic glob: topic-name characters and the wildcards * ? [ ] { } ! ,
+const topicGlob = /^[a-zA-Z0-9._\-*?[\]{}!]+$/;
+
+// RFC 1123 labels, plus the underscores Docker's service names may hold.
+const hostName = /^(?=.{1,253}$)\w([\w-]{0,61}\w)?(\.\w([\w-]{0,61}\w)?)*\.?$/;
+// librdkafka's bootstrap entry: an optional protocol prefix, a host (an IPv6 address in brackets)
+// and an optional port.
+const brokerAddress = /^(?:[a-zA-Z_]+:\/\/)?(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9._-]+)(?::(\d{1,5}))?$/;
+
+function brokersProblem(value: string): string | undefined {
+  const hint = listSeparatorHint(value);
+  if (hint) return hint;
+  for (const entry of value.split(",").map((s) => s.trim())) {
+    const match = brokerAddress.exec(entry);
+    const port = match?.[2] === undefined ? 9092 : Number(match[2]);
+    if (
+      !match ||
+      !(hostName.test(match[1] ?? "") || (match[1] ?? "").startsWith("[")) ||
+      port < 1 ||
+      port > 65535
+    ) {
+      return `entry "${entry}" is not host:port; KAFKA_BROKERS is a comma-separated list such as "kafka-1:9092,kafka-2:9092"`;
+    }
+  }
+  return undefined;
+}
+
+function hostProblem(value: string): string | undefined {
+  if (isIP(value) !== 0 || hostName.test(value)) return undefined;
+  if (/^\[.*\]$/.test(value) && isIP(value.slice(1, -1)) === 6) {
+    return `must be an IPv6 address without brackets: ${value.slice(1, -1)}`;
+  }
+  if (/:\d+$/.test(value)) return "must be a host name or IP address alone; the port goes in GRPC_PORT";
+  return "must be a host name or an IP address, e.g. 127.0.0.1, 0.0.0.0 or ::";
+}
+
+const SASL_MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] as const;
+
+// Unset, a topic list defaults to KAFKA_TOPIC's topics (resolved after parsing).
+const topicGlobs = list
+  .refine(
+    (globs) => globs.every((glob) => topicGlob.test(glob)),
+    "must be topic names or globs (* and ? wildcards, e.g. payments.*), comma-separated; not regular expressions",
+  )
+  .optional();
 
 const schema = z.object({
-  KAFKA_BROKERS: z.string().trim().min(1, "must name at least one host:port").default("localhost:9092"),
+  KAFKA_BROKERS: z
+    .string()
+    .trim()
+    .min(1, "must name at least one host:port")
+    .superRefine((value, ctx) => {
+      const problem = brokersProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .default("localhost:9092"),
   KAFKA_TOPIC: list
     .default(["poc.kafka.go.side.car"])
     .refine(
       (topics) => topics.every((t) => kafkaTopicName.test(t)),
-      "must be Kafka topic names (letters, digits, . _ -), comma-separated",
+      "must be exact Kafka topic names (letters, digits, . _ -), comma-separated; patterns go in TOPIC_ALLOWLIST",
     ),
   KAFKA_GROUP_ID: z.string().trim().min(1, "must not be empty").default("payment-service"),
   KAFKA_SSL: boolean.default(false),
   SHARE_PROCESSING: boolean.default(false),
   KAFKA_SASL_MECHANISM: z
-    .enum(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"], {
-      message: "must be PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER",
+    .enum(SASL_MECHANISMS, {
+      error: (issue) =>
+        issue.input === "OAUTHBEARER"
+          ? "OAUTHBEARER is not supported (pa has no token source for it); the mechanisms that work are PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512"
+          : "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
     })
-    .default("PLAIN"),
+    .optional(),
   KAFKA_SASL_USERNAME: z.string().default(""),
   KAFKA_SASL_PASSWORD: z.string().default(""),
   KAFKA_AUTO_OFFSET_RESET: z
     .enum(["earliest", "latest"], { message: "must be earliest or latest" })
     .default("earliest"),
   CONSUMER_POOL_SIZE: count(1, 16).default(2),
-  GRPC_HOST: z.string().trim().min(1).default("0.0.0.0"),
+  GRPC_HOST: z
+    .string()
+    .trim()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const problem = hostProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .default("0.0.0.0"),
   GRPC_PORT: count(0, 65535).default(50051),
   TLS_CERT: z.string().trim().default(""),
   TLS_KEY: z.string().trim().default(""),
@@ -197,7 +298,8 @@ const schema = z.object({
   HTTP_HEADERS_TIMEOUT: duration.default(10_000),
   MAX_STREAMS: count(1, 100_000).default(5000),
   MAX_STREAMS_PER_CONNECTION: count(1, 100_000).default(1000),
-  TOPIC_ALLOWLIST: list.default(["*"]),
+  TOPIC_ALLOWLIST: topicGlobs,
+  PROCESS_TOPICS: topicGlobs,
   STREAM_LINGER: duration.default(30_000),
   STREAM_DEFAULT_EXISTING: count(0, 100_000).default(100),
   STREAM_MAX_EXISTING: count(0, 100_000).default(1000),
@@ -205,12 +307,16 @@ const schema = z.object({
   MAX_CATCH_UP_READERS: count(1, 256).default(8),
   AMOUNT_UNITS: z.string().default(DEFAULT_AMOUNT_UNITS),
   STORE_MAX_PAYMENTS: count(1, 1_000_000_000).default(5_000_000),
-  STORE_RETENTION: duration.default(30 * 24 * 3600 * 1000),
+  // An age compared with timestamps, never a timer, so it may exceed a timer's range.
+  STORE_RETENTION: durationUpTo(Number.MAX_SAFE_INTEGER).default(30 * 24 * 3600 * 1000),
   DATA_DIR: z.string().trim().min(1).default("./data"),
   DATABASE_URL: z
     .string()
     .trim()
-    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// connection URL")
+    .superRefine((value, ctx) => {
+      const problem = databaseUrlProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
     .optional(),
   RETRY_MAX_ATTEMPTS: count(0, 100).default(3),
   RETRY_INITIAL_DELAY: duration.default(100),
@@ -285,13 +391,8 @@ export function parseConfig(env: Env, isTty = false): Config {
       "invalid configuration:\n  TLS_CERT and TLS_KEY: set both (PEM file paths) or neither",
     );
   }
-  for (const [name, path] of [
-    ["TLS_CERT", e.TLS_CERT],
-    ["TLS_KEY", e.TLS_KEY],
-  ] as const) {
-    if (path && !existsSync(path))
-      throw new ConfigError(`invalid configuration:\n  ${name}: no file at ${path}`);
-  }
+  if (e.TLS_CERT) checkTlsFiles(e.TLS_CERT, e.TLS_KEY);
+  if (!e.DATABASE_URL) checkDataDir(e.DATA_DIR);
   // With the embedded store every instance answers queries from its own file, so each must
   // process every partition itself; only a store the instances share can be filled in shares.
   if (e.SHARE_PROCESSING && !e.DATABASE_URL) {
@@ -332,7 +433,8 @@ export function parseConfig(env: Env, isTty = false): Config {
       maxStreamsPerConnection: e.MAX_STREAMS_PER_CONNECTION,
     },
     streams: {
-      topicAllowlist: e.TOPIC_ALLOWLIST,
+      topicAllowlist: e.TOPIC_ALLOWLIST ?? e.KAFKA_TOPIC,
+      processTopics: e.PROCESS_TOPICS ?? e.KAFKA_TOPIC,
       lingerMs: e.STREAM_LINGER,
       defaultExisting: e.STREAM_DEFAULT_EXISTING,
       maxExisting: e.STREAM_MAX_EXISTING,
@@ -365,9 +467,85 @@ export function parseConfig(env: Env, isTty = false): Config {
 }
 
 // The PoC's rule, with one fix: KAFKA_SSL without SASL credentials means TLS alone (the PoC asked for
-// SASL_SSL with no credentials, which no broker accepts).
-function kafkaSecurity(ssl: boolean, mechanism: string, username: string, password: string): KafkaSecurity {
-  const sasl = username && password ? { mechanism, username, password } : undefined;
+// SASL_SSL with no credentials, which no broker accepts). Half a SASL setting is refused: the PoC
+// dropped SASL silently and connected without it.
+function kafkaSecurity(
+  ssl: boolean,
+  mechanism: (typeof SASL_MECHANISMS)[number] | undefined,
+  username: string,
+  password: string,
+): KafkaSecurity {
+  if (Boolean(username) !== Boolean(password)) {
+    throw new ConfigError(
+      `invalid configuration:\n  KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: only ${username ? "the username" : "the password"} is set; ` +
+        "set both to connect with SASL, or neither to connect without it",
+    );
+  }
+  if (mechanism && !username) {
+    throw new ConfigError(
+      `invalid configuration:\n  KAFKA_SASL_MECHANISM: ${mechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD; ` +
+        "set them, or unset KAFKA_SASL_MECHANISM to connect without SASL",
+    );
+  }
+  const sasl = username ? { mechanism: mechanism ?? "PLAIN", username, password } : undefined;
   if (ssl) return sasl ? { protocol: "sasl_ssl", sasl } : { protocol: "ssl" };
   return sasl ? { protocol: "sasl_plaintext", sasl } : { protocol: "plaintext" };
+}
+
+// Read and parsed here, so that a wrong path, a file pa may not read or a key that does not belong
+// to the certificate stops pa with exit 2 before it listens. Error texts name the files, never
+// their contents.
+function checkTlsFiles(certFile: string, keyFile: string): void {
+  const fail = (name: string, problem: string) =>
+    new ConfigError(`invalid configuration:\n  ${name}: ${problem}`);
+  const read = (name: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw fail(name, code === "ENOENT" ? `no file at ${file}` : `cannot read ${file} (${code ?? "error"})`);
+    }
+  };
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(read("TLS_CERT", certFile));
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw fail("TLS_CERT", `${certFile} is not a PEM certificate`);
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(read("TLS_KEY", keyFile));
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw fail("TLS_KEY", `${keyFile} is not an unencrypted PEM private key`);
+  }
+  if (!certificate.checkPrivateKey(key)) {
+    throw fail("TLS_KEY", `${keyFile} is not the private key of the certificate in ${certFile}`);
+  }
+}
+
+// The embedded store creates DATA_DIR when missing; what it cannot do is write where it may not.
+function checkDataDir(dataDir: string): void {
+  let existing = path.resolve(dataDir);
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  const problem = !statSync(existing).isDirectory()
+    ? `${existing} is not a directory`
+    : !writable(existing)
+      ? `pa may not write to ${existing}`
+      : undefined;
+  if (problem) {
+    throw new ConfigError(
+      `invalid configuration:\n  DATA_DIR: ${problem}; name a directory pa can write to (the embedded store keeps its file there)`,
+    );
+  }
+}
+
+function writable(directory: string): boolean {
+  try {
+    accessSync(directory, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -69,10 +69,15 @@ export class TopicAdmin {
 
   /** For each partition, the first offset whose record time is at or after timestampMs. */
   async offsetsForTime(topic: string, timestampMs: number): Promise<number[]> {
-    const result = await this.admin.fetchTopicOffsetsByTimestamp(topic, timestampMs);
-    const offsets: number[] = [];
-    for (const p of result) offsets[p.partition] = Number(p.offset);
-    return offsets;
+    try {
+      const result = await this.admin.fetchTopicOffsetsByTimestamp(topic, timestampMs);
+      const offsets: number[] = [];
+      for (const p of result) offsets[p.partition] = Number(p.offset);
+      return offsets;
+    } catch (error) {
+      if (isUnknownTopic(error)) throw new TopicNotFoundError(topic);
+      throw error;
+    }
   }
 
   async createTopicIfMissing(topic: string, partitions: number): Promise<void> {

@@ -5,7 +5,7 @@
  */
 export type AmountUnit = "minor" | "major";
 
-/** The units of the providers' own APIs; `*` is every other provider. */
+/** The units of the providers' own APIs; `*` is every provider not listed. */
 export const DEFAULT_AMOUNT_UNITS = "stripe=minor,razorpay=minor,paypal=major,*=major";
 
 export interface AmountUnits {
@@ -21,29 +21,33 @@ export interface AmountUnits {
 const ANY_PROVIDER = "*";
 const PROVIDER_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const ALLOWED_FORM =
-  `AMOUNT_UNITS is a comma-separated list of <provider>=minor|major entries, with * for any other ` +
-  `provider, e.g. "${DEFAULT_AMOUNT_UNITS}"`;
+  `AMOUNT_UNITS is a comma-separated list of <provider>=minor|major entries, with * for every ` +
+  `provider not listed, e.g. "${DEFAULT_AMOUNT_UNITS}"`;
 
 /**
- * Reads an AMOUNT_UNITS setting. Its entries override the defaults one provider at a time, so
- * `stripe=major` changes Stripe alone and cannot silently flip Razorpay to major units. An empty
- * setting means the defaults. Throws an Error that names the bad entry and the allowed form.
+ * Reads an AMOUNT_UNITS setting. Without `*`, its entries override the defaults one provider at a
+ * time, so `stripe=major` changes Stripe alone and cannot silently flip Razorpay to major units.
+ * With `*`, the setting says it all: `*` is every provider it does not list, the default
+ * providers included, so `*=major` means every provider sends major units. An empty setting means
+ * the defaults. Throws an Error that names the bad entry and the allowed form.
  */
 export function parseAmountUnits(spec: string): AmountUnits {
-  const units = new Map<string, AmountUnit>(splitSpec(DEFAULT_AMOUNT_UNITS));
-  const seen = new Set<string>();
+  const given = new Map<string, AmountUnit>();
   if (spec.trim() !== "") {
+    rejectOtherSeparators(spec);
     for (const entry of spec.split(",")) {
       const [provider, unit] = parseEntry(entry);
-      if (seen.has(provider)) {
+      if (given.has(provider)) {
         throw new Error(
           `AMOUNT_UNITS lists ${provider} more than once; give each provider one entry. ${ALLOWED_FORM}`,
         );
       }
-      seen.add(provider);
-      units.set(provider, unit);
+      given.set(provider, unit);
     }
   }
+  const units = given.has(ANY_PROVIDER)
+    ? given
+    : new Map<string, AmountUnit>([...splitSpec(DEFAULT_AMOUNT_UNITS), ...given]);
   // `*` is the fallback, so it reads last; every other entry keeps its first position.
   const fallback = units.get(ANY_PROVIDER) ?? "major";
   units.delete(ANY_PROVIDER);
@@ -55,10 +59,29 @@ export function parseAmountUnits(spec: string): AmountUnits {
   };
 }
 
+// "stripe=minor paypal=major" or "stripe=minor;paypal=major" would otherwise be read as one
+// malformed entry; the message shows the value with commas.
+function rejectOtherSeparators(spec: string): void {
+  const pieces = spec
+    .replace(/\s*=\s*/g, "=")
+    .split(/[\s,;]+/)
+    .filter(Boolean);
+  const commaEntries = spec.split(",").filter((entry) => entry.trim() !== "").length;
+  if (pieces.length > commaEntries && pieces.every((piece) => /^[^=]+=[^=]+$/.test(piece))) {
+    throw new Error(`AMOUNT_UNITS separates its entries with commas; did you mean "${pieces.join(",")}"?`);
+  }
+}
+
 function parseEntry(entry: string): [string, AmountUnit] {
   const trimmed = entry.trim();
   if (trimmed === "") {
     throw new Error(`AMOUNT_UNITS has an empty entry (a stray comma?). ${ALLOWED_FORM}`);
+  }
+  const bareUnit = trimmed.toLowerCase();
+  if (bareUnit === "minor" || bareUnit === "major") {
+    throw new Error(
+      `AMOUNT_UNITS entry "${trimmed}" names no provider; for every provider write "*=${bareUnit}". ${ALLOWED_FORM}`,
+    );
   }
   const equals = trimmed.indexOf("=");
   const provider = trimmed.slice(0, equals).trim().toLowerCase();

@@ -9,7 +9,7 @@ import { AuthenticationError, PermissionError } from "../auth/identity.js";
 import { TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
 import { InvalidCursorError } from "../store/payment-store.js";
-import { InvalidStreamCursorError } from "../streaming/stream-cursor.js";
+import { InvalidStreamCursorError, StreamCursorOutOfRangeError } from "../streaming/stream-cursor.js";
 import { StreamInterruptedError, StreamLimitError } from "../streaming/stream-hub.js";
 import { RequestError } from "./request-validation.js";
 
@@ -45,6 +45,7 @@ export function toConnectError(error: unknown, logger?: Logger): ConnectError {
   if (error instanceof InvalidCursorError || error instanceof InvalidStreamCursorError) {
     return new ConnectError(error.message, Code.InvalidArgument);
   }
+  if (error instanceof StreamCursorOutOfRangeError) return new ConnectError(error.message, Code.OutOfRange);
   if (error instanceof StreamLimitError) return new ConnectError(error.message, Code.ResourceExhausted);
   if (error instanceof StreamInterruptedError) {
     const trailer = new Headers();

@@ -116,6 +116,9 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
             pinned: s.pinned,
             breakerState: s.breakerState,
             pausedReason: s.pausedReason,
+            readOnly: s.readOnly,
+            messagesInvalid: BigInt(s.messagesInvalid),
+            lastInvalidReason: s.lastInvalidReason,
           }),
         ),
       });

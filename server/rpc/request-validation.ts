@@ -2,6 +2,7 @@
 // to fix. Errors are RequestError values; rpc/error-mapping.ts gives them their Connect code.
 import picomatch from "picomatch";
 import { type StreamRequest, StreamStart } from "../../gen/payment/payment_pb.js";
+import { decodeStreamCursor } from "../streaming/stream-cursor.js";
 import type { StartPosition } from "../streaming/stream-hub.js";
 
 export class RequestError extends Error {
@@ -49,6 +50,11 @@ export function topicPolicy(allowlist: readonly string[]): TopicPolicy {
   };
 }
 
+/**
+ * Where the stream starts, as asked. A start_cursor is decoded against the request's topic here, so
+ * a malformed or foreign one is refused before anything is consumed; the hub checks it against
+ * what Kafka holds.
+ */
 export function startPosition(request: StreamRequest): StartPosition {
   const start = request.startPosition;
   switch (start.case) {
@@ -70,7 +76,11 @@ export function startPosition(request: StreamRequest): StartPosition {
     case "startCursor":
       if (!start.value)
         throw new RequestError("invalid_argument", "start_cursor is empty: pass an event's cursor");
-      return { kind: "cursor", cursor: start.value };
+      return {
+        kind: "cursor",
+        positions: decodeStreamCursor(start.value, request.topic),
+        allowFallback: request.allowCursorFallback,
+      };
   }
 }
 

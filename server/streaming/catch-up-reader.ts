@@ -33,6 +33,8 @@ export async function catchUp(
       "group.id": `pa-catch-up`,
       "enable.auto.commit": false,
       "enable.auto.offset.store": false,
+      // A subscription never creates a topic, whatever the broker's auto.create.topics.enable says.
+      "allow.auto.create.topics": false,
       "enable.partition.eof": false,
       "fetch.wait.max.ms": 100,
       // A lagging client reads at its own pace: keep what librdkafka buffers for it small.

@@ -1,8 +1,20 @@
 // A stream cursor names a position in a whole topic: for every partition, the next offset the
 // client has not been sent. Resuming from it therefore has no gap and no duplicate, whichever
 // partition the last event came from, and across pa restarts (it holds Kafka offsets, not pa state).
+//
+// A cursor is checked twice before any consumption starts: decoded against the requested topic
+// (a malformed or foreign cursor is the client's mistake), then against what Kafka holds now (a
+// cursor past the end, or below what retention kept, cannot resume without a gap or a wait).
+import type { PartitionOffsets } from "../kafka/topic-admin.js";
+
+/** A cursor pa did not issue for this topic: INVALID_ARGUMENT. */
 export class InvalidStreamCursorError extends Error {
   override readonly name = "InvalidStreamCursorError";
+}
+
+/** A cursor of this topic that Kafka cannot resume exactly (past the end, or deleted): OUT_OF_RANGE. */
+export class StreamCursorOutOfRangeError extends Error {
+  override readonly name = "StreamCursorOutOfRangeError";
 }
 
 interface CursorBody {
@@ -11,33 +23,81 @@ interface CursorBody {
   p: number[];
 }
 
+const START_INSTEAD = "start with start (STREAM_START_LATEST or STREAM_START_EARLIEST) or start_time instead";
+
 export function encodeStreamCursor(topic: string, nextOffsets: readonly number[]): string {
   const body: CursorBody = { v: 1, t: topic, p: [...nextOffsets] };
   return Buffer.from(JSON.stringify(body)).toString("base64url");
 }
 
-/** The next offset per partition; throws InvalidStreamCursorError for a cursor of another topic. */
+function isCursorBody(body: unknown): body is CursorBody {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
+  const { v, t, p } = body as Partial<Record<keyof CursorBody, unknown>>;
+  return (
+    v === 1 &&
+    typeof t === "string" &&
+    t !== "" &&
+    Array.isArray(p) &&
+    p.length > 0 &&
+    p.every((offset) => Number.isSafeInteger(offset) && (offset as number) >= 0)
+  );
+}
+
+/**
+ * The next offset per partition of a cursor issued for `topic`. Throws InvalidStreamCursorError
+ * (and nothing else) for anything else: not base64url JSON, not pa's shape, another topic's.
+ */
 export function decodeStreamCursor(cursor: string, topic: string): number[] {
-  let body: Partial<CursorBody>;
+  let body: unknown;
   try {
-    body = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Partial<CursorBody>;
+    body = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {
-    throw new InvalidStreamCursorError(
-      "start_cursor is not a cursor pa issued; pass an event's cursor unchanged",
-    );
+    body = undefined;
   }
-  if (
-    body.v !== 1 ||
-    typeof body.t !== "string" ||
-    !Array.isArray(body.p) ||
-    !body.p.every((o) => Number.isSafeInteger(o) && o >= 0)
-  ) {
+  if (!isCursorBody(body)) {
     throw new InvalidStreamCursorError(
-      "start_cursor is not a cursor pa issued; pass an event's cursor unchanged",
+      `start_cursor is not a cursor pa issued: pass a PaymentEvent's cursor (or the pa-resume-cursor trailer) unchanged, or ${START_INSTEAD}`,
     );
   }
   if (body.t !== topic) {
-    throw new InvalidStreamCursorError(`start_cursor belongs to topic "${body.t}", not "${topic}"`);
+    throw new InvalidStreamCursorError(
+      `start_cursor belongs to topic "${body.t}", not "${topic}": resume "${body.t}" with it, or ${START_INSTEAD}`,
+    );
   }
   return body.p;
+}
+
+/**
+ * Where a stream resumed from `positions` starts, per partition, given what Kafka holds now
+ * (`marks`, indexed by partition). Partitions added since the cursor was issued start at their
+ * beginning. With `allowFallback`, offsets Kafka no longer holds start at the oldest it has.
+ */
+export function resumeOffsets(
+  topic: string,
+  positions: readonly number[],
+  marks: readonly PartitionOffsets[],
+  allowFallback: boolean,
+): number[] {
+  // Kafka only ever adds partitions: a cursor with more is from another topic of this name.
+  if (positions.length > marks.length) {
+    throw new InvalidStreamCursorError(
+      `start_cursor names ${positions.length} partitions but topic "${topic}" has ${marks.length}: it belongs to an earlier topic of that name (deleted and created again); ${START_INSTEAD}`,
+    );
+  }
+  return marks.map(({ low, high }, partition) => {
+    const position = positions[partition];
+    if (position === undefined) return low;
+    if (position > high) {
+      throw new StreamCursorOutOfRangeError(
+        `start_cursor is past the end of topic "${topic}" partition ${partition} (offset ${position}; the partition ends at ${high}): the topic was deleted and created again, or the cursor is from another cluster; ${START_INSTEAD}`,
+      );
+    }
+    if (position < low) {
+      if (allowFallback) return low;
+      throw new StreamCursorOutOfRangeError(
+        `Kafka no longer holds topic "${topic}" partition ${partition} from offset ${position} (its oldest record is ${low}; retention deleted ${low - position} records this stream has not seen): set allow_cursor_fallback to resume at the oldest record Kafka holds, or start with STREAM_START_EARLIEST`,
+      );
+    }
+    return position;
+  });
 }

@@ -1,18 +1,22 @@
 // Owns the active topics. The first subscriber to a topic starts its feed on a pooled consumer,
 // later ones share it, and when the last one leaves the feed lingers a while before it stops (a
 // reconnecting client causes no churn). KAFKA_TOPIC's topics are fed from start-up, always.
+// A subscriber's start position is resolved against what Kafka holds before any feed starts, so
+// a request that cannot be served (a cursor out of range, a missing topic) consumes nothing.
 import { type BulkheadPolicy, bulkhead } from "cockatiel";
 import type { Config } from "../config/config.js";
 import type { LibrdkafkaConfig } from "../kafka/client-config.js";
 import type { ConsumerPool } from "../kafka/consumer-pool.js";
 import type { DeadLetterProducer } from "../kafka/dead-letter-producer.js";
 import type { GroupMembership } from "../kafka/group-membership.js";
+import type { PooledConsumer } from "../kafka/pooled-consumer.js";
 import { type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
 import type { PaymentRules } from "../payment/parse-payment.js";
 import type { PaymentStore } from "../store/payment-store.js";
 import { catchUp } from "./catch-up-reader.js";
-import { decodeStreamCursor } from "./stream-cursor.js";
+import { type ProcessingPolicy, processedTopic, processesTopic, READ_ONLY } from "./processing-policy.js";
+import { resumeOffsets } from "./stream-cursor.js";
 import { type StreamFilter, Subscription } from "./subscription.js";
 import { TopicFeed } from "./topic-feed.js";
 
@@ -20,7 +24,8 @@ export type StartPosition =
   | { kind: "latest" }
   | { kind: "earliest" }
   | { kind: "time"; timestampMs: number }
-  | { kind: "cursor"; cursor: string };
+  /** A decoded cursor of the topic: the next offset per partition. */
+  | { kind: "cursor"; positions: number[]; allowFallback: boolean };
 
 /** Too many streams open at once. */
 export class StreamLimitError extends Error {
@@ -51,6 +56,11 @@ export interface TopicStatusView {
   breakerState: string;
   /** Why the topic's processing is paused; empty while it runs. */
   pausedReason: string;
+  /** Streamed only (not in PROCESS_TOPICS): nothing stored, dead-lettered or committed. */
+  readOnly: boolean;
+  /** Records read that are not valid payments, and why the last one was not. */
+  messagesInvalid: number;
+  lastInvalidReason: string;
 }
 
 export interface StreamHubDependencies {
@@ -73,12 +83,14 @@ export class StreamHub {
   private readonly starting = new Map<string, Promise<TopicFeed>>();
   private readonly catchUpReaders: BulkheadPolicy;
   private readonly pinnedRetry = new Map<string, NodeJS.Timeout>();
+  private readonly processes: (topic: string) => boolean;
   private openStreams = 0;
   private stopping = false;
 
   constructor(private readonly deps: StreamHubDependencies) {
     const { maxCatchUpReaders } = deps.config.streams;
     this.catchUpReaders = bulkhead(maxCatchUpReaders, deps.config.server.maxStreams);
+    this.processes = processesTopic(deps.config);
   }
 
   get streamCount(): number {
@@ -101,9 +113,10 @@ export class StreamHub {
     this.openStreams++;
     let feed: TopicFeed | undefined;
     try {
-      feed = await this.feedFor(topic);
+      const offsets = await this.startOffsets(topic, start);
+      // A read-only topic's new feed starts where its first subscriber does.
+      feed = await this.feedFor(topic, offsets);
       const active = feed;
-      const offsets = await this.startOffsets(feed, start);
       const subscription = new Subscription(topic, filter, this.deps.config.streams.bufferEvents, (s) =>
         this.release(s, active),
       );
@@ -148,6 +161,9 @@ export class StreamHub {
         pinned: feed.pinned,
         breakerState: feed.breakerState,
         pausedReason: feed.paused?.reason ?? "",
+        readOnly: feed.readOnly,
+        messagesInvalid: feed.invalid,
+        lastInvalidReason: feed.lastInvalidReason,
       }));
   }
 
@@ -186,42 +202,62 @@ export class StreamHub {
     this.feeds.clear();
   }
 
-  private feedFor(topic: string): Promise<TopicFeed> {
+  /** The topic's feed, started if needed; `firstOffsets` are its first subscriber's start offsets. */
+  private feedFor(topic: string, firstOffsets?: number[]): Promise<TopicFeed> {
     const feed = this.feeds.get(topic);
     if (feed) return Promise.resolve(feed);
     let starting = this.starting.get(topic);
     if (!starting) {
-      starting = this.startFeed(topic).finally(() => this.starting.delete(topic));
+      starting = this.startFeed(topic, firstOffsets).finally(() => this.starting.delete(topic));
       this.starting.set(topic, starting);
     }
     return starting;
   }
 
-  private async startFeed(topic: string): Promise<TopicFeed> {
-    const { admin, pool, config, logger } = this.deps;
-    const partitions = await admin.partitionCount(topic);
-    const member = pool.leastLoaded();
-    const offsets = await member.committed(topic, partitions);
-    if (offsets.some((offset) => offset < 0)) {
-      const watermarks = await admin.offsets(topic);
-      for (let partition = 0; partition < partitions; partition++) {
-        if ((offsets[partition] ?? -1) >= 0) continue;
-        const marks = watermarks[partition] ?? { low: 0, high: 0 };
-        offsets[partition] = config.kafka.autoOffsetReset === "earliest" ? marks.low : marks.high;
-      }
-    }
+  // A processed topic resumes from pa's group's committed offsets (KAFKA_AUTO_OFFSET_RESET where
+  // there are none); a read-only one neither reads nor writes the group: it starts at its first
+  // subscriber's offsets (a pinned feed has no subscriber, but is always processed).
+  private async startFeed(topic: string, firstOffsets: number[] | undefined): Promise<TopicFeed> {
+    const { config, logger } = this.deps;
+    const member = this.deps.pool.leastLoaded();
+    const processed = this.processes(topic) || !firstOffsets;
+    const partitions = processed ? await this.deps.admin.partitionCount(topic) : firstOffsets.length;
+    const offsets = processed ? await this.groupOffsets(topic, partitions, member) : [...firstOffsets];
+    const policy: ProcessingPolicy = processed
+      ? processedTopic(topic, partitions, {
+          store: this.deps.store,
+          deadLetters: this.deps.deadLetters,
+          // A group with live members refuses commits from a client outside it.
+          committer: this.deps.membership ?? member,
+          logger,
+        })
+      : READ_ONLY;
     const pinned = config.kafka.pinnedTopics.includes(topic);
     const feed = new TopicFeed(topic, partitions, offsets, pinned, member, {
-      store: this.deps.store,
-      deadLetters: this.deps.deadLetters,
+      policy,
       rules: this.deps.rules,
       logger,
       ...(this.deps.membership ? { membership: this.deps.membership } : {}),
       onLagging: (subscription, laggingFeed) => this.scheduleCatchUp(subscription, laggingFeed),
     });
     this.feeds.set(topic, feed);
-    logger.info({ topic, partitions, pinned }, `[MANAGER] Created new consumer for topic: ${topic}`);
+    logger.info(
+      { topic, partitions, pinned, readOnly: policy.readOnly },
+      `[MANAGER] Created new consumer for topic: ${topic}${policy.readOnly ? " (read-only: not in PROCESS_TOPICS)" : ""}`,
+    );
     return feed;
+  }
+
+  /** Where pa's group left off processing the topic, or KAFKA_AUTO_OFFSET_RESET where it never did. */
+  private async groupOffsets(topic: string, partitions: number, member: PooledConsumer): Promise<number[]> {
+    const offsets = await member.committed(topic, partitions);
+    if (offsets.every((offset) => offset >= 0)) return offsets;
+    const watermarks = await this.deps.admin.offsets(topic);
+    return offsets.map((offset, partition) => {
+      if (offset >= 0) return offset;
+      const marks = watermarks[partition] ?? { low: 0, high: 0 };
+      return this.deps.config.kafka.autoOffsetReset === "earliest" ? marks.low : marks.high;
+    });
   }
 
   // Through feedFor, like a subscription: a subscriber arriving while the pinned feed starts
@@ -244,36 +280,33 @@ export class StreamHub {
     );
   }
 
-  // Start offsets per partition. "latest" is the end of the topic now; anything before the feed's
-  // position is brought by a catch-up reader, anything after it waits for the feed.
-  private async startOffsets(feed: TopicFeed, start: StartPosition): Promise<number[]> {
+  // Start offsets per partition, from what Kafka holds now (a missing topic is TopicNotFoundError,
+  // a cursor it cannot resume a typed cursor error), asked before any feed starts. "latest" is the
+  // end of the topic now; anything before the feed's position is brought by a catch-up reader,
+  // anything after it waits for the feed.
+  private async startOffsets(topic: string, start: StartPosition): Promise<number[]> {
     const { admin } = this.deps;
     switch (start.kind) {
       case "latest": {
         // The end of the topic as librdkafka last saw it; asked of the broker only for a new feed.
-        const cached = feed.cachedHighWatermarks();
+        const cached = this.feeds.get(topic)?.cachedHighWatermarks();
         if (cached) return cached;
-        return (await admin.offsets(feed.topic)).map((marks) => marks.high);
+        return (await admin.offsets(topic)).map((marks) => marks.high);
       }
       case "earliest":
-        return (await admin.offsets(feed.topic)).map((marks) => marks.low);
+        return (await admin.offsets(topic)).map((marks) => marks.low);
       case "time": {
         const [byTime, marks] = await Promise.all([
-          admin.offsetsForTime(feed.topic, start.timestampMs),
-          admin.offsets(feed.topic),
+          admin.offsetsForTime(topic, start.timestampMs),
+          admin.offsets(topic),
         ]);
         return marks.map((m, partition) => {
           const offset = byTime[partition] ?? -1;
           return offset < 0 ? m.high : Math.max(offset, m.low);
         });
       }
-      case "cursor": {
-        const positions = decodeStreamCursor(start.cursor, feed.topic);
-        const marks = await admin.offsets(feed.topic);
-        // Partitions added since the cursor was issued start at their beginning; offsets Kafka
-        // no longer holds start at the oldest it has.
-        return marks.map((m, partition) => Math.max(positions[partition] ?? m.low, m.low));
-      }
+      case "cursor":
+        return resumeOffsets(topic, start.positions, await admin.offsets(topic), start.allowFallback);
     }
   }
 

@@ -1,10 +1,11 @@
 // One active topic: the per-message path of pa, top to bottom. A batch of Kafka records is parsed
-// and normalized, valid payments are stored and invalid records dead-lettered (both acknowledged),
-// then each payment is fanned out, in partition order, to the subscribers attached to the live
-// feed, and finally the group's offsets move past the batch. One read of the topic serves every
-// subscriber, whatever their filters.
+// and normalized, then made durable as the topic's processing policy says (processed: valid
+// payments stored and invalid records dead-lettered, both acknowledged; read-only: nothing
+// written), then each payment is fanned out, in partition order, to the subscribers attached to
+// the live feed, and finally the group's offsets move past the batch (processed topics only). One
+// read of the topic serves every subscriber, whatever their filters.
 //
-// The store and the dead-letter producer it is given are guarded (server/resilience): a write
+// A processed topic's store and dead-letter producer are guarded (server/resilience): a write
 // that still fails after its retries, or whose breaker is open, pauses the topic. Nothing of the
 // batch is dead-lettered for that and no offset moves; the partitions are read again from the
 // first unprocessed record once the dependency may be back.
@@ -12,29 +13,31 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@confluentinc/kafka-javascript";
 import { type PaymentEvent, PaymentEventSchema, Provider } from "../../gen/payment/payment_pb.js";
-import type { DeadLetter, DeadLetterProducer } from "../kafka/dead-letter-producer.js";
+import type { DeadLetter } from "../kafka/dead-letter-producer.js";
 import type { GroupMembership } from "../kafka/group-membership.js";
 import type { PooledConsumer } from "../kafka/pooled-consumer.js";
 import type { Logger } from "../observability/logger.js";
 import { currencyExponent } from "../payment/currencies.js";
+import type { InvalidPayment } from "../payment/invalid-payment.js";
 import { formatMinor } from "../payment/money.js";
 import { type PaymentRules, parsePayment } from "../payment/parse-payment.js";
 import type { BreakerState } from "../resilience/dependency-breaker.js";
 import { DependencyUnavailableError } from "../resilience/dependency-unavailable-error.js";
-import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
+import type { StoredPayment } from "../store/payment-store.js";
+import type { ProcessingPolicy } from "./processing-policy.js";
 import { encodeStreamCursor } from "./stream-cursor.js";
 import type { Subscription } from "./subscription.js";
 
 export interface TopicFeedDependencies {
-  store: PaymentStore;
-  deadLetters: DeadLetterProducer;
+  /** Processed (stored, dead-lettered, committed) or read-only. */
+  policy: ProcessingPolicy;
   rules: PaymentRules;
   logger: Logger;
   /** Called when a subscriber's queue overflowed and it now lags on some partition. */
   onLagging: (subscription: Subscription, feed: TopicFeed) => void;
   /**
-   * pa's seat in the consumer group, when it has one (pinned topics). Commits then go through it,
-   * and a topic it is a member for is processed only on the partitions the group gave this instance.
+   * pa's seat in the consumer group, when it has one (pinned topics). A topic it is a member for is
+   * processed only on the partitions the group gave this instance.
    */
   membership?: GroupMembership;
 }
@@ -61,6 +64,9 @@ export class TopicFeed {
   readonly activeSince = new Date();
   consumed = 0;
   deadLettered = 0;
+  /** Records read that are not valid payments, and why the last one was not. */
+  invalid = 0;
+  lastInvalidReason = "";
   lingerTimer: NodeJS.Timeout | undefined;
 
   private committed: number[];
@@ -156,6 +162,11 @@ export class TopicFeed {
 
   private started = false;
 
+  /** Streamed only: nothing of it stored, dead-lettered or committed. */
+  get readOnly(): boolean {
+    return this.deps.policy.readOnly;
+  }
+
   /** Consumed from start-up (KAFKA_TOPIC) whether or not anyone subscribes. */
   get pinned(): boolean {
     return this.isPinned;
@@ -173,6 +184,7 @@ export class TopicFeed {
     if (this.started) return;
     this.started = true;
     this.consumer.addTopic(this.topic, this.readPositions(), this.handle);
+    if (!this.deps.policy.committer) return;
     this.commitTimer = setInterval(() => this.commit(), COMMIT_INTERVAL_MS);
     this.commitTimer.unref();
   }
@@ -250,6 +262,7 @@ export class TopicFeed {
     );
     const nowMs = Date.now();
     const payments: (StoredPayment | undefined)[] = new Array(records.length);
+    const rejected: (InvalidPayment | undefined)[] = new Array(records.length);
     const valid: StoredPayment[] = [];
     const letters: DeadLetter[] = [];
     for (let i = 0; i < records.length; i++) {
@@ -264,7 +277,10 @@ export class TopicFeed {
         payments[i] = stored;
         // Another instance stores (and dead-letters) the partitions the group gave it.
         if (this.owns(record.partition)) valid.push(stored);
-      } else if (this.owns(record.partition)) {
+        continue;
+      }
+      rejected[i] = outcome.invalid;
+      if (this.owns(record.partition)) {
         letters.push({
           topic: this.topic,
           partition: record.partition,
@@ -282,24 +298,23 @@ export class TopicFeed {
     // Pipelined: this batch's writes queue behind the previous batch's and the handler returns, so
     // the next batch is fetched and parsed while the store writes (in its own thread) instead of
     // after. Writes, fan-out and offsets still follow batch order: each step waits for the one
-    // before it, and nothing after a failed write is written, sent or committed.
-    const written = this.writes.then(async () => {
-      if (this.pause || this.stopped) return false;
+    // before it, and nothing after a failed write is written, sent or committed. `written` is how
+    // many records were dead-lettered, undefined when the batch was not written.
+    const written = this.writes.then(async (): Promise<number | undefined> => {
+      if (this.pause || this.stopped) return undefined;
       try {
-        await Promise.all([
-          this.deps.store.upsert(valid),
-          this.deps.deadLetters.send(this.topic, this.partitions, letters),
-        ]);
-        return true;
+        // Stored and dead-lettered, as the topic's policy says: a read-only topic writes nothing.
+        return await this.deps.policy.persist(valid, letters);
       } catch (error) {
         // Transient by definition: a poison record never gets here, it is a letter above.
         this.pauseFor(error);
-        return false;
+        return undefined;
       }
     });
     this.writes = written.then(
-      (ok) => {
-        if (ok && !this.stopped) this.deliver(records, payments, letters);
+      (deadLettered) => {
+        if (deadLettered !== undefined && !this.stopped)
+          this.deliver(records, payments, rejected, deadLettered);
       },
       (error: unknown) =>
         this.deps.logger.error({ err: error, topic: this.topic }, `[CONSUMER:${this.topic}] batch failed`),
@@ -310,15 +325,13 @@ export class TopicFeed {
     if (this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT) await this.writes;
   };
 
-  /** After a batch is stored and dead-lettered: its position, its events, its counts. */
-  private deliver(records: Message[], payments: (StoredPayment | undefined)[], letters: DeadLetter[]): void {
-    for (const letter of letters) {
-      this.deps.logger.warn(
-        { topic: this.topic, partition: letter.partition, offset: letter.offset, error: letter.error },
-        `[DLQ:${this.topic}] Sent: ${letter.key?.toString() ?? `${letter.partition}@${letter.offset}`} (${letter.reason})`,
-      );
-    }
-
+  /** After a batch is persisted (stored and dead-lettered, or not at all): its position, its events, its counts. */
+  private deliver(
+    records: Message[],
+    payments: (StoredPayment | undefined)[],
+    rejected: (InvalidPayment | undefined)[],
+    deadLettered: number,
+  ): void {
     const debug = this.deps.logger.isLevelEnabled("debug");
     let fresh = 0;
     for (let i = 0; i < records.length; i++) {
@@ -331,12 +344,19 @@ export class TopicFeed {
       this.next[partition] = offset + 1;
       fresh++;
       const stored = payments[i];
-      if (!stored) continue;
+      if (!stored) {
+        this.invalid++;
+        // A read-only topic may hold anything (a users topic): its reasons quote record text, so
+        // only the error code is shown to whoever may stream the topic.
+        const why = rejected[i];
+        this.lastInvalidReason = (this.deps.policy.readOnly ? why?.code : why?.reason) ?? "";
+        continue;
+      }
       if (debug) this.logPayment(stored);
       if (this.subscribers.size > 0) this.fanOut(stored, record);
     }
     this.consumed += fresh;
-    this.deadLettered += letters.length;
+    this.deadLettered += deadLettered;
     if (this.subscribers.size > 0) this.settleStartOffsets();
   }
 
@@ -409,10 +429,11 @@ export class TopicFeed {
     }
   }
 
-  // The group's position moves to what was processed here, on the partitions processed here. With
-  // a group membership the commit goes through it: a group with live members refuses commits from
-  // a client outside it.
+  // The group's position moves to what was processed here, on the partitions processed here, through
+  // the policy's committer; a read-only topic has none and commits nothing.
   private commit(sync = false): void {
+    const committer = this.deps.policy.committer;
+    if (!committer) return;
     const offsets = [];
     for (let partition = 0; partition < this.partitions; partition++) {
       if (!this.owns(partition)) continue;
@@ -421,7 +442,6 @@ export class TopicFeed {
         offsets.push({ topic: this.topic, partition, offset });
     }
     if (offsets.length === 0) return;
-    const committer = this.deps.membership ?? this.consumer;
     if (sync) {
       try {
         committer.commitSync(offsets);

@@ -277,6 +277,36 @@ describe("pa-cli errors", () => {
     expect(result.stderr).toMatch(/not found: .*does not exist|not found/);
   });
 
+  it("a cursor whose records retention deleted fails with how to go on; --allow-gap resumes at the oldest record", async () => {
+    const pruned = uniqueTopic("cli-pruned");
+    await createTopics(bootstrap, [pruned], 1);
+    await produce(
+      bootstrap,
+      pruned,
+      payments.map(({ raw }) => ({ key: raw.id, value: JSON.stringify({ ...raw, timestamp: now }) })),
+    );
+    const admin = new KafkaJS.Kafka({
+      kafkaJS: { brokers: [bootstrap], logLevel: KafkaJS.logLevel.NOTHING },
+    }).admin();
+    await admin.connect();
+    try {
+      await admin.deleteTopicRecords({ topic: pruned, partitions: [{ partition: 0, offset: "4" }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const cursor = Buffer.from(JSON.stringify({ v: 1, t: pruned, p: [1] })).toString("base64url");
+    const refused = await runCli(["stream", pruned, "--from", cursor, "--server", server]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/pa cannot resume from that cursor: Kafka no longer holds .*--allow-gap/);
+
+    const cli = startCli(["stream", pruned, "--from", cursor, "--allow-gap", "--json", "--server", server]);
+    await cli.waitFor((c) => c.lines().length >= 2, "the records Kafka still holds");
+    const offsets = cli.lines().map((line) => Number(fromJsonString(PaymentEventSchema, line).offset));
+    expect(offsets).toEqual([4, 5]);
+    cli.child.kill("SIGINT");
+    expect(await cli.exited).toBe(0);
+  });
+
   it("an unreachable server says how to start pa (exit 1)", async () => {
     for (const args of [["topics"], ["stream", topic]]) {
       const result = await runCli([...args, "--server", "127.0.0.1:1"]);

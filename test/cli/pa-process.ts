@@ -39,6 +39,9 @@ export async function startPaProcess(port: number, env: Record<string, string>):
       GRPC_PORT: String(port),
       STREAM_LINGER: "500ms",
       SHUTDOWN_TIMEOUT: "5s",
+      // Ad-hoc topics, processed as pinned ones are (see test/support/pa.ts).
+      TOPIC_ALLOWLIST: "*",
+      PROCESS_TOPICS: "*",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -27,6 +27,9 @@ function spawnPa(env: Record<string, string>): { child: ChildProcess; output: ()
       LOG_LEVEL: "info",
       UV_THREADPOOL_SIZE: "16",
       DATA_DIR: mkdtempSync(join(tmpdir(), "pa-main-test-")),
+      // Ad-hoc topics, processed as pinned ones are (see test/support/pa.ts).
+      TOPIC_ALLOWLIST: "*",
+      PROCESS_TOPICS: "*",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -17,14 +17,18 @@ export interface RunningPa {
 }
 
 /**
- * Environment variables as a user would set them. For tests KAFKA_TOPIC defaults to none and
- * DATA_DIR to a fresh temporary folder (pass the same DATA_DIR to restart on the same data).
+ * Environment variables as a user would set them. For tests KAFKA_TOPIC defaults to none, every
+ * topic is allowed and processed (tests stream ad-hoc topics; pass TOPIC_ALLOWLIST or
+ * PROCESS_TOPICS to test pa's own defaults), and DATA_DIR is a fresh temporary folder (pass the
+ * same DATA_DIR to restart on the same data).
  */
 export async function startPa(bootstrap: string, env: Record<string, string> = {}): Promise<RunningPa> {
   const config = parseConfig({
     KAFKA_BROKERS: bootstrap,
     KAFKA_GROUP_ID: `test-${randomBytes(4).toString("hex")}`,
     KAFKA_TOPIC: "",
+    TOPIC_ALLOWLIST: "*",
+    PROCESS_TOPICS: "*",
     DATA_DIR: mkdtempSync(join(tmpdir(), "pa-test-data-")),
     GRPC_HOST: "127.0.0.1",
     GRPC_PORT: "0",

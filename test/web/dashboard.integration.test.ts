@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import { createTopics, produce, uniqueTopic } from "../support/kafka.js";
 import { type RunningPa, startPa } from "../support/pa.js";
 import { waitUntil } from "../support/streams.js";
-import { buildDashboard, CHROMIUM_ARGS, CHROMIUM_PATH, SCREENSHOT_DIR } from "./support/browser.js";
+import { buildDashboard, CHROMIUM_ARGS, chromiumPath, SCREENSHOT_DIR } from "./support/browser.js";
 
 const bootstrap = inject("kafkaBootstrap");
 const topic = uniqueTopic("web");
@@ -34,6 +34,8 @@ const row = (id: string) => page.locator(`tbody tr[data-payment-id="${id}"]`);
 
 describe("the live dashboard in Chromium", () => {
   beforeAll(async () => {
+    // First, so that a machine without a browser fails here with what to install, and nothing else.
+    const executablePath = chromiumPath();
     buildDashboard();
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     await createTopics(bootstrap, [topic], 3);
@@ -49,7 +51,7 @@ describe("the live dashboard in Chromium", () => {
       ).then((r) => r.json() as Promise<{ totalCount?: number }>);
       return list.totalCount === 2;
     }, 60_000);
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
     const context = await browser.newContext({
       locale: "en-US",
       timezoneId: "UTC",

@@ -23,6 +23,9 @@ export async function startPaWithLogs(
     KAFKA_BROKERS: bootstrap,
     KAFKA_GROUP_ID: `test-${randomBytes(4).toString("hex")}`,
     KAFKA_TOPIC: "",
+    // Ad-hoc topics, processed as pinned ones are (see test/support/pa.ts).
+    TOPIC_ALLOWLIST: "*",
+    PROCESS_TOPICS: "*",
     DATA_DIR: mkdtempSync(join(tmpdir(), "pa-test-data-")),
     GRPC_HOST: "127.0.0.1",
     GRPC_PORT: "0",

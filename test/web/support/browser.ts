@@ -1,20 +1,10 @@
-// What the dashboard's browser tests share: Debian's Chromium (never a downloaded browser), its
-// flags for a headless run without network side-traffic, where screenshots go, and the build of
-// web/dist that pa serves.
+// What the dashboard's browser tests share: the Chromium that scripts/chromium.sh finds or installs
+// (never a downloaded browser), its flags for a headless run without network side-traffic, where
+// screenshots go, and the build of web/dist that pa serves.
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const CHROMIUM_PATH = "/usr/bin/chromium";
-export const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+export { CHROMIUM_ARGS, chromiumPath } from "../../../scripts/lib/chromium.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 export const SCREENSHOT_DIR = fileURLToPath(new URL("../../../test-results/screenshots", import.meta.url));
