@@ -22,7 +22,17 @@ async function main(): Promise<void> {
   const threadpool = threadpoolWarning(config);
   if (threadpool) logger.warn(threadpool);
 
-  const app = await startApp(config, logger);
+  let app: Awaited<ReturnType<typeof startApp>>;
+  try {
+    app = await startApp(config, logger);
+  } catch (error) {
+    // A bad AUTH_TOKENS_FILE or AUTH_JWT_PUBLIC_KEY_FILE, found when it is first read.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`pa: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   const where = `${config.server.tls ? "https" : "http"}://${app.address.address}:${app.address.port}`;
   logger.info(`pa listening on ${where} (gRPC, gRPC-Web and Connect)`);
 
@@ -50,6 +60,14 @@ async function main(): Promise<void> {
       },
     );
   };
+  process.on("SIGHUP", () => {
+    if (!config.auth.tokensFile) {
+      logger.info("SIGHUP: no AUTH_TOKENS_FILE to reload");
+      return;
+    }
+    logger.info(`SIGHUP: reloading ${config.auth.tokensFile}`);
+    app.reloadTokens();
+  });
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
 }

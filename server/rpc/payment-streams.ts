@@ -11,10 +11,13 @@ import {
   Provider,
   type StreamRequest,
 } from "../../gen/payment/payment_pb.js";
+import { CredentialExpiredError, type Identity } from "../auth/identity.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
 import type { Subscription } from "../streaming/subscription.js";
 import { existingLimit, startPosition, type TopicPolicy } from "./request-validation.js";
+
+const MAX_TIMER_MS = 2_147_483_647;
 
 export interface PaymentStreamsDependencies {
   hub: StreamHub;
@@ -48,8 +51,15 @@ export class PaymentStreams {
 
   constructor(private readonly deps: PaymentStreamsDependencies) {}
 
-  /** Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). */
-  async open(request: StreamRequest, connection: object | undefined): Promise<PaymentStream> {
+  /**
+   * Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). A stream
+   * of an identity whose credential expires ends then, with UNAUTHENTICATED and a resume cursor.
+   */
+  async open(
+    request: StreamRequest,
+    connection: object | undefined,
+    identity: Identity,
+  ): Promise<PaymentStream> {
     const { deps } = this;
     const topic = deps.topicAllowed(request.topic);
     const start = startPosition(request);
@@ -65,6 +75,7 @@ export class PaymentStreams {
       subscription = await deps.hub.subscribe(topic, filter, start);
       const stored = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
       const opened = subscription;
+      const expiry = this.endAtExpiry(opened, identity);
       let closed = false;
       return {
         existing: stored.map(existingEvent),
@@ -72,6 +83,7 @@ export class PaymentStreams {
         close() {
           if (closed) return;
           closed = true;
+          clearTimeout(expiry.timer);
           opened.close();
           releaseSlot();
         },
@@ -81,6 +93,27 @@ export class PaymentStreams {
       releaseSlot();
       throw error;
     }
+  }
+
+  private endAtExpiry(subscription: Subscription, identity: Identity): { timer?: NodeJS.Timeout } {
+    const expiry: { timer?: NodeJS.Timeout } = {};
+    const expiresAtMs = identity.expiresAtMs;
+    if (expiresAtMs === undefined) return expiry;
+    const arm = () => {
+      const left = expiresAtMs - Date.now();
+      if (left > 0) {
+        // Node timers hold at most ~24.8 days; a longer credential re-arms on the way.
+        expiry.timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+        expiry.timer.unref();
+        return;
+      }
+      this.deps.hub.interrupt(
+        subscription,
+        (cursor) => new CredentialExpiredError(`the credential of ${identity.name} expired`, cursor),
+      );
+    };
+    arm();
+    return expiry;
   }
 
   private reserveSlot(connection: object | undefined): () => void {
