@@ -2,7 +2,7 @@
 // run it.
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import {
@@ -11,9 +11,10 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
 import { PaymentService, StreamStart } from "../../gen/payment/payment_pb.js";
 import { pocClient } from "./clients.js";
-import { ourProtoPath } from "./poc-proto.js";
+import { ourProtoPath, pocLoaderOptions } from "./poc-proto.js";
 
 const run = promisify(execFile);
 
@@ -95,20 +96,53 @@ function grpcOutcome(error: grpc.ServiceError): Outcome {
 
 export type Caller = (credential?: string) => Promise<Outcome>;
 
+/** PEM files for clients of a TLS port: the CA that signed pa's certificate, and a client certificate. */
+export interface ClientTls {
+  caFile: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+function grpcJsClient(port: number, tls: ClientTls | undefined) {
+  if (!tls) return pocClient(port, ourProtoPath);
+  const definition = protoLoader.loadSync(ourProtoPath, pocLoaderOptions);
+  // biome-ignore lint/suspicious/noExplicitAny: proto-loader clients are untyped, as in the PoC.
+  const loaded = grpc.loadPackageDefinition(definition) as any;
+  const credentials = grpc.credentials.createSsl(
+    readFileSync(tls.caFile),
+    tls.keyFile ? readFileSync(tls.keyFile) : null,
+    tls.certFile ? readFileSync(tls.certFile) : null,
+  );
+  return new loaded.payment.PaymentService(`127.0.0.1:${port}`, credentials);
+}
+
 /**
  * One call per kind of client pa serves, each sending the credential (when given) the way that
  * client's users do: grpc-js metadata, connect-node's gRPC, Connect and gRPC-Web transports, curl.
  * Streams read `topic` from its start and succeed on their first event.
  */
-export function everyClient(baseUrl: string, port: number, topic: string): Record<string, Caller> {
+export function everyClient(
+  baseUrl: string,
+  port: number,
+  topic: string,
+  tls?: ClientTls,
+): Record<string, Caller> {
+  const nodeOptions = tls
+    ? {
+        ca: readFileSync(tls.caFile),
+        ...(tls.certFile ? { cert: readFileSync(tls.certFile) } : {}),
+        ...(tls.keyFile ? { key: readFileSync(tls.keyFile) } : {}),
+      }
+    : undefined;
   const connectClient = (kind: "grpc" | "connect" | "grpc-web", credential?: string) => {
     const interceptors = credential ? [bearer(credential)] : [];
+    const options = { baseUrl, interceptors, ...(nodeOptions ? { nodeOptions } : {}) };
     const transport =
       kind === "grpc"
-        ? createGrpcTransport({ baseUrl, interceptors })
+        ? createGrpcTransport(options)
         : kind === "connect"
-          ? createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors })
-          : createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors });
+          ? createConnectTransport({ ...options, httpVersion: "1.1" })
+          : createGrpcWebTransport({ ...options, httpVersion: "1.1" });
     return createClient(PaymentService, transport);
   };
   const unary =
@@ -141,7 +175,7 @@ export function everyClient(baseUrl: string, port: number, topic: string): Recor
   const grpcJs =
     (method: "GetTopics" | "StreamPayments"): Caller =>
     async (credential) => {
-      const client = pocClient(port, ourProtoPath);
+      const client = grpcJsClient(port, tls);
       const metadata = new grpc.Metadata();
       if (credential) metadata.set("authorization", `Bearer ${credential}`);
       try {
@@ -178,14 +212,25 @@ export function everyClient(baseUrl: string, port: number, topic: string): Recor
     "connect-node gRPC-Web unary": unary("grpc-web"),
     "connect-node gRPC-Web stream": stream("grpc-web"),
     "curl Connect unary": async (credential) => {
-      const response = await curlConnect(
-        baseUrl,
-        "payment.PaymentService/GetTopics",
-        {},
-        {
-          headers: credential ? { authorization: `Bearer ${credential}` } : {},
-        },
-      );
+      const tlsArgs = tls
+        ? [
+            "--cacert",
+            tls.caFile,
+            ...(tls.certFile ? ["--cert", tls.certFile] : []),
+            ...(tls.keyFile ? ["--key", tls.keyFile] : []),
+          ]
+        : [];
+      let response: { status: number; body: string };
+      try {
+        response = await curlConnect(
+          baseUrl,
+          "payment.PaymentService/GetTopics",
+          {},
+          { headers: credential ? { authorization: `Bearer ${credential}` } : {}, args: tlsArgs },
+        );
+      } catch (error) {
+        return { code: "curl failed", message: String((error as { stderr?: string }).stderr ?? error) };
+      }
       if (response.status === 200) return OK;
       const error = JSON.parse(response.body) as { code: string; message: string };
       // Connect's JSON codes are snake_case names of the same codes.
