@@ -72,7 +72,6 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     ...(config.auth.mode === "jwt" ? { jwt: JwtVerifier.create(config.auth) } : {}),
     mtls,
   });
-  tokens?.start();
   const settings = connectionConfig(config.kafka);
   const admin = new TopicAdmin(settings);
   const store = await openStore(config.store);
@@ -226,6 +225,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     },
   });
   const address = await server.listen();
+  tokens?.start();
 
   let stopping = false;
   const connectPolicy = retry(handleAll, {

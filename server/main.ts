@@ -35,6 +35,15 @@ async function main(): Promise<void> {
   }
   const where = `${config.server.tls ? "https" : "http"}://${app.address.address}:${app.address.port}`;
   logger.info(`pa listening on ${where} (gRPC, gRPC-Web and Connect)`);
+  const mtls = config.server.tls?.clientCaFile !== undefined;
+  logger.info(
+    `[AUTH] AUTH_MODE=${config.auth.mode}${mtls ? " with client certificates (TLS_CLIENT_CA)" : ""}`,
+  );
+  if (config.auth.mode === "none" && !mtls && config.auth.allowInsecure) {
+    logger.warn(
+      `[AUTH] ALLOW_INSECURE=true: whoever reaches ${app.address.address}:${app.address.port} reads every payment and may redrive dead letters`,
+    );
+  }
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -55,6 +55,7 @@ describe("the secure default", () => {
         pa.output,
       );
       expect(pa.output()).toContain(`pa listening on http://0.0.0.0:${port}`);
+      expect(pa.output()).toContain("ALLOW_INSECURE=true: whoever reaches 0.0.0.0");
     } finally {
       pa.child.kill("SIGTERM");
       expect(await pa.exited).toBe(0);
