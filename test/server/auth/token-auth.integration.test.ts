@@ -1,9 +1,12 @@
 // AUTH_MODE=token end to end: API keys from AUTH_TOKENS_FILE, sent as `authorization: Bearer` by
 // every kind of client, on every service; revocation by rewriting the file (watched) and by the
 // app's reload (SIGHUP), with open streams left alone.
+import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -25,6 +28,8 @@ import { type RunningPa, startPa } from "../../support/pa.js";
 import { openStream, waitUntil } from "../../support/streams.js";
 
 const bootstrap = inject("kafkaBootstrap");
+const root = fileURLToPath(new URL("../../..", import.meta.url));
+const run = promisify(execFile);
 
 const payment = (id: string) => ({
   key: id,
@@ -83,6 +88,36 @@ describe("AUTH_MODE=token", () => {
       .catch((error: unknown) => ConnectError.from(error));
     expect(basic).toBeInstanceOf(ConnectError);
     expect((basic as ConnectError).code).toBe(Code.Unauthenticated);
+  });
+
+  it("works with buf curl, which sends the key to the call and to server reflection", async () => {
+    const bufCurl = (headers: string[]) =>
+      run(
+        "node_modules/.bin/buf",
+        [
+          "curl",
+          "--protocol",
+          "grpc",
+          ...headers,
+          "--data",
+          "{}",
+          `${pa.baseUrl}/payment.PaymentService/GetTopics`,
+        ],
+        { cwd: root },
+      );
+    const bearerHeader = `authorization: Bearer ${alice}`;
+    const { stdout } = await bufCurl(["-H", bearerHeader, "--reflect-header", bearerHeader]);
+    // proto3 JSON leaves out empty fields: {} when pa consumes nothing yet.
+    expect(JSON.parse(stdout)).toBeTypeOf("object");
+    // Reflection answered (it had the key), the call itself did not.
+    const refused = await bufCurl(["--reflect-header", bearerHeader]).then(
+      () => "",
+      (error: { stderr: string }) => error.stderr,
+    );
+    expect(JSON.parse(refused)).toEqual({
+      code: "unauthenticated",
+      message: "no credential: send authorization: Bearer <API key>",
+    });
   });
 
   it("authenticates health, reflection and the dead-letter admin service too", async () => {
