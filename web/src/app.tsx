@@ -70,12 +70,13 @@ export function App({ clients, credential }: { clients: PaClients; credential: C
   }, [theme]);
 
   const startKey = startToParam(view.start);
+  // A new token starts the view afresh: the stream it reopens sends the snapshot again.
   const model = useMemo(
     () =>
       view.topic
         ? new LiveModel(maxRows, (flush) => requestAnimationFrame(flush), MIN_APPLY_GAP_MS)
         : undefined,
-    [view.topic, startKey, maxRows],
+    [view.topic, startKey, maxRows, credentialGeneration],
   );
   useEffect(() => {
     if (!model) return;
@@ -91,7 +92,7 @@ export function App({ clients, credential }: { clients: PaClients; credential: C
     });
     document.title = `pa · ${view.topic}`;
     return () => stream.stop();
-  }, [model, clients, credentialGeneration]);
+  }, [model, clients]);
   useModelVersion(model);
 
   useInterval(
