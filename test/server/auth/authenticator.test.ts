@@ -2,10 +2,12 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { Authenticator } from "../../../server/auth/authenticator.js";
 import type { ClientCertificate } from "../../../server/auth/client-certificate.js";
 import { ANONYMOUS, AuthenticationError } from "../../../server/auth/identity.js";
+import { JwtVerifier } from "../../../server/auth/jwt-verifier.js";
 import { TokensFile } from "../../../server/auth/tokens-file.js";
 import { createLogger } from "../../../server/observability/logger.js";
 
@@ -99,6 +101,40 @@ describe("Authenticator", () => {
     );
     expect(await failure(authenticator.authenticate({ authorization: "Bearer key-1" }))).toBe(
       "no credential: connect with a client certificate signed by a CA in TLS_CLIENT_CA",
+    );
+  });
+
+  it("AUTH_MODE=jwt: a verified JWT is its sub, with its expiry; an API key is no JWT", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("EdDSA");
+    const keyFile = join(mkdtempSync(join(tmpdir(), "pa-authn-jwt-")), "issuer.pem");
+    writeFileSync(keyFile, await exportSPKI(publicKey));
+    const authenticator = new Authenticator({
+      mode: "jwt",
+      jwt: JwtVerifier.create({
+        mode: "jwt",
+        jwt: { keys: { publicKeyFile: keyFile }, issuer: "https://issuer.test", audience: "pa" },
+        allowInsecure: false,
+      }),
+      mtls: false,
+    });
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const token = await new SignJWT({ scope: "read:a.*" })
+      .setProtectedHeader({ alg: "EdDSA" })
+      .setSubject("svc-b")
+      .setIssuer("https://issuer.test")
+      .setAudience("pa")
+      .setExpirationTime(exp)
+      .sign(privateKey);
+    expect(await authenticator.authenticate({ authorization: `Bearer ${token}` })).toMatchObject({
+      name: "svc-b",
+      kind: "jwt",
+      expiresAtMs: exp * 1000,
+    });
+    expect(await failure(authenticator.authenticate({}))).toBe(
+      "no credential: send authorization: Bearer <JWT>",
+    );
+    expect(await failure(authenticator.authenticate({ authorization: "Bearer key-1" }))).toMatch(
+      /the JWT is not valid/,
     );
   });
 });
