@@ -182,7 +182,13 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   const dashboard = staticFiles();
   const handler = connectNodeAdapter({
     routes,
-    interceptors: [errorMappingInterceptor(logger), authenticationInterceptor(authenticator), requireKafka],
+    interceptors: [
+      errorMappingInterceptor(logger),
+      authenticationInterceptor(authenticator, {
+        streamsEndingThemselves: [PaymentService.method.streamPayments],
+      }),
+      requireKafka,
+    ],
     // HTTP/2's compatibility request hands out a new socket proxy per request: the session is what
     // identifies the connection there, and its socket holds the TLS peer's certificate.
     contextValues: (request) => {

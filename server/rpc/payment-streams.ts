@@ -11,13 +11,12 @@ import {
   Provider,
   type StreamRequest,
 } from "../../gen/payment/payment_pb.js";
+import { onCredentialExpiry } from "../auth/credential-expiry.js";
 import { CredentialExpiredError, type Identity } from "../auth/identity.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
 import type { Subscription } from "../streaming/subscription.js";
 import { existingLimit, startPosition, type TopicPolicy } from "./request-validation.js";
-
-const MAX_TIMER_MS = 2_147_483_647;
 
 export interface PaymentStreamsDependencies {
   hub: StreamHub;
@@ -75,7 +74,12 @@ export class PaymentStreams {
       subscription = await deps.hub.subscribe(topic, filter, start);
       const stored = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
       const opened = subscription;
-      const expiry = this.endAtExpiry(opened, identity);
+      const cancelExpiry = onCredentialExpiry(identity, () =>
+        deps.hub.interrupt(
+          opened,
+          (cursor) => new CredentialExpiredError(`the credential of ${identity.name} expired`, cursor),
+        ),
+      );
       let closed = false;
       return {
         existing: stored.map(existingEvent),
@@ -83,7 +87,7 @@ export class PaymentStreams {
         close() {
           if (closed) return;
           closed = true;
-          clearTimeout(expiry.timer);
+          cancelExpiry();
           opened.close();
           releaseSlot();
         },
@@ -93,27 +97,6 @@ export class PaymentStreams {
       releaseSlot();
       throw error;
     }
-  }
-
-  private endAtExpiry(subscription: Subscription, identity: Identity): { timer?: NodeJS.Timeout } {
-    const expiry: { timer?: NodeJS.Timeout } = {};
-    const expiresAtMs = identity.expiresAtMs;
-    if (expiresAtMs === undefined) return expiry;
-    const arm = () => {
-      const left = expiresAtMs - Date.now();
-      if (left > 0) {
-        // Node timers hold at most ~24.8 days; a longer credential re-arms on the way.
-        expiry.timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-        expiry.timer.unref();
-        return;
-      }
-      this.deps.hub.interrupt(
-        subscription,
-        (cursor) => new CredentialExpiredError(`the credential of ${identity.name} expired`, cursor),
-      );
-    };
-    arm();
-    return expiry;
   }
 
   private reserveSlot(connection: object | undefined): () => void {

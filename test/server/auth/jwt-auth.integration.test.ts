@@ -8,6 +8,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
 import { type PaymentEvent, PaymentService, StreamStart } from "../../../gen/payment/payment_pb.js";
 import { bearer, everyClient } from "../../support/auth.js";
 import { createTopics, produce, uniqueTopic } from "../../support/kafka.js";
@@ -214,4 +215,22 @@ describe("AUTH_MODE=jwt with AUTH_JWKS_URL", () => {
       expect(resumed.map((event) => event.payment?.id)).toEqual(["pay_exp_3"]);
     },
   );
+
+  it("ends any other stream too (health Watch) when its JWT expires, with UNAUTHENTICATED", async () => {
+    const token = await sign(key("EdDSA"), { exp: Math.floor(Date.now() / 1000) + 3 });
+    const health = createClient(
+      Health,
+      createGrpcTransport({ baseUrl: pa.baseUrl, interceptors: [bearer(token)] }),
+    );
+    const statuses: number[] = [];
+    let failure: ConnectError | undefined;
+    try {
+      for await (const response of health.watch({ service: "" })) statuses.push(response.status);
+    } catch (error) {
+      failure = ConnectError.from(error);
+    }
+    expect(statuses.length).toBeGreaterThanOrEqual(1);
+    expect(failure?.code).toBe(Code.Unauthenticated);
+    expect(failure?.rawMessage).toMatch(/credential of svc-reporting expired; call again with a fresh one/);
+  });
 });
