@@ -88,10 +88,7 @@ export function parseTokensFile(text: string, path: string): TokenTable {
   const result = fileSchema.safeParse(document ?? []);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
-      const where =
-        issue.path.length > 0
-          ? `entry ${String(issue.path[0])}${issue.path.length > 1 ? `.${issue.path.slice(1).join(".")}` : ""}`
-          : "the file";
+      const where = issue.path.length > 0 ? `entry ${issue.path.map(String).join(".")}` : "the file";
       return `    ${where}: ${issue.message}`;
     });
     throw new TokensFileError(
