@@ -18,6 +18,11 @@ import {
 } from "../gen/pa/admin/v1/dead_letter_service_pb.js";
 import { file_payment_payment, PaymentService } from "../gen/payment/payment_pb.js";
 import { registerDeadLetterService } from "./admin/dead-letter-service.js";
+import { authenticationInterceptor } from "./auth/authentication-interceptor.js";
+import { Authenticator } from "./auth/authenticator.js";
+import { clientCertificateKey, clientCertificateOf } from "./auth/client-certificate.js";
+import { JwtVerifier } from "./auth/jwt-verifier.js";
+import { TokensFile } from "./auth/tokens-file.js";
 import type { Config } from "./config/config.js";
 import { serveHealthEndpoints } from "./http/health-endpoints.js";
 import { OnePortServer } from "./http/one-port-server.js";
@@ -46,13 +51,27 @@ export interface App {
   /** Resolves once Kafka is connected and pinned topics are starting. */
   ready: Promise<void>;
   hub: StreamHub;
+  /**
+   * Reads AUTH_TOKENS_FILE again (SIGHUP): open streams stay, the next call of a revoked key fails.
+   * Keeps the tokens in use when the file is bad; returns whether it reloaded.
+   */
+  reloadTokens(): boolean;
   stop(): Promise<void>;
 }
 
 const READINESS_PROBE_INTERVAL_MS = 5_000;
 const RETENTION_INTERVAL_MS = 60_000;
 
+/** Throws ConfigError (exit 2) for a bad AUTH_TOKENS_FILE or AUTH_JWT_PUBLIC_KEY_FILE, before opening anything. */
 export async function startApp(config: Config, logger: Logger): Promise<App> {
+  const tokens = config.auth.tokensFile ? new TokensFile(config.auth.tokensFile, logger) : undefined;
+  const mtls = config.server.tls?.clientCaFile !== undefined;
+  const authenticator = new Authenticator({
+    mode: config.auth.mode,
+    ...(tokens ? { tokens } : {}),
+    ...(config.auth.mode === "jwt" ? { jwt: JwtVerifier.create(config.auth) } : {}),
+    mtls,
+  });
   const settings = connectionConfig(config.kafka);
   const admin = new TopicAdmin(settings);
   const store = await openStore(config.store);
@@ -132,6 +151,11 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     frames: new EventFrames(),
     logger,
     unavailableReason,
+    authenticate: (request) =>
+      authenticator.authenticate({
+        authorization: request.headers.authorization,
+        certificate: mtls ? clientCertificateOf(request.stream.session?.socket) : undefined,
+      }),
   });
 
   const routes = (router: ConnectRouter) => {
@@ -158,11 +182,24 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   const dashboard = staticFiles();
   const handler = connectNodeAdapter({
     routes,
-    interceptors: [errorMappingInterceptor(logger), requireKafka],
+    interceptors: [
+      errorMappingInterceptor(logger),
+      authenticationInterceptor(authenticator, {
+        streamsEndingThemselves: [PaymentService.method.streamPayments],
+      }),
+      requireKafka,
+    ],
     // HTTP/2's compatibility request hands out a new socket proxy per request: the session is what
-    // identifies the connection there.
-    contextValues: (request) =>
-      createContextValues().set(connectionKey, "stream" in request ? request.stream.session : request.socket),
+    // identifies the connection there, and its socket holds the TLS peer's certificate.
+    contextValues: (request) => {
+      const values = createContextValues().set(
+        connectionKey,
+        "stream" in request ? request.stream.session : request.socket,
+      );
+      if (!mtls) return values;
+      const socket = "stream" in request ? request.stream.session?.socket : request.socket;
+      return values.set(clientCertificateKey, clientCertificateOf(socket));
+    },
     fallback: (request, response) => {
       if (serveHealthEndpoints(request, response, readiness)) return;
       if (dashboard(request, response)) return;
@@ -174,7 +211,18 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   const server = new OnePortServer({
     host: config.server.host,
     port: config.server.port,
-    ...(config.server.tls ? { tls: config.server.tls } : {}),
+    ...(config.server.tls
+      ? {
+          tls: {
+            certFile: config.server.tls.certFile,
+            keyFile: config.server.tls.keyFile,
+            // With AUTH_MODE=none the certificate is the only credential: the handshake demands it.
+            ...(config.server.tls.clientCaFile
+              ? { clientCa: { file: config.server.tls.clientCaFile, required: config.auth.mode === "none" } }
+              : {}),
+          },
+        }
+      : {}),
     headersTimeoutMs: config.server.headersTimeoutMs,
     // Plain gRPC StreamPayments calls take the native path; everything else goes to Connect.
     handler: (request, response) => {
@@ -183,6 +231,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     },
   });
   const address = await server.listen();
+  tokens?.start();
 
   let stopping = false;
   const connectPolicy = retry(handleAll, {
@@ -258,8 +307,10 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     address,
     ready,
     hub,
+    reloadTokens: () => tokens?.reload() ?? false,
     async stop() {
       stopping = true;
+      tokens?.stop();
       clearInterval(probe);
       clearInterval(retention);
       health.set("", "NOT_SERVING");

@@ -10,6 +10,7 @@ import {
   TopicListSchema,
   TopicStatusSchema,
 } from "../../gen/payment/payment_pb.js";
+import { identityKey } from "../auth/identity.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import type { StreamHub } from "../streaming/stream-hub.js";
 import { PaymentNotFoundError } from "./error-mapping.js";
@@ -67,7 +68,11 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
     // Reached by gRPC-Web and Connect clients, and by gRPC clients that compress; other gRPC
     // clients are served by native-grpc-streams.ts, which shares PaymentStreams.
     async *streamPayments(request, context) {
-      const stream = await deps.streams.open(request, context.values.get(connectionKey));
+      const stream = await deps.streams.open(
+        request,
+        context.values.get(connectionKey),
+        context.values.get(identityKey),
+      );
       // A generator parked on a write to a vanished client never reaches `finally`: the abort
       // signal releases the subscription (and its queue) at once.
       const release = () => stream.close();

@@ -11,6 +11,8 @@ import {
   Provider,
   type StreamRequest,
 } from "../../gen/payment/payment_pb.js";
+import { onCredentialExpiry } from "../auth/credential-expiry.js";
+import { CredentialExpiredError, type Identity } from "../auth/identity.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
 import type { Subscription } from "../streaming/subscription.js";
@@ -48,8 +50,15 @@ export class PaymentStreams {
 
   constructor(private readonly deps: PaymentStreamsDependencies) {}
 
-  /** Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). */
-  async open(request: StreamRequest, connection: object | undefined): Promise<PaymentStream> {
+  /**
+   * Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). A stream
+   * of an identity whose credential expires ends then, with UNAUTHENTICATED and a resume cursor.
+   */
+  async open(
+    request: StreamRequest,
+    connection: object | undefined,
+    identity: Identity,
+  ): Promise<PaymentStream> {
     const { deps } = this;
     const topic = deps.topicAllowed(request.topic);
     const start = startPosition(request);
@@ -65,6 +74,12 @@ export class PaymentStreams {
       subscription = await deps.hub.subscribe(topic, filter, start);
       const stored = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
       const opened = subscription;
+      const cancelExpiry = onCredentialExpiry(identity, () =>
+        deps.hub.interrupt(
+          opened,
+          (cursor) => new CredentialExpiredError(`the credential of ${identity.name} expired`, cursor),
+        ),
+      );
       let closed = false;
       return {
         existing: stored.map(existingEvent),
@@ -72,6 +87,7 @@ export class PaymentStreams {
         close() {
           if (closed) return;
           closed = true;
+          cancelExpiry();
           opened.close();
           releaseSlot();
         },
