@@ -54,6 +54,8 @@ RUN apt-get update \
     libssl3 zlib1g libzstd1 liblz4-1 libsasl2-2 libcurl4 ca-certificates \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# A container is reached on 0.0.0.0, so pa refuses to start here with AUTH_MODE=none unless
+# ALLOW_INSECURE=true: set AUTH_MODE=token or jwt (and their files) when running the image.
 ENV NODE_ENV=production \
     UV_THREADPOOL_SIZE=16 \
     GRPC_HOST=0.0.0.0 \

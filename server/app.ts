@@ -1,6 +1,6 @@
 // Builds pa from a validated config: Kafka clients, store, stream hub, RPC routes and the one-port
 // server. Tests call startApp() in-process on port 0; server/main.ts adds signals and the process.
-import type { Http2ServerResponse, IncomingHttpHeaders } from "node:http2";
+import type { Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
 import {
   Code,
@@ -20,7 +20,11 @@ import { file_payment_payment, PaymentService } from "../gen/payment/payment_pb.
 import { auditInterceptor } from "./admin/audit-log.js";
 import { registerDeadLetterService } from "./admin/dead-letter-service.js";
 import { Access } from "./auth/access.js";
-import { type Identity, identityKey } from "./auth/identity.js";
+import { authenticationInterceptor } from "./auth/authentication-interceptor.js";
+import { Authenticator } from "./auth/authenticator.js";
+import { clientCertificateKey, clientCertificateOf } from "./auth/client-certificate.js";
+import { JwtVerifier } from "./auth/jwt-verifier.js";
+import { TokensFile } from "./auth/tokens-file.js";
 import type { Config } from "./config/config.js";
 import { corsHandler } from "./http/cors.js";
 import { serveHealthEndpoints } from "./http/health-endpoints.js";
@@ -49,18 +53,27 @@ export interface App {
   /** Resolves once Kafka is connected and pinned topics are starting. */
   ready: Promise<void>;
   hub: StreamHub;
+  /**
+   * Reads AUTH_TOKENS_FILE again (SIGHUP): open streams stay, the next call of a revoked key fails.
+   * Keeps the tokens in use when the file is bad; returns whether it reloaded.
+   */
+  reloadTokens(): boolean;
   stop(): Promise<void>;
 }
 
 const READINESS_PROBE_INTERVAL_MS = 5_000;
 const RETENTION_INTERVAL_MS = 60_000;
 
-/** TEMPORARY until server/auth/authenticator.ts lands: how tests give a call its identity. */
-export interface TestIdentityHook {
-  identify: (headers: IncomingHttpHeaders) => Identity;
-}
-
-export async function startApp(config: Config, logger: Logger, testHook?: TestIdentityHook): Promise<App> {
+/** Throws ConfigError (exit 2) for a bad AUTH_TOKENS_FILE or AUTH_JWT_PUBLIC_KEY_FILE, before opening anything. */
+export async function startApp(config: Config, logger: Logger): Promise<App> {
+  const tokens = config.auth.tokensFile ? new TokensFile(config.auth.tokensFile, logger) : undefined;
+  const mtls = config.server.tls?.clientCaFile !== undefined;
+  const authenticator = new Authenticator({
+    mode: config.auth.mode,
+    ...(tokens ? { tokens } : {}),
+    ...(config.auth.mode === "jwt" ? { jwt: JwtVerifier.create(config.auth) } : {}),
+    mtls,
+  });
   const settings = connectionConfig(config.kafka);
   const admin = new TopicAdmin(settings);
   const store = await openStore(config.store);
@@ -138,11 +151,15 @@ export async function startApp(config: Config, logger: Logger, testHook?: TestId
     maxStreamsPerConnection: config.server.maxStreamsPerConnection,
   });
   const nativeGrpcStreams = new NativeGrpcStreams({
-    ...(testHook ? { identify: testHook.identify } : {}),
     streams: paymentStreams,
     frames: new EventFrames(),
     logger,
     unavailableReason,
+    authenticate: (request) =>
+      authenticator.authenticate({
+        authorization: request.headers.authorization,
+        certificate: mtls ? clientCertificateOf(request.stream.session?.socket) : undefined,
+      }),
   });
 
   const routes = (router: ConnectRouter) => {
@@ -171,16 +188,24 @@ export async function startApp(config: Config, logger: Logger, testHook?: TestId
   const handler = connectNodeAdapter({
     routes,
     // The audit log sees each admin call's final code, so it is outside the error mapping.
-    interceptors: [auditInterceptor(logger), errorMappingInterceptor(logger), requireKafka],
+    interceptors: [
+      auditInterceptor(logger),
+      errorMappingInterceptor(logger),
+      authenticationInterceptor(authenticator, {
+        streamsEndingThemselves: [PaymentService.method.streamPayments],
+      }),
+      requireKafka,
+    ],
     // HTTP/2's compatibility request hands out a new socket proxy per request: the session is what
-    // identifies the connection there.
+    // identifies the connection there, and its socket holds the TLS peer's certificate.
     contextValues: (request) => {
       const values = createContextValues().set(
         connectionKey,
         "stream" in request ? request.stream.session : request.socket,
       );
-      if (testHook) values.set(identityKey, testHook.identify(request.headers));
-      return values;
+      if (!mtls) return values;
+      const socket = "stream" in request ? request.stream.session?.socket : request.socket;
+      return values.set(clientCertificateKey, clientCertificateOf(socket));
     },
     fallback: (request, response) => {
       if (serveHealthEndpoints(request, response, readiness)) return;
@@ -193,7 +218,18 @@ export async function startApp(config: Config, logger: Logger, testHook?: TestId
   const server = new OnePortServer({
     host: config.server.host,
     port: config.server.port,
-    ...(config.server.tls ? { tls: config.server.tls } : {}),
+    ...(config.server.tls
+      ? {
+          tls: {
+            certFile: config.server.tls.certFile,
+            keyFile: config.server.tls.keyFile,
+            // With AUTH_MODE=none the certificate is the only credential: the handshake demands it.
+            ...(config.server.tls.clientCaFile
+              ? { clientCa: { file: config.server.tls.clientCaFile, required: config.auth.mode === "none" } }
+              : {}),
+          },
+        }
+      : {}),
     headersTimeoutMs: config.server.headersTimeoutMs,
     // Plain gRPC StreamPayments calls take the native path; everything else goes to Connect.
     handler: (request, response) => {
@@ -203,6 +239,7 @@ export async function startApp(config: Config, logger: Logger, testHook?: TestId
     },
   });
   const address = await server.listen();
+  tokens?.start();
 
   let stopping = false;
   const connectPolicy = retry(handleAll, {
@@ -278,8 +315,10 @@ export async function startApp(config: Config, logger: Logger, testHook?: TestId
     address,
     ready,
     hub,
+    reloadTokens: () => tokens?.reload() ?? false,
     async stop() {
       stopping = true;
+      tokens?.stop();
       clearInterval(probe);
       clearInterval(retention);
       health.set("", "NOT_SERVING");

@@ -21,7 +21,36 @@ export interface KafkaSecurity {
   sasl?: { mechanism: string; username: string; password: string };
 }
 
+/** AUTH_MODE: how callers prove who they are (mTLS, with TLS_CLIENT_CA, combines with any). */
+export type AuthMode = "none" | "token" | "jwt";
+
+export interface AuthConfig {
+  mode: AuthMode;
+  /**
+   * AUTH_TOKENS_FILE: a JSON or YAML array of API keys ({name, sha256, scope, tenant?}) and mTLS
+   * subjects ({name, subject, scope, tenant?}); read at start-up, on change and on SIGHUP.
+   */
+  tokensFile?: string;
+  /** AUTH_MODE=jwt: where the signing keys come from, and the claims every JWT must carry. */
+  jwt?: {
+    /** AUTH_JWKS_URL (https, or http on loopback) or AUTH_JWT_PUBLIC_KEY_FILE (PEM or JWK/JWKS): exactly one. */
+    keys: { jwksUrl: string } | { publicKeyFile: string };
+    /** AUTH_JWT_ISSUER: the required `iss`. */
+    issuer: string;
+    /** AUTH_JWT_AUDIENCE: the required `aud` (pa's own name at the issuer). */
+    audience: string;
+  };
+  /** AUTH_TENANT_CLAIM: the JWT claim that binds an identity to one tenant; unset: none is bound. */
+  tenantClaim?: string;
+  /**
+   * ALLOW_INSECURE: with AUTH_MODE=none and no mTLS, pa listens on loopback only unless this says
+   * that anyone reaching GRPC_HOST may read everything.
+   */
+  allowInsecure: boolean;
+}
+
 export interface Config {
+  auth: AuthConfig;
   kafka: {
     /** KAFKA_BROKERS: bootstrap servers, comma-separated. */
     brokers: string;
@@ -44,8 +73,11 @@ export interface Config {
     /** GRPC_HOST and GRPC_PORT: the one address every protocol is served on. */
     host: string;
     port: number;
-    /** TLS_CERT and TLS_KEY: PEM file paths; both set means TLS with ALPN (h2 and http/1.1). */
-    tls?: { certFile: string; keyFile: string };
+    /**
+     * TLS_CERT and TLS_KEY: PEM file paths; both set means TLS with ALPN (h2 and http/1.1).
+     * TLS_CLIENT_CA: a PEM file of the CA(s) whose client certificates identify callers (mTLS).
+     */
+    tls?: { certFile: string; keyFile: string; clientCaFile?: string };
     /** SHUTDOWN_TIMEOUT: how long SIGTERM waits for streams and in-flight work before forcing. */
     shutdownTimeoutMs: number;
     /** HTTP_HEADERS_TIMEOUT: an HTTP/1.1 client must send its request headers within this. */
@@ -282,6 +314,7 @@ const schema = z.object({
     .enum(["earliest", "latest"], { message: "must be earliest or latest" })
     .default("earliest"),
   CONSUMER_POOL_SIZE: count(1, 16).default(2),
+  // Unset, it depends on AUTH_MODE (see listenHost): loopback only when nobody is authenticated.
   GRPC_HOST: z
     .string()
     .trim()
@@ -290,10 +323,19 @@ const schema = z.object({
       const problem = hostProblem(value);
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     })
-    .default("0.0.0.0"),
+    .optional(),
   GRPC_PORT: count(0, 65535).default(50051),
   TLS_CERT: z.string().trim().default(""),
   TLS_KEY: z.string().trim().default(""),
+  TLS_CLIENT_CA: z.string().trim().default(""),
+  AUTH_MODE: z.enum(["none", "token", "jwt"], { message: "must be none, token or jwt" }).default("none"),
+  AUTH_TOKENS_FILE: z.string().trim().default(""),
+  AUTH_JWKS_URL: z.string().trim().default(""),
+  AUTH_JWT_PUBLIC_KEY_FILE: z.string().trim().default(""),
+  AUTH_JWT_ISSUER: z.string().trim().default(""),
+  AUTH_JWT_AUDIENCE: z.string().trim().default(""),
+  AUTH_TENANT_CLAIM: z.string().trim().optional(),
+  ALLOW_INSECURE: boolean.default(false),
   SHUTDOWN_TIMEOUT: duration.default(10_000),
   HTTP_HEADERS_TIMEOUT: duration.default(10_000),
   MAX_STREAMS: count(1, 100_000).default(5000),
@@ -393,6 +435,15 @@ export function parseConfig(env: Env, isTty = false): Config {
   }
   if (e.TLS_CERT) checkTlsFiles(e.TLS_CERT, e.TLS_KEY);
   if (!e.DATABASE_URL) checkDataDir(e.DATA_DIR);
+  const auth = authConfig(e);
+  for (const [name, path] of [
+    ["TLS_CLIENT_CA", e.TLS_CLIENT_CA],
+    ["AUTH_TOKENS_FILE", e.AUTH_TOKENS_FILE],
+    ["AUTH_JWT_PUBLIC_KEY_FILE", e.AUTH_JWT_PUBLIC_KEY_FILE],
+  ] as const) {
+    if (path && !existsSync(path))
+      throw new ConfigError(`invalid configuration:\n  ${name}: no file at ${path}`);
+  }
   // With the embedded store every instance answers queries from its own file, so each must
   // process every partition itself; only a store the instances share can be filled in shares.
   if (e.SHARE_PROCESSING && !e.DATABASE_URL) {
@@ -408,7 +459,10 @@ export function parseConfig(env: Env, isTty = false): Config {
     );
   }
 
+  const host = listenHost(e.GRPC_HOST, auth, Boolean(e.TLS_CLIENT_CA));
+
   return {
+    auth,
     kafka: {
       brokers: e.KAFKA_BROKERS,
       pinnedTopics: e.KAFKA_TOPIC,
@@ -424,9 +478,17 @@ export function parseConfig(env: Env, isTty = false): Config {
       consumerPoolSize: e.CONSUMER_POOL_SIZE,
     },
     server: {
-      host: e.GRPC_HOST,
+      host,
       port: e.GRPC_PORT,
-      ...(e.TLS_CERT ? { tls: { certFile: e.TLS_CERT, keyFile: e.TLS_KEY } } : {}),
+      ...(e.TLS_CERT
+        ? {
+            tls: {
+              certFile: e.TLS_CERT,
+              keyFile: e.TLS_KEY,
+              ...(e.TLS_CLIENT_CA ? { clientCaFile: e.TLS_CLIENT_CA } : {}),
+            },
+          }
+        : {}),
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT,
       maxStreams: e.MAX_STREAMS,
@@ -464,6 +526,115 @@ export function parseConfig(env: Env, isTty = false): Config {
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (isTty ? "pretty" : "json") },
   };
+}
+
+type Parsed = z.infer<typeof schema>;
+
+function invalid(name: string, message: string): ConfigError {
+  return new ConfigError(`invalid configuration:\n  ${name}: ${message}`);
+}
+
+function authConfig(e: Parsed): AuthConfig {
+  const mode = e.AUTH_MODE;
+  if (e.TLS_CLIENT_CA && !e.TLS_CERT) {
+    throw invalid(
+      "TLS_CLIENT_CA",
+      "needs TLS_CERT and TLS_KEY (client certificates are asked for in the TLS handshake)",
+    );
+  }
+  if (mode === "token" && !e.AUTH_TOKENS_FILE) {
+    throw invalid("AUTH_TOKENS_FILE", "AUTH_MODE=token needs it: the file of API keys (JSON or YAML)");
+  }
+  if (e.TLS_CLIENT_CA && !e.AUTH_TOKENS_FILE) {
+    throw invalid(
+      "AUTH_TOKENS_FILE",
+      "TLS_CLIENT_CA needs it: client certificate subjects get their scope from its {subject, scope} entries",
+    );
+  }
+  if (e.AUTH_TOKENS_FILE && mode !== "token" && !e.TLS_CLIENT_CA) {
+    throw invalid(
+      "AUTH_TOKENS_FILE",
+      "is read only with AUTH_MODE=token or TLS_CLIENT_CA; set one or unset it",
+    );
+  }
+  const jwtVariables = [
+    "AUTH_JWKS_URL",
+    "AUTH_JWT_PUBLIC_KEY_FILE",
+    "AUTH_JWT_ISSUER",
+    "AUTH_JWT_AUDIENCE",
+    "AUTH_TENANT_CLAIM",
+  ] as const;
+  if (mode !== "jwt") {
+    const stray = jwtVariables.find((name) => e[name]);
+    if (stray) throw invalid(stray, "is read only with AUTH_MODE=jwt; set AUTH_MODE=jwt or unset it");
+    return {
+      mode,
+      ...(e.AUTH_TOKENS_FILE ? { tokensFile: e.AUTH_TOKENS_FILE } : {}),
+      allowInsecure: e.ALLOW_INSECURE,
+    };
+  }
+  if (Boolean(e.AUTH_JWKS_URL) === Boolean(e.AUTH_JWT_PUBLIC_KEY_FILE)) {
+    throw invalid(
+      "AUTH_JWKS_URL and AUTH_JWT_PUBLIC_KEY_FILE",
+      "AUTH_MODE=jwt needs exactly one: the issuer's JWKS URL, or a public key file (PEM, JWK or JWKS)",
+    );
+  }
+  if (e.AUTH_JWKS_URL) checkJwksUrl(e.AUTH_JWKS_URL);
+  if (!e.AUTH_JWT_ISSUER)
+    throw invalid("AUTH_JWT_ISSUER", "AUTH_MODE=jwt needs it: the `iss` every JWT must carry");
+  if (!e.AUTH_JWT_AUDIENCE) {
+    throw invalid(
+      "AUTH_JWT_AUDIENCE",
+      "AUTH_MODE=jwt needs it: the `aud` every JWT must carry (pa's name at the issuer)",
+    );
+  }
+  return {
+    mode,
+    ...(e.AUTH_TOKENS_FILE ? { tokensFile: e.AUTH_TOKENS_FILE } : {}),
+    jwt: {
+      keys: e.AUTH_JWKS_URL ? { jwksUrl: e.AUTH_JWKS_URL } : { publicKeyFile: e.AUTH_JWT_PUBLIC_KEY_FILE },
+      issuer: e.AUTH_JWT_ISSUER,
+      audience: e.AUTH_JWT_AUDIENCE,
+    },
+    ...(e.AUTH_TENANT_CLAIM ? { tenantClaim: e.AUTH_TENANT_CLAIM } : {}),
+    allowInsecure: e.ALLOW_INSECURE,
+  };
+}
+
+// Keys fetched over plain HTTP from another host could be swapped by anyone on the path.
+function checkJwksUrl(value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid("AUTH_JWKS_URL", `must be a URL (got ${JSON.stringify(value)})`);
+  }
+  if (url.protocol === "https:") return;
+  if (url.protocol === "http:" && isLoopback(url.hostname.replace(/^\[|\]$/g, ""))) return;
+  throw invalid(
+    "AUTH_JWKS_URL",
+    `must be an https:// URL (http:// only on loopback); got ${JSON.stringify(value)}`,
+  );
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+// Secure by default: nobody proves who they are with AUTH_MODE=none and no mTLS, so only this
+// machine may connect unless ALLOW_INSECURE says otherwise in words.
+function listenHost(host: string | undefined, auth: AuthConfig, mtls: boolean): string {
+  const open = auth.mode === "none" && !mtls;
+  if (!open) return host ?? "0.0.0.0";
+  if (host === undefined) return "127.0.0.1";
+  if (!isLoopback(host) && !auth.allowInsecure) {
+    throw invalid(
+      "GRPC_HOST",
+      `${JSON.stringify(host)} is not a loopback address, and with AUTH_MODE=none anyone reaching it could read ` +
+        "every payment. Set AUTH_MODE=token or jwt (or TLS_CLIENT_CA), or ALLOW_INSECURE=true to accept that",
+    );
+  }
+  return host;
 }
 
 // The PoC's rule, with one fix: KAFKA_SSL without SASL credentials means TLS alone (the PoC asked for

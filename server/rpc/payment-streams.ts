@@ -12,7 +12,8 @@ import {
   type StreamRequest,
 } from "../../gen/payment/payment_pb.js";
 import type { Access } from "../auth/access.js";
-import { ANONYMOUS, type Identity } from "../auth/identity.js";
+import { onCredentialExpiry } from "../auth/credential-expiry.js";
+import { CredentialExpiredError, type Identity } from "../auth/identity.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
 import type { Subscription } from "../streaming/subscription.js";
@@ -51,11 +52,14 @@ export class PaymentStreams {
 
   constructor(private readonly deps: PaymentStreamsDependencies) {}
 
-  /** Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). */
+  /**
+   * Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). A stream
+   * of an identity whose credential expires ends then, with UNAUTHENTICATED and a resume cursor.
+   */
   async open(
     request: StreamRequest,
     connection: object | undefined,
-    identity: Identity = ANONYMOUS,
+    identity: Identity,
   ): Promise<PaymentStream> {
     const { deps } = this;
     const topic = deps.access.requireTopic(identity, request.topic);
@@ -75,6 +79,12 @@ export class PaymentStreams {
       subscription = await deps.hub.subscribe(topic, view ? { ...filter, view } : filter, start);
       const stored = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
       const opened = subscription;
+      const cancelExpiry = onCredentialExpiry(identity, () =>
+        deps.hub.interrupt(
+          opened,
+          (cursor) => new CredentialExpiredError(`the credential of ${identity.name} expired`, cursor),
+        ),
+      );
       let closed = false;
       return {
         existing: stored.map((payment) => {
@@ -85,6 +95,7 @@ export class PaymentStreams {
         close() {
           if (closed) return;
           closed = true;
+          cancelExpiry();
           opened.close();
           releaseSlot();
         },

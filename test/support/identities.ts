@@ -2,7 +2,6 @@
 // send one as `authorization: Bearer <key>`. Also captures pa's log, for audit and redaction checks.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import type { IncomingHttpHeaders } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -12,7 +11,6 @@ import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { DeadLetterService } from "../../gen/pa/admin/v1/dead_letter_service_pb.js";
 import { PaymentService } from "../../gen/payment/payment_pb.js";
 import { startApp } from "../../server/app.js";
-import { grantsFromScope, type Identity } from "../../server/auth/identity.js";
 import { parseConfig } from "../../server/config/config.js";
 import { createLogger } from "../../server/observability/logger.js";
 import type { PaymentClient } from "./clients.js";
@@ -54,23 +52,6 @@ export interface SecuredPa extends RunningPa {
   logLines: string[];
 }
 
-/** TEMPORARY until the authenticator lands on main: identifies callers the way token mode will. */
-function testIdentities(tokens: readonly TestToken[]) {
-  return {
-    identify(headers: IncomingHttpHeaders): Identity {
-      const presented = /^Bearer (.+)$/.exec(String(headers.authorization ?? ""))?.[1];
-      const found = tokens.find((t) => t.key === presented);
-      if (!found) return { name: "unknown", kind: "token", grants: grantsFromScope("") };
-      return {
-        name: found.name,
-        kind: "token",
-        grants: grantsFromScope(found.scope),
-        ...(found.tenant !== undefined ? { tenant: found.tenant } : {}),
-      };
-    },
-  };
-}
-
 /** pa in-process in token mode with these API keys, its log captured. */
 export async function startSecuredPa(
   bootstrap: string,
@@ -104,7 +85,7 @@ export async function startSecuredPa(
       done();
     },
   });
-  const app = await startApp(config, createLogger(config.log, destination), testIdentities(tokens));
+  const app = await startApp(config, createLogger(config.log, destination));
   await app.ready;
   const port = app.address.port;
   return { app, config, port, baseUrl: `http://127.0.0.1:${port}`, stop: () => app.stop(), logLines };

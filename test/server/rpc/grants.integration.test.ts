@@ -455,8 +455,20 @@ describe("grants on every RPC", () => {
     it("holds none of the e-mails, API keys or passwords this run used", async () => {
       // A failed authentication too: its key must not be logged either.
       const forged = `pa_${randomBytes(18).toString("hex")}`;
-      await failure(paymentClient(pa.baseUrl, "connect", forged).listPayments({ topic: pay }));
-      await streamFailure(paymentClient(pa.baseUrl, "grpc", forged).streamPayments({ topic: pay }));
+      const unary = await failure(paymentClient(pa.baseUrl, "connect", forged).listPayments({ topic: pay }));
+      expect(unary.code).toBe(Code.Unauthenticated);
+      const stream = await streamFailure(
+        paymentClient(pa.baseUrl, "grpc", forged).streamPayments({ topic: pay }),
+      );
+      expect(stream.code).toBe(Code.Unauthenticated);
+      const admin = await failure(deadLetterClient(pa.baseUrl, forged).listDeadLetters({ topic: ord }));
+      expect(admin.code).toBe(Code.Unauthenticated);
+      const audits = pa.logLines.map((line) => JSON.parse(line)).filter((line) => line.audit === true);
+      expect(audits.at(-1)).toMatchObject({
+        action: "ListDeadLetters",
+        result: "denied",
+        code: "UNAUTHENTICATED",
+      });
       const log = pa.logLines.join("\n");
       expect(log).toContain("[DLQ:"); // the run did log, at debug level
       for (const secret of [...emails, ...tokens.map((t) => t.key), forged, databasePassword]) {
