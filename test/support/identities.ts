@@ -1,7 +1,7 @@
 // A pa whose callers have identities: API keys with grants, and clients of every protocol that
 // send one as `authorization: Bearer <key>`. Also captures pa's log, for audit and redaction checks.
-import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -13,6 +13,7 @@ import { PaymentService } from "../../gen/payment/payment_pb.js";
 import { startApp } from "../../server/app.js";
 import { parseConfig } from "../../server/config/config.js";
 import { createLogger } from "../../server/observability/logger.js";
+import { bearer, newApiKey, sha256Hex, writeTokensFile } from "./auth.js";
 import type { PaymentClient } from "./clients.js";
 import type { RunningPa } from "./pa.js";
 
@@ -30,20 +31,22 @@ export function token(name: string, scope: string, tenant?: string): TestToken {
     name,
     scope,
     ...(tenant !== undefined ? { tenant } : {}),
-    key: `pa_${randomBytes(18).toString("hex")}`,
+    key: newApiKey(),
   };
 }
 
 /** AUTH_TOKENS_FILE's content: only each key's sha256 is written, never the key. */
 export function tokensFile(tokens: readonly TestToken[]): string {
   const file = join(mkdtempSync(join(tmpdir(), "pa-test-tokens-")), "tokens.json");
-  const entries = tokens.map(({ name, scope, tenant, key }) => ({
-    name,
-    sha256: createHash("sha256").update(key).digest("hex"),
-    scope,
-    ...(tenant !== undefined ? { tenant } : {}),
-  }));
-  writeFileSync(file, JSON.stringify(entries, null, 2));
+  writeTokensFile(
+    file,
+    tokens.map(({ name, scope, tenant, key }) => ({
+      name,
+      sha256: sha256Hex(key),
+      scope,
+      ...(tenant !== undefined ? { tenant } : {}),
+    })),
+  );
   return file;
 }
 
@@ -91,21 +94,13 @@ export async function startSecuredPa(
   return { app, config, port, baseUrl: `http://127.0.0.1:${port}`, stop: () => app.stop(), logLines };
 }
 
-function bearer(key: string | undefined): Interceptor[] {
-  if (key === undefined) return [];
-  return [
-    (next) => (request) => {
-      request.header.set("authorization", `Bearer ${key}`);
-      return next(request);
-    },
-  ];
-}
+const withKey = (key: string | undefined): Interceptor[] => (key === undefined ? [] : [bearer(key)]);
 
 export type Protocol = "grpc" | "grpc-web" | "connect";
 
 /** A PaymentService client of the protocol, sending the key (or none). gRPC streams take pa's native path. */
 export function paymentClient(baseUrl: string, protocol: Protocol, key?: string): PaymentClient {
-  const interceptors = bearer(key);
+  const interceptors = withKey(key);
   switch (protocol) {
     case "grpc":
       return createClient(PaymentService, createGrpcTransport({ baseUrl, interceptors }));
@@ -123,5 +118,5 @@ export function paymentClient(baseUrl: string, protocol: Protocol, key?: string)
 }
 
 export function deadLetterClient(baseUrl: string, key?: string): Client<typeof DeadLetterService> {
-  return createClient(DeadLetterService, createGrpcTransport({ baseUrl, interceptors: bearer(key) }));
+  return createClient(DeadLetterService, createGrpcTransport({ baseUrl, interceptors: withKey(key) }));
 }

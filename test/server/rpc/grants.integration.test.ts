@@ -4,14 +4,13 @@
 // native gRPC path, gRPC-Web and Connect; the existing snapshot; GetPayment and ListPayments), the
 // dead-letter service's `admin` grant with its audit lines, and a log that holds none of the
 // e-mails, keys or passwords the run used.
-import { execFile } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type PaymentEvent, StreamStart } from "../../../gen/payment/payment_pb.js";
+import { curlConnect, newApiKey } from "../../support/auth.js";
 import { pocClient } from "../../support/clients.js";
 import {
   deadLetterClient,
@@ -25,7 +24,6 @@ import { createTopics, produce } from "../../support/kafka.js";
 import { openStream, streamFailure, waitUntil } from "../../support/streams.js";
 
 const bootstrap = inject("kafkaBootstrap");
-const execFileAsync = promisify(execFile);
 const postgresUrl = inject("postgresUrl");
 const protocols: Protocol[] = ["grpc", "grpc-web", "connect"];
 
@@ -355,17 +353,13 @@ describe("grants on every RPC", () => {
 
     it("curl with the key in the authorization header: masked, and NOT_FOUND for another tenant's payment", async () => {
       const call = async (key: string, paymentId: string) => {
-        const { stdout } = await execFileAsync("curl", [
-          "-sS",
-          "-H",
-          `authorization: Bearer ${key}`,
-          "-H",
-          "content-type: application/json",
-          "-d",
-          JSON.stringify({ paymentId }),
-          `${pa.baseUrl}/payment.PaymentService/GetPayment`,
-        ]);
-        return JSON.parse(stdout);
+        const answer = await curlConnect(
+          pa.baseUrl,
+          "payment.PaymentService/GetPayment",
+          { paymentId },
+          { headers: { authorization: `Bearer ${key}` } },
+        );
+        return JSON.parse(answer.body);
       };
       const masked = await call(payReader.key, id("p2"));
       expect(masked.customerEmail).toBe("b***@example.com");
@@ -454,7 +448,7 @@ describe("grants on every RPC", () => {
   describe("the log", () => {
     it("holds none of the e-mails, API keys or passwords this run used", async () => {
       // A failed authentication too: its key must not be logged either.
-      const forged = `pa_${randomBytes(18).toString("hex")}`;
+      const forged = newApiKey();
       const unary = await failure(paymentClient(pa.baseUrl, "connect", forged).listPayments({ topic: pay }));
       expect(unary.code).toBe(Code.Unauthenticated);
       const stream = await streamFailure(
