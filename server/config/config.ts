@@ -459,6 +459,14 @@ export function parseConfig(env: Env, isTty = false): Config {
     );
   }
 
+  // A tenant-bound identity is matched against a metadata key; without one it could see nothing.
+  if (e.AUTH_TENANT_CLAIM && !e.TENANT_METADATA_KEY) {
+    throw invalid(
+      "TENANT_METADATA_KEY",
+      "must be set with AUTH_TENANT_CLAIM: name the payment metadata key a tenant is matched against (e.g. merchant_id)",
+    );
+  }
+
   const host = listenHost(e.GRPC_HOST, auth, Boolean(e.TLS_CLIENT_CA));
 
   return {

@@ -36,6 +36,20 @@ describe("access configuration", () => {
     }
   });
 
+  it("needs TENANT_METADATA_KEY when JWTs bind identities to tenants", () => {
+    const jwt = {
+      AUTH_MODE: "jwt",
+      AUTH_JWKS_URL: "https://idp.example.com/jwks",
+      AUTH_JWT_ISSUER: "https://idp.example.com/",
+      AUTH_JWT_AUDIENCE: "pa",
+      AUTH_TENANT_CLAIM: "org",
+    };
+    expect(() => parseConfig(jwt)).toThrow(/TENANT_METADATA_KEY: must be set with AUTH_TENANT_CLAIM/);
+    expect(parseConfig({ ...jwt, TENANT_METADATA_KEY: "merchant_id" }).access.tenantMetadataKey).toBe(
+      "merchant_id",
+    );
+  });
+
   it("refuses a tenant key that is not a plain metadata key", () => {
     expect(() => parseConfig({ TENANT_METADATA_KEY: "merchant id" })).toThrow(/TENANT_METADATA_KEY/);
   });
