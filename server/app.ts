@@ -17,13 +17,16 @@ import {
   file_pa_admin_v1_dead_letter_service,
 } from "../gen/pa/admin/v1/dead_letter_service_pb.js";
 import { file_payment_payment, PaymentService } from "../gen/payment/payment_pb.js";
+import { auditInterceptor } from "./admin/audit-log.js";
 import { registerDeadLetterService } from "./admin/dead-letter-service.js";
+import { Access } from "./auth/access.js";
 import { authenticationInterceptor } from "./auth/authentication-interceptor.js";
 import { Authenticator } from "./auth/authenticator.js";
 import { clientCertificateKey, clientCertificateOf } from "./auth/client-certificate.js";
 import { JwtVerifier } from "./auth/jwt-verifier.js";
 import { TokensFile } from "./auth/tokens-file.js";
 import type { Config } from "./config/config.js";
+import { corsHandler } from "./http/cors.js";
 import { serveHealthEndpoints } from "./http/health-endpoints.js";
 import { OnePortServer } from "./http/one-port-server.js";
 import { staticFiles } from "./http/static-files.js";
@@ -41,7 +44,6 @@ import { NativeGrpcStreams } from "./rpc/native-grpc-streams.js";
 import { connectionKey, registerPaymentService } from "./rpc/payment-service.js";
 import { PaymentStreams } from "./rpc/payment-streams.js";
 import { fileRegistryOf, registerReflection } from "./rpc/reflection-service.js";
-import { topicPolicy } from "./rpc/request-validation.js";
 import { describeStore, openStore } from "./store/open-store.js";
 import { EventFrames } from "./streaming/event-frames.js";
 import { StreamHub } from "./streaming/stream-hub.js";
@@ -139,10 +141,12 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     return next(request);
   };
 
+  // What each caller may see and do: TOPIC_ALLOWLIST, its grants, its tenant, PII masking.
+  const access = new Access({ topicAllowlist: config.streams.topicAllowlist, ...config.access });
   const paymentStreams = new PaymentStreams({
     hub,
     store,
-    topicAllowed: topicPolicy(config.streams.topicAllowlist),
+    access,
     streams: config.streams,
     maxStreamsPerConnection: config.server.maxStreamsPerConnection,
   });
@@ -159,11 +163,11 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   });
 
   const routes = (router: ConnectRouter) => {
-    registerPaymentService(router, { hub, store, streams: paymentStreams });
+    registerPaymentService(router, { hub, store, streams: paymentStreams, access });
     registerDeadLetterService(router, {
       admin,
       settings,
-      topicAllowed: topicPolicy(config.streams.topicAllowlist),
+      access,
       logger,
       cacheRecords: config.admin.deadLetterCacheRecords,
     });
@@ -180,9 +184,12 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
 
   // The built dashboard (web/dist), when there is one, at "/".
   const dashboard = staticFiles();
+  const cors = corsHandler(config.access.corsOrigins);
   const handler = connectNodeAdapter({
     routes,
+    // The audit log sees each admin call's final code, so it is outside the error mapping.
     interceptors: [
+      auditInterceptor(logger),
       errorMappingInterceptor(logger),
       authenticationInterceptor(authenticator, {
         streamsEndingThemselves: [PaymentService.method.streamPayments],
@@ -226,6 +233,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     headersTimeoutMs: config.server.headersTimeoutMs,
     // Plain gRPC StreamPayments calls take the native path; everything else goes to Connect.
     handler: (request, response) => {
+      if (cors(request, response)) return;
       if ("stream" in request && nativeGrpcStreams.handle(request, response as Http2ServerResponse)) return;
       handler(request, response);
     },

@@ -144,6 +144,23 @@ export interface Config {
      */
     deadLetterCacheRecords: number;
   };
+  access: {
+    /**
+     * TENANT_METADATA_KEY: the payment metadata key (e.g. merchant_id) a tenant-bound identity's
+     * tenant is matched against; unset: no identity may be tenant-bound.
+     */
+    tenantMetadataKey?: string;
+    /**
+     * PII_METADATA_KEYS: metadata keys (compared case-insensitively) that identities without the
+     * `pii` grant never see, beside the customer e-mail, which they see masked.
+     */
+    piiMetadataKeys: string[];
+    /**
+     * CORS_ORIGINS: browser origins (scheme://host[:port], exactly) allowed to call pa from another
+     * origin; empty: no CORS headers, so only same-origin pages (the bundled dashboard) call it.
+     */
+    corsOrigins: string[];
+  };
   log: {
     level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
     format: "pretty" | "json";
@@ -207,6 +224,15 @@ const list = z.string().transform((v, ctx) => {
     .map((s) => s.trim())
     .filter(Boolean);
 });
+
+function isExactOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === origin;
+  } catch {
+    return false;
+  }
+}
 
 const kafkaTopicName = /^[a-zA-Z0-9._-]{1,249}$/;
 // What picomatch reads in a topic glob: topic-name characters and the wildcards * ? [ ] { } ! ,
@@ -342,6 +368,22 @@ const schema = z.object({
   BREAKER_SUCCESSES_TO_CLOSE: count(1, 1000).default(2),
   POISON_RETRIES: count(0, 100).default(0),
   DLQ_CACHE_RECORDS: count(0, 10_000_000).default(100_000),
+  TENANT_METADATA_KEY: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.:-]{1,128}$/, "must be a metadata key: letters, digits, _ . : - (e.g. merchant_id)")
+    .optional(),
+  PII_METADATA_KEYS: list.default(["email", "phone", "customer_name", "address", "ip_address"]),
+  CORS_ORIGINS: list
+    .refine(
+      (origins) => !origins.includes("*"),
+      'must list exact origins: "*" is refused because pa\'s calls carry credentials (authorization, client certificates)',
+    )
+    .refine(
+      (origins) => origins.every(isExactOrigin),
+      "must be origins like https://dashboard.example.com or http://localhost:5173 (scheme, host and port; no path), comma-separated",
+    )
+    .default([]),
   LOG_LEVEL: z
     .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
       message: "must be trace, debug, info, warn, error, fatal or silent",
@@ -417,6 +459,14 @@ export function parseConfig(env: Env, isTty = false): Config {
     );
   }
 
+  // A tenant-bound identity is matched against a metadata key; without one it could see nothing.
+  if (e.AUTH_TENANT_CLAIM && !e.TENANT_METADATA_KEY) {
+    throw invalid(
+      "TENANT_METADATA_KEY",
+      "must be set with AUTH_TENANT_CLAIM: name the payment metadata key a tenant is matched against (e.g. merchant_id)",
+    );
+  }
+
   const host = listenHost(e.GRPC_HOST, auth, Boolean(e.TLS_CLIENT_CA));
 
   return {
@@ -477,6 +527,11 @@ export function parseConfig(env: Env, isTty = false): Config {
       poisonRetries: e.POISON_RETRIES,
     },
     admin: { deadLetterCacheRecords: e.DLQ_CACHE_RECORDS },
+    access: {
+      ...(e.TENANT_METADATA_KEY ? { tenantMetadataKey: e.TENANT_METADATA_KEY } : {}),
+      piiMetadataKeys: e.PII_METADATA_KEYS,
+      corsOrigins: e.CORS_ORIGINS,
+    },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (isTty ? "pretty" : "json") },
   };
 }

@@ -43,6 +43,8 @@ export function toConnectError(error: unknown, logger?: Logger): ConnectError {
       error.kind === "permission_denied" ? Code.PermissionDenied : Code.InvalidArgument,
     );
   }
+  if (error instanceof AuthenticationError) return new ConnectError(error.message, Code.Unauthenticated);
+  if (error instanceof PermissionError) return new ConnectError(error.message, Code.PermissionDenied);
   if (error instanceof TopicNotFoundError) {
     return new ConnectError(`${error.message}; pa never creates topics for a subscription`, Code.NotFound);
   }

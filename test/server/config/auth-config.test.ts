@@ -102,6 +102,7 @@ describe("authentication configuration", () => {
       ...jwt,
       AUTH_JWKS_URL: "http://127.0.0.1:8080/jwks",
       AUTH_TENANT_CLAIM: "mid",
+      TENANT_METADATA_KEY: "merchant_id",
     });
     expect(remote.auth).toEqual({
       mode: "jwt",
