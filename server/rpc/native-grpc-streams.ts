@@ -21,7 +21,7 @@ import type { Identity } from "../auth/identity.js";
 import type { Logger } from "../observability/logger.js";
 import { type EventFrames, FRAME_HEADER_BYTES } from "../streaming/event-frames.js";
 import type { Subscription } from "../streaming/subscription.js";
-import { toConnectError } from "./error-mapping.js";
+import { FILTER_ERRORS_TRAILER, toConnectError } from "./error-mapping.js";
 import type { PaymentStream, PaymentStreams } from "./payment-streams.js";
 
 export interface NativeGrpcStreamsDependencies {
@@ -214,6 +214,9 @@ class NativeStreamCall {
     setTrailerStatus(new Headers(), error).forEach((value, key) => {
       status[key] = value;
     });
+    if (this.opened?.subscription.filter.expression) {
+      status[FILTER_ERRORS_TRAILER] = String(this.opened.subscription.filterErrors);
+    }
     if (!this.headersSent) {
       this.stream.respond(
         { ":status": 200, "content-type": this.contentType, ...status },

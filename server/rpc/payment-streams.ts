@@ -14,6 +14,7 @@ import {
 import type { Access } from "../auth/access.js";
 import { onCredentialExpiry } from "../auth/credential-expiry.js";
 import { CredentialExpiredError, type Identity } from "../auth/identity.js";
+import { compilePaymentFilter } from "../filtering/payment-filter.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
 import type { Subscription } from "../streaming/subscription.js";
@@ -72,13 +73,24 @@ export class PaymentStreams {
       ...(tenant ? { tenant } : {}),
     };
     const view = deps.access.eventView(identity);
+    const expression = request.filter ? compilePaymentFilter(request.filter) : undefined;
+    const expressionView = deps.access.expressionView(identity);
+    const streamFilter = {
+      ...filter,
+      ...(view ? { view } : {}),
+      ...(expression ? { expression } : {}),
+      ...(expression && expressionView ? { expressionView } : {}),
+    };
 
     const releaseSlot = this.reserveSlot(connection);
     let subscription: Subscription | undefined;
     try {
-      subscription = await deps.hub.subscribe(topic, view ? { ...filter, view } : filter, start);
-      const stored = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
+      subscription = await deps.hub.subscribe(topic, streamFilter, start);
       const opened = subscription;
+      // The snapshot is the `existing` most recent stored payments that the indexed filters match,
+      // less those the expression drops (so with a filter it may hold fewer).
+      const recent = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
+      const stored = expression ? recent.filter((payment) => opened.accepts(payment.payment)) : recent;
       const cancelExpiry = onCredentialExpiry(identity, () =>
         deps.hub.interrupt(
           opened,

@@ -4,6 +4,7 @@
 // Kafka until it meets the feed again. So a slow client never slows the others, never grows memory
 // past its queue, and never loses an event.
 import type { Payment, PaymentEvent, PaymentStatus, Provider } from "../../gen/payment/payment_pb.js";
+import type { PaymentFilterExpression } from "../filtering/payment-filter.js";
 import { ofTenant, type TenantFilter } from "../store/payment-store.js";
 
 export interface StreamFilter {
@@ -16,6 +17,13 @@ export interface StreamFilter {
    * the same object for the same event, so that one encoding serves every stream that shares it.
    */
   view?: (event: PaymentEvent) => PaymentEvent;
+  /** StreamRequest.filter, compiled. */
+  expression?: PaymentFilterExpression;
+  /**
+   * What the expression sees of a payment: the caller's masked view when it has no `pii` grant, so
+   * that filtering reveals nothing the events would not (absent: the payment as it is).
+   */
+  expressionView?: (payment: Payment) => Payment;
 }
 
 export class Subscription {
@@ -28,6 +36,8 @@ export class Subscription {
   /** The cursor of the last event handed to the client. */
   lastCursor = "";
   delivered = 0;
+  /** Payments left out because the filter expression failed on them (e.g. a missing map key). */
+  filterErrors = 0;
 
   private queue: PaymentEvent[] = [];
   private head = 0;
@@ -64,7 +74,11 @@ export class Subscription {
     if (this.filter.provider !== undefined && payment.provider !== this.filter.provider) return false;
     if (this.filter.status !== undefined && payment.status !== this.filter.status) return false;
     if (this.filter.tenant && !ofTenant(payment, this.filter.tenant)) return false;
-    return true;
+    const { expression, expressionView } = this.filter;
+    if (!expression) return true;
+    const outcome = expression.evaluate(expressionView ? expressionView(payment) : payment);
+    if (outcome === "error") this.filterErrors++;
+    return outcome === "match";
   }
 
   push(event: PaymentEvent): void {
