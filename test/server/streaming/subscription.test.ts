@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { PaymentEventSchema, PaymentSchema } from "../../../gen/payment/payment_pb.js";
 import { Access } from "../../../server/auth/access.js";
 import { grantsFromScope, type Identity } from "../../../server/auth/identity.js";
+import { compilePaymentFilter } from "../../../server/filtering/payment-filter.js";
 import { EventFrames } from "../../../server/streaming/event-frames.js";
 import { type StreamFilter, Subscription } from "../../../server/streaming/subscription.js";
 
@@ -55,5 +56,40 @@ describe("Subscription views", () => {
     expect(bound.accepts(payment("m2"))).toBe(false);
     expect(bound.accepts(create(PaymentSchema, { id: "x" }))).toBe(false);
     expect(subscriberOf(identity("read:*")).accepts(payment("m2"))).toBe(true);
+  });
+});
+
+describe("Subscription filter expressions", () => {
+  const filtered = (who: Identity, source: string) => {
+    const view = access.expressionView(who);
+    return new Subscription(
+      "t",
+      { expression: compilePaymentFilter(source), ...(view ? { expressionView: view } : {}) },
+      16,
+      () => {},
+    );
+  };
+
+  it("evaluates a caller without pii on the masked payment, so a filter learns nothing the events hide", () => {
+    const source = 'payment.customer_email.startsWith("zoe") && !("phone" in payment.metadata)';
+    expect(filtered(identity("read:*"), source).accepts(payment("m1"))).toBe(false);
+    expect(
+      filtered(identity("read:*"), 'payment.customer_email == "z***@example.com"').accepts(payment("m1")),
+    ).toBe(true);
+    expect(
+      filtered(identity("read:* pii"), 'payment.customer_email.startsWith("zoe")').accepts(payment("m1")),
+    ).toBe(true);
+  });
+
+  it("leaves out and counts the payments the expression fails on", () => {
+    const subscription = filtered(identity("read:* pii"), 'payment.metadata["merchant_id"] == "m1"');
+    const outcomes = [
+      payment("m1"),
+      create(PaymentSchema, { id: "bare" }),
+      payment("m2"),
+      create(PaymentSchema, {}),
+    ].map((p) => subscription.accepts(p));
+    expect(outcomes).toEqual([true, false, false, false]);
+    expect(subscription.filterErrors).toBe(2);
   });
 });
