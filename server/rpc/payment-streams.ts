@@ -5,6 +5,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
+  Delivery,
   type PaymentEvent,
   PaymentEventSchema,
   PaymentStatus,
@@ -18,7 +19,7 @@ import { compilePaymentFilter } from "../filtering/payment-filter.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
 import type { Subscription } from "../streaming/subscription.js";
-import { existingLimit, startPosition } from "./request-validation.js";
+import { existingLimit, RequestError, startPosition } from "./request-validation.js";
 
 export interface PaymentStreamsDependencies {
   hub: StreamHub;
@@ -46,6 +47,16 @@ function existingEvent(stored: StoredPayment): PaymentEvent {
     offset: BigInt(stored.source.offset),
     kafkaTimestamp: timestampFromMs(stored.source.kafkaTimestampMs),
   });
+}
+
+function deliveryOf(request: StreamRequest): Delivery {
+  if (!(request.delivery in Delivery)) {
+    throw new RequestError(
+      "invalid_argument",
+      `delivery ${request.delivery} is not a Delivery value: use DELIVERY_LOSSLESS (1) or DELIVERY_LATEST (2)`,
+    );
+  }
+  return request.delivery;
 }
 
 export class PaymentStreams {
@@ -80,6 +91,7 @@ export class PaymentStreams {
       ...(view ? { view } : {}),
       ...(expression ? { expression } : {}),
       ...(expression && expressionView ? { expressionView } : {}),
+      ...(deliveryOf(request) === Delivery.LATEST ? { latest: true } : {}),
     };
 
     const releaseSlot = this.reserveSlot(connection);

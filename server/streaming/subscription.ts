@@ -2,7 +2,8 @@
 // position in every partition. Per partition it is either attached to the topic's shared live feed
 // or lagging: then `lagging` holds the next offset it needs, and a catch-up reader brings it from
 // Kafka until it meets the feed again. So a slow client never slows the others, never grows memory
-// past its queue, and never loses an event.
+// past its queue, and never loses an event. In LATEST delivery the queue holds at most one event per
+// payment: a newer state replaces the queued one, leaving a hole that take() skips.
 import type { Payment, PaymentEvent, PaymentStatus, Provider } from "../../gen/payment/payment_pb.js";
 import type { PaymentFilterExpression } from "../filtering/payment-filter.js";
 import { ofTenant, type TenantFilter } from "../store/payment-store.js";
@@ -24,6 +25,11 @@ export interface StreamFilter {
    * that filtering reveals nothing the events would not (absent: the payment as it is).
    */
   expressionView?: (payment: Payment) => Payment;
+  /**
+   * DELIVERY_LATEST: a queued event is replaced by a newer one of the same payment (which goes to
+   * the back, so cursors stay in order) and counts the updates it folded.
+   */
+  latest?: boolean;
 }
 
 export class Subscription {
@@ -39,8 +45,12 @@ export class Subscription {
   /** Payments left out because the filter expression failed on them (e.g. a missing map key). */
   filterErrors = 0;
 
-  private queue: PaymentEvent[] = [];
+  private queue: (PaymentEvent | undefined)[] = [];
   private head = 0;
+  /** Events in the queue (holes left by folding excluded). */
+  private count = 0;
+  /** LATEST delivery: payment id -> its queued event's index in `queue`. */
+  private readonly queuedIndex = new Map<string, number>();
   private wake: (() => void) | undefined;
   private endedWith: { error?: Error } | undefined;
   private closed = false;
@@ -59,15 +69,17 @@ export class Subscription {
   }
 
   get queued(): number {
-    return this.queue.length - this.head;
+    return this.count;
   }
 
   get isOpen(): boolean {
     return !this.closed && !this.endedWith;
   }
 
-  hasRoom(): boolean {
-    return this.queue.length - this.head < this.capacity;
+  /** Whether an event fits; in LATEST delivery one that folds into a queued event always does. */
+  hasRoom(paymentId?: string): boolean {
+    if (this.count < this.capacity) return true;
+    return this.filter.latest === true && paymentId !== undefined && this.queuedIndex.has(paymentId);
   }
 
   accepts(payment: Payment): boolean {
@@ -82,11 +94,49 @@ export class Subscription {
   }
 
   push(event: PaymentEvent): void {
-    this.queue.push(this.filter.view ? this.filter.view(event) : event);
+    const shown = this.filter.view ? this.filter.view(event) : event;
+    if (this.filter.latest) this.pushLatest(shown);
+    else {
+      this.queue.push(shown);
+      this.count++;
+    }
     const wake = this.wake;
     if (wake) {
       this.wake = undefined;
       wake();
+    }
+  }
+
+  private pushLatest(event: PaymentEvent): void {
+    const id = event.payment?.id;
+    const previous = id === undefined ? undefined : this.queuedIndex.get(id);
+    let added = event;
+    if (previous !== undefined) {
+      const folded = this.queue[previous];
+      this.queue[previous] = undefined;
+      this.count--;
+      // A copy: the event itself is shared with every other subscriber.
+      added = { ...event, foldedUpdates: (folded?.foldedUpdates ?? 0) + 1 };
+    }
+    if (id !== undefined) this.queuedIndex.set(id, this.queue.length);
+    this.queue.push(added);
+    this.count++;
+    // Holes from folding: compact once they outnumber the events, so memory follows the bound.
+    if (this.queue.length - this.head > 2 * Math.max(this.count, this.capacity)) this.compact();
+  }
+
+  private compact(): void {
+    const kept: PaymentEvent[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const event = this.queue[i];
+      if (event) kept.push(event);
+    }
+    this.queue = kept;
+    this.head = 0;
+    this.queuedIndex.clear();
+    for (const [i, event] of kept.entries()) {
+      const id = event.payment?.id;
+      if (id !== undefined) this.queuedIndex.set(id, i);
     }
   }
 
@@ -103,6 +153,8 @@ export class Subscription {
     this.closed = true;
     this.queue = [];
     this.head = 0;
+    this.count = 0;
+    this.queuedIndex.clear();
     this.wake?.();
     for (const listener of this.drainListeners) listener();
     this.drainListeners.clear();
@@ -126,16 +178,25 @@ export class Subscription {
    * writes them to the client as one chunk. Empty when nothing is queued.
    */
   take(max: number): PaymentEvent[] {
-    const count = Math.min(max, this.queue.length - this.head);
-    if (count <= 0 || this.closed) return [];
-    const taken = this.queue.slice(this.head, this.head + count);
-    this.head += count;
+    if (this.count === 0 || this.closed || max <= 0) return [];
+    const taken: PaymentEvent[] = [];
+    while (taken.length < max && this.head < this.queue.length) {
+      const event = this.queue[this.head++];
+      if (!event) continue;
+      taken.push(event);
+      const id = this.filter.latest ? event.payment?.id : undefined;
+      if (id !== undefined) this.queuedIndex.delete(id);
+    }
+    this.count -= taken.length;
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;
     } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+      if (this.filter.latest) this.compact();
+      else {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
     }
     if (this.drainListeners.size > 0 && this.queued <= this.capacity / 2) {
       for (const listener of [...this.drainListeners]) listener();
@@ -153,7 +214,7 @@ export class Subscription {
 
   /** Resolves when events are queued, or the subscription ended or closed. */
   waitForEvents(): Promise<void> {
-    if (this.closed || this.endedWith || this.head < this.queue.length) return Promise.resolve();
+    if (this.closed || this.endedWith || this.count > 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.wake = resolve;
     });
@@ -165,7 +226,7 @@ export class Subscription {
    */
   get ending(): { error?: Error } | undefined {
     if (this.closed) return {};
-    return this.head < this.queue.length ? undefined : this.endedWith;
+    return this.count > 0 ? undefined : this.endedWith;
   }
 
   /** The events in order, for the RPC handler to yield; ends when the subscription ends or closes. */

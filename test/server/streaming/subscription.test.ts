@@ -93,3 +93,53 @@ describe("Subscription filter expressions", () => {
     expect(subscription.filterErrors).toBe(2);
   });
 });
+
+describe("Subscription in LATEST delivery", () => {
+  const update = (id: string, version: number, offset: number) =>
+    create(PaymentEventSchema, {
+      payment: create(PaymentSchema, { id, amountMinor: BigInt(version) }),
+      offset: BigInt(offset),
+      cursor: `c${offset}`,
+    });
+
+  it("keeps one event per payment, the newest, at the back, counting the updates it folded", () => {
+    const subscription = new Subscription("t", { latest: true }, 4, () => {});
+    const shared = update("a", 1, 0);
+    subscription.push(shared);
+    subscription.push(update("b", 1, 1));
+    subscription.push(update("a", 2, 2));
+    subscription.push(update("a", 3, 3));
+    expect(subscription.queued).toBe(2);
+    const taken = subscription.take(10);
+    expect(taken.map((e) => [e.payment?.id, e.payment?.amountMinor, e.foldedUpdates])).toEqual([
+      ["b", 1n, 0],
+      ["a", 3n, 2],
+    ]);
+    // Cursors stay in order: the last one taken is the newest.
+    expect(subscription.lastCursor).toBe("c3");
+    // The shared event itself is never changed.
+    expect(shared.foldedUpdates).toBe(0);
+  });
+
+  it("has room for an update of a queued payment when full, not for a new payment", () => {
+    const subscription = new Subscription("t", { latest: true }, 2, () => {});
+    subscription.push(update("a", 1, 0));
+    subscription.push(update("b", 1, 1));
+    expect(subscription.hasRoom("a")).toBe(true);
+    expect(subscription.hasRoom("c")).toBe(false);
+    expect(new Subscription("t", {}, 2, () => {}).hasRoom("a")).toBe(true);
+  });
+
+  it("stays within its bound however many updates a stalled client misses", () => {
+    const subscription = new Subscription("t", { latest: true }, 8, () => {});
+    for (let i = 0; i < 10_000; i++) {
+      const id = `p${i % 8}`;
+      if (subscription.hasRoom(id)) subscription.push(update(id, i, i));
+      expect(subscription.queued).toBeLessThanOrEqual(8);
+    }
+    const taken = subscription.take(100);
+    expect(taken.map((e) => Number(e.payment?.amountMinor)).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 8 }, (_, i) => 9_992 + i),
+    );
+  });
+});
