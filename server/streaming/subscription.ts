@@ -44,6 +44,8 @@ export class Subscription {
   delivered = 0;
   /** Payments left out because the filter expression failed on them (e.g. a missing map key). */
   filterErrors = 0;
+  /** The most events ever queued at once: what its queue cost at worst (tests, status views). */
+  peakQueued = 0;
 
   private queue: (PaymentEvent | undefined)[] = [];
   private head = 0;
@@ -100,6 +102,7 @@ export class Subscription {
       this.queue.push(shown);
       this.count++;
     }
+    if (this.count > this.peakQueued) this.peakQueued = this.count;
     const wake = this.wake;
     if (wake) {
       this.wake = undefined;
