@@ -179,6 +179,7 @@ export function App({ clients, credential }: { clients: PaClients; credential: C
               topicsError={topicsError}
               selected={view.topic}
               received={model.received}
+              folded={model.folded}
             />
             <Charts model={model} />
             <DlqPanel topic={view.topic} clients={clients} />

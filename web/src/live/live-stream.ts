@@ -4,7 +4,12 @@
 // offset already delivered for its partition is dropped (order within a partition is guaranteed).
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import { type PaymentEvent, type PaymentService, StreamStart } from "../../../gen/payment/payment_pb.js";
+import {
+  Delivery,
+  type PaymentEvent,
+  type PaymentService,
+  StreamStart,
+} from "../../../gen/payment/payment_pb.js";
 import { plainError } from "../api/plain-errors.js";
 import type { StartChoice } from "../state/url-state.js";
 
@@ -63,7 +68,8 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
   let cursor: string | undefined;
   let firstConnection = true;
 
-  const filter = options.filter ? { filter: options.filter } : {};
+  // A view of current state: while the browser is behind, pa sends each payment's newest state only.
+  const shared = { delivery: Delivery.LATEST, ...(options.filter ? { filter: options.filter } : {}) };
   const request = () => {
     const existingLimit = firstConnection ? options.existingLimit : 0;
     if (cursor) {
@@ -71,7 +77,7 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
         topic: options.topic,
         existingLimit,
         startPosition: { case: "startCursor" as const, value: cursor },
-        ...filter,
+        ...shared,
       };
     }
     const start = options.start;
@@ -82,7 +88,7 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
             case: "start" as const,
             value: start.kind === "earliest" ? StreamStart.EARLIEST : StreamStart.LATEST,
           };
-    return { topic: options.topic, existingLimit, startPosition, ...filter };
+    return { topic: options.topic, existingLimit, startPosition, ...shared };
   };
 
   const deliver = (event: PaymentEvent) => {
