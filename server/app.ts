@@ -18,8 +18,11 @@ import {
 } from "../gen/pa/admin/v1/dead_letter_service_pb.js";
 import { file_payment_payment, PaymentService } from "../gen/payment/payment_pb.js";
 import { registerDeadLetterService } from "./admin/dead-letter-service.js";
+import { ANONYMOUS } from "./auth/identity.js";
 import type { Config } from "./config/config.js";
 import { serveHealthEndpoints } from "./http/health-endpoints.js";
+import { type HttpIdentify, serveMetrics } from "./http/metrics-endpoint.js";
+import { MetricsListener } from "./http/metrics-listener.js";
 import { OnePortServer } from "./http/one-port-server.js";
 import { staticFiles } from "./http/static-files.js";
 import { connectionConfig } from "./kafka/client-config.js";
@@ -27,6 +30,10 @@ import { ConsumerPool } from "./kafka/consumer-pool.js";
 import { GroupMembership } from "./kafka/group-membership.js";
 import { TopicAdmin } from "./kafka/topic-admin.js";
 import type { Logger } from "./observability/logger.js";
+import { PaMetrics } from "./observability/metrics.js";
+import { rpcMetricsInterceptor } from "./observability/rpc-metrics-interceptor.js";
+import { RpcObserver } from "./observability/rpc-observer.js";
+import { Tracing } from "./observability/tracing.js";
 import { GuardedDeadLetterProducer } from "./resilience/guarded-dead-letter-producer.js";
 import { GuardedPaymentStore } from "./resilience/guarded-payment-store.js";
 import { ProcessingResilience } from "./resilience/processing-resilience.js";
@@ -46,6 +53,10 @@ export interface App {
   /** Resolves once Kafka is connected and pinned topics are starting. */
   ready: Promise<void>;
   hub: StreamHub;
+  /** METRICS_PORT's listener, when configured. */
+  metricsAddress?: AddressInfo;
+  /** OpenTelemetry tracing (off, with the no-op tracer, unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
+  tracing: Tracing;
   stop(): Promise<void>;
 }
 
@@ -53,6 +64,16 @@ const READINESS_PROBE_INTERVAL_MS = 5_000;
 const RETENTION_INTERVAL_MS = 60_000;
 
 export async function startApp(config: Config, logger: Logger): Promise<App> {
+  const metrics = new PaMetrics();
+  const tracing = await Tracing.start({
+    ...(config.observability.otlpEndpoint ? { endpoint: config.observability.otlpEndpoint } : {}),
+    serviceName: config.observability.serviceName,
+  });
+  if (tracing.enabled) logger.info(`[MANAGER] Tracing to ${config.observability.otlpEndpoint}`);
+  const observer = new RpcObserver(metrics, tracing);
+  // Who reads /metrics from off the host. Without authentication on this branch every caller is
+  // ANONYMOUS, which has the `metrics` grant; with it, the authenticator's identity of the request.
+  const identifyHttp: HttpIdentify = () => Promise.resolve(ANONYMOUS);
   const settings = connectionConfig(config.kafka);
   const admin = new TopicAdmin(settings);
   const store = await openStore(config.store);
@@ -89,6 +110,8 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     rules,
     consumerSettings: settings,
     logger,
+    metrics,
+    tracing,
   });
   const health = new HealthStatus();
   health.set("", "NOT_SERVING");
@@ -126,11 +149,13 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     topicAllowed: topicPolicy(config.streams.topicAllowlist),
     streams: config.streams,
     maxStreamsPerConnection: config.server.maxStreamsPerConnection,
+    tracing,
   });
   const nativeGrpcStreams = new NativeGrpcStreams({
     streams: paymentStreams,
     frames: new EventFrames(),
     logger,
+    observer,
     unavailableReason,
   });
 
@@ -158,13 +183,15 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   const dashboard = staticFiles();
   const handler = connectNodeAdapter({
     routes,
-    interceptors: [errorMappingInterceptor(logger), requireKafka],
+    // Outermost first: the RPC metrics see the code the client gets, after error mapping.
+    interceptors: [rpcMetricsInterceptor(observer), errorMappingInterceptor(logger), requireKafka],
     // HTTP/2's compatibility request hands out a new socket proxy per request: the session is what
     // identifies the connection there.
     contextValues: (request) =>
       createContextValues().set(connectionKey, "stream" in request ? request.stream.session : request.socket),
     fallback: (request, response) => {
       if (serveHealthEndpoints(request, response, readiness)) return;
+      if (serveMetrics(request, response, metrics, identifyHttp)) return;
       if (dashboard(request, response)) return;
       response.writeHead(404, { "content-type": "text/plain" });
       response.end(`no route for ${request.method} ${request.url}\n`);
@@ -183,6 +210,18 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     },
   });
   const address = await server.listen();
+  metrics.observe({
+    feeds: () => hub.activeFeeds(),
+    streamCount: () => hub.streamCount,
+    connectionCount: () => server.connectionCount,
+    breakers: () => resilience.guards.map((guard) => ({ dependency: guard.name, state: guard.state })),
+  });
+  const { metricsPort } = config.observability;
+  const metricsListener =
+    metricsPort !== undefined
+      ? new MetricsListener(config.server.host, metricsPort, metrics, readiness)
+      : undefined;
+  const metricsAddress = await metricsListener?.listen();
 
   let stopping = false;
   const connectPolicy = retry(handleAll, {
@@ -258,6 +297,8 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     address,
     ready,
     hub,
+    tracing,
+    ...(metricsAddress ? { metricsAddress } : {}),
     async stop() {
       stopping = true;
       clearInterval(probe);
@@ -275,6 +316,9 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
         await admin.disconnect();
       }
       await store.close();
+      await metricsListener?.close();
+      // Last: the spans of the final batches are exported before pa exits.
+      await tracing.stop();
     },
   };
 }

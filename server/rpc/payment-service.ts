@@ -10,8 +10,10 @@ import {
   TopicListSchema,
   TopicStatusSchema,
 } from "../../gen/payment/payment_pb.js";
+import { identityKey } from "../auth/identity.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import type { StreamHub } from "../streaming/stream-hub.js";
+import type { SubscriberSummary } from "../streaming/subscriber-stats.js";
 import { PaymentNotFoundError } from "./error-mapping.js";
 import { listQuery } from "./list-query.js";
 import type { PaymentStreams } from "./payment-streams.js";
@@ -45,6 +47,22 @@ function withSource(stored: StoredPayment): Payment {
   };
 }
 
+/** GetTopics' view of the topic's subscribers: lag and latency percentiles, and the slowest one. */
+function subscriberFields(summary: SubscriberSummary | undefined) {
+  if (!summary) return {};
+  const { slowest } = summary;
+  return {
+    subscriberLagP50: BigInt(summary.lagP50),
+    subscriberLagP99: BigInt(summary.lagP99),
+    ...(summary.latencyP50Ms !== undefined ? { deliveryLatencyP50Ms: summary.latencyP50Ms } : {}),
+    ...(summary.latencyP99Ms !== undefined ? { deliveryLatencyP99Ms: summary.latencyP99Ms } : {}),
+    slowestSubscriberPeer: slowest.peer,
+    slowestSubscriberIdentity: slowest.identity,
+    slowestSubscriberLag: BigInt(slowest.lagRecords),
+    ...(slowest.latencyMs !== undefined ? { slowestSubscriberLatencyMs: slowest.latencyMs } : {}),
+  };
+}
+
 export function registerPaymentService(router: ConnectRouter, deps: PaymentServiceDependencies): void {
   router.service(PaymentService, {
     async getPayment(request) {
@@ -67,14 +85,21 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
     // Reached by gRPC-Web and Connect clients, and by gRPC clients that compress; other gRPC
     // clients are served by native-grpc-streams.ts, which shares PaymentStreams.
     async *streamPayments(request, context) {
-      const stream = await deps.streams.open(request, context.values.get(connectionKey));
+      const stream = await deps.streams.open(
+        request,
+        context.values.get(connectionKey),
+        context.values.get(identityKey).name,
+      );
       // A generator parked on a write to a vanished client never reaches `finally`: the abort
       // signal releases the subscription (and its queue) at once.
       const release = () => stream.close();
       context.signal.addEventListener("abort", release, { once: true });
       try {
         yield* stream.existing;
-        yield* stream.subscription.events();
+        for await (const event of stream.subscription.events()) {
+          stream.sent([event]);
+          yield event;
+        }
       } finally {
         context.signal.removeEventListener("abort", release);
         stream.close();
@@ -101,6 +126,7 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
             readOnly: s.readOnly,
             messagesInvalid: BigInt(s.messagesInvalid),
             lastInvalidReason: s.lastInvalidReason,
+            ...subscriberFields(s.subscribersSummary),
           }),
         ),
       });
