@@ -26,7 +26,7 @@ export function rpcMetricsInterceptor(observer: RpcObserver): Interceptor {
         end();
         return response;
       }
-      return { ...response, message: endWithStream(response.message, end) };
+      return { ...response, message: endWithStream(response.message, request.signal, end) };
     } catch (error) {
       end(error);
       throw error;
@@ -34,15 +34,22 @@ export function rpcMetricsInterceptor(observer: RpcObserver): Interceptor {
   };
 }
 
-async function* endWithStream<T>(messages: AsyncIterable<T>, end: CallEnd): AsyncIterable<T> {
+// A client that went away ends the stream's events without an error (its subscription closes):
+// the call counts as cancelled, as on the native path.
+async function* endWithStream<T>(
+  messages: AsyncIterable<T>,
+  signal: AbortSignal,
+  end: CallEnd,
+): AsyncIterable<T> {
+  const cancelled = () => new ConnectError("the client went away", Code.Canceled);
   try {
     yield* messages;
-    end();
+    end(signal.aborted ? cancelled() : undefined);
   } catch (error) {
     end(error);
     throw error;
   } finally {
-    // Abandoned by a client that went away: recorded as cancelled.
-    end(new ConnectError("the client went away", Code.Canceled));
+    // Abandoned mid-write (return() from the handler): the client is gone.
+    end(cancelled());
   }
 }
