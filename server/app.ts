@@ -167,6 +167,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       topicAllowed: topicPolicy(config.streams.topicAllowlist),
       logger,
       cacheRecords: config.admin.deadLetterCacheRecords,
+      tracing,
     });
     registerHealth(router, health);
     registerReflection(router, {

@@ -4,6 +4,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { RpcProtocol } from "./metrics.js";
 import type { CallEnd, RpcObserver } from "./rpc-observer.js";
+import { traceContextKey } from "./tracing.js";
 
 /** The wire protocol of a call, from its content type. */
 export function protocolOf(contentType: string | null): RpcProtocol {
@@ -14,12 +15,13 @@ export function protocolOf(contentType: string | null): RpcProtocol {
 
 export function rpcMetricsInterceptor(observer: RpcObserver): Interceptor {
   return (next) => async (request) => {
-    const end = observer.start({
+    const { end, context } = observer.start({
       service: request.service.typeName,
       method: request.method.name,
       protocol: protocolOf(request.header.get("content-type")),
       header: (name) => request.header.get(name),
     });
+    if (context) request.contextValues.set(traceContextKey, context);
     try {
       const response = await next(request);
       if (!response.stream) {

@@ -5,7 +5,7 @@
 
 import { ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { type Span, SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { type Context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { PaMetrics, RpcProtocol } from "./metrics.js";
 import type { Tracing } from "./tracing.js";
 
@@ -20,18 +20,24 @@ export interface ObservedCall {
 /** Ends an observed call: without an error it succeeded. */
 export type CallEnd = (error?: unknown) => void;
 
+export interface ObservedCallHandle {
+  end: CallEnd;
+  /** The call's span as a parent for work done for it; undefined while tracing is off. */
+  context: Context | undefined;
+}
+
 export class RpcObserver {
   constructor(
     private readonly metrics: PaMetrics,
     private readonly tracing: Tracing,
   ) {}
 
-  start(call: ObservedCall): CallEnd {
+  start(call: ObservedCall): ObservedCallHandle {
     const { service, method, protocol } = call;
     const stopTimer = this.metrics.rpcDuration.startTimer({ service, method, protocol });
     const span = this.tracing.enabled ? this.startSpan(call) : undefined;
     let ended = false;
-    return (error) => {
+    const end: CallEnd = (error) => {
       if (ended) return;
       ended = true;
       const code = error === undefined ? undefined : ConnectError.from(error).code;
@@ -41,6 +47,7 @@ export class RpcObserver {
       if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
       span.end();
     };
+    return { end, context: span && trace.setSpan(ROOT_CONTEXT, span) };
   }
 
   private startSpan(call: ObservedCall): Span {

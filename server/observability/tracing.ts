@@ -3,6 +3,8 @@
 // caller checks before doing any per-record work. On, spans go to the endpoint over OTLP/HTTP in
 // batches. The provider is this object's, never registered globally, and contexts are passed
 // explicitly, so two pa instances in one process trace independently.
+
+import { createContextKey } from "@connectrpc/connect";
 import {
   type Context,
   ProxyTracerProvider,
@@ -20,6 +22,11 @@ export interface TracingConfig {
   /** OTEL_SERVICE_NAME: the service.name of pa's spans. */
   serviceName: string;
 }
+
+/** The trace context of the RPC a handler serves, while tracing is on (set by the RPC interceptor). */
+export const traceContextKey = createContextKey<Context | undefined>(undefined, {
+  description: "the RPC's trace context",
+});
 
 const TRACER_NAME = "pa";
 const carrierGetter: TextMapGetter<Record<string, string>> = {

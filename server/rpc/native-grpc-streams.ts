@@ -83,7 +83,7 @@ class NativeStreamCall {
         const value = request.headers[name];
         return Array.isArray(value) ? value[0] : value;
       },
-    });
+    }).end;
   }
 
   run(): void {

@@ -5,8 +5,11 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ProxyTracerProvider } from "@opentelemetry/api";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
+import { DeadLetterService } from "../../../gen/pa/admin/v1/dead_letter_service_pb.js";
 import { createPaymentGenerator } from "../../../server/demo/payment-generator.js";
 import { grpcClient, grpcWebClient } from "../../support/clients.js";
 import { createTopics, produce, uniqueTopic } from "../../support/kafka.js";
@@ -21,6 +24,7 @@ interface ExportedSpan {
   parentSpanId?: string;
   name: string;
   kind: number;
+  links?: { traceId: string; spanId: string }[];
 }
 
 /** An OTLP/HTTP collector: keeps every JSON export request's spans. */
@@ -69,7 +73,7 @@ describe("tracing", () => {
     await collector.close();
   });
 
-  async function streamTracedRecords(env: Record<string, string>) {
+  async function streamTracedRecords(env: Record<string, string>, redrive = false) {
     const running = await startPa(bootstrap, env);
     pa = running;
     const topic = uniqueTopic("traced");
@@ -88,6 +92,14 @@ describe("tracing", () => {
       { ...generator.valid(), partition: 0 },
     ]);
     await Promise.all(streams.map((stream) => stream.waitFor(2)));
+    if (redrive) {
+      // The poison record goes back to its topic, is read again, and is dead-lettered again.
+      const admin = createClient(DeadLetterService, createGrpcTransport({ baseUrl: running.baseUrl }));
+      await waitUntil(() => (running.app.hub.topicStatuses()[0]?.messagesDeadLettered ?? 0) === 1);
+      const { redriven } = await admin.redriveDeadLetters({ topic, selection: { case: "all", value: true } });
+      expect(redriven).toHaveLength(1);
+      await waitUntil(() => (running.app.hub.topicStatuses()[0]?.messagesDeadLettered ?? 0) === 2);
+    }
     for (const stream of streams) stream.close();
     // Stopping flushes the spans still batched.
     await running.stop();
@@ -97,7 +109,10 @@ describe("tracing", () => {
 
   it("continues a record's traceparent through consume, parse, store, dead-letter and stream send", async () => {
     const endpoint = await collector.listen();
-    const { topic, valid, poison } = await streamTracedRecords({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+    const { topic, valid, poison } = await streamTracedRecords(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+      true,
+    );
 
     const trace = collector.spans.filter((span) => span.traceId === valid.traceId);
     const consume = trace.find((span) => span.name === `${topic} process`);
@@ -110,8 +125,10 @@ describe("tracing", () => {
     expect(trace).toHaveLength(5);
 
     const dead = collector.spans.filter((span) => span.traceId === poison.traceId);
-    const deadConsume = dead.find((span) => span.name === `${topic} process`);
-    expect(deadConsume?.parentSpanId).toBe(poison.parent);
+    const deadConsume = dead.find(
+      (span) => span.name === `${topic} process` && span.parentSpanId === poison.parent,
+    );
+    expect(deadConsume).toBeDefined();
     expect(
       dead
         .filter((span) => span.parentSpanId === deadConsume?.spanId)
@@ -119,8 +136,19 @@ describe("tracing", () => {
         .sort(),
     ).toEqual([`${topic}.dlq publish`, "parse payment"].sort());
 
+    // Redriven: published in the same trace (linked to the redrive call), and consumed under that.
+    const publish = dead.find((span) => span.name === `${topic} publish`);
+    expect(publish?.parentSpanId).toBe(poison.parent);
+    expect(publish?.kind).toBe(4); // PRODUCER
+    const redrive = collector.spans.find(
+      (span) => span.name === "pa.admin.v1.DeadLetterService/RedriveDeadLetters",
+    );
+    expect(publish?.links?.map((link) => link.spanId)).toEqual([redrive?.spanId]);
+    const consumedAgain = dead.filter((span) => span.name === `${topic} process` && span !== deadConsume);
+    expect(consumedAgain.map((span) => span.parentSpanId)).toEqual([publish?.spanId]);
+
     // The untraced record has no spans of its own; the RPCs have server spans.
-    expect(collector.spans.filter((span) => span.name === `${topic} process`)).toHaveLength(2);
+    expect(collector.spans.filter((span) => span.name === `${topic} process`)).toHaveLength(3);
     const rpcs = collector.spans.filter((span) => span.name === "payment.PaymentService/StreamPayments");
     expect(rpcs).toHaveLength(2);
     for (const rpc of rpcs) expect(rpc.kind).toBe(2); // SERVER
