@@ -27,7 +27,8 @@ describe("/metrics", () => {
   let pa: RunningPa;
 
   beforeAll(async () => {
-    pa = await startPa(bootstrap, { METRICS_PORT: "0" });
+    // test.metrics.* topics are processed; any other is streamed read-only.
+    pa = await startPa(bootstrap, { METRICS_PORT: "0", PROCESS_TOPICS: "test.metrics.*" });
   });
 
   afterAll(async () => {
@@ -120,6 +121,28 @@ describe("/metrics", () => {
       }),
     ).toBe(1);
     expect(sampleValue(after, "pa_active_streams")).toBe(0);
+  });
+
+  it("counts a read-only topic's invalid records by error code, and dead-letters none", async () => {
+    const topic = uniqueTopic("read-only");
+    await createTopics(bootstrap, [topic]);
+    const traffic = new MixedTraffic();
+    const records = traffic.batch(10, 5);
+    const client = grpcClient(pa.baseUrl);
+    const stream = openStream((signal) => client.streamPayments({ topic, existingLimit: 0 }, { signal }));
+    await waitUntil(() => pa.app.hub.subscriptionsOf(topic).length === 1);
+    const producer = new TestProducer(bootstrap);
+    await producer.connect();
+    await producer.send(topic, records);
+    await producer.disconnect();
+    await stream.waitFor(traffic.validIds.size);
+    await waitUntil(() => pa.app.hub.consumedCount(topic) === records.length);
+    stream.close();
+
+    const metrics = await scrape(`${pa.baseUrl}/metrics`);
+    expect(sampleSum(metrics, "pa_invalid_records_total", { topic })).toBe(traffic.invalidKeys.size);
+    expect(sampleSum(metrics, "pa_dead_lettered_total", { topic })).toBe(0);
+    expect(sampleValue(metrics, "pa_payments_processed_total", { topic })).toBe(traffic.validIds.size);
   });
 
   it("is served on METRICS_PORT too, with the probes and nothing else", async () => {

@@ -93,6 +93,8 @@ describe("subscriber lag and latency", () => {
     // Two of the three subscribers lag by nothing.
     expect(sampleValue(metrics, "pa_subscriber_lag_records_bucket", { topic, le: "0" })).toBe(2);
     expect(sampleValue(metrics, "pa_delivery_latency_seconds_count", { topic })).toBeGreaterThan(0);
+    // The slow reader's queue overflowed: it was served from Kafka by a catch-up reader.
+    expect(sampleValue(metrics, "pa_catch_up_events_total", { topic })).toBeGreaterThan(0);
 
     for (const stream of fast) stream.close();
     slow.close();
