@@ -388,6 +388,11 @@ export function parseConfig(env: Env, isTty = false): Config {
         "with the embedded store each instance would hold only its share of the payments",
     );
   }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.GRPC_PORT) {
+    throw new ConfigError(
+      `invalid configuration:\n  METRICS_PORT: must differ from GRPC_PORT (both ${e.GRPC_PORT}); /metrics is on GRPC_PORT already, unset METRICS_PORT or pick another port`,
+    );
+  }
   if (e.STREAM_DEFAULT_EXISTING > e.STREAM_MAX_EXISTING) {
     throw new ConfigError(
       "invalid configuration:\n  STREAM_DEFAULT_EXISTING: must not exceed STREAM_MAX_EXISTING " +
