@@ -3,6 +3,7 @@
 // shown too, read from the message's schema, so the panel never lags behind the contract.
 import type { DescField } from "@bufbuild/protobuf";
 import { type TopicList, type TopicStatus, TopicStatusSchema } from "../../../gen/payment/payment_pb.js";
+import { slowestSubscriber, subscribersBehind } from "../format/subscribers.js";
 import type { ConnectionState } from "../live/live-stream.js";
 
 interface Props {
@@ -14,6 +15,17 @@ interface Props {
 }
 
 const SHOWN = new Set(["topic", "subscribers", "partitions", "consumer_lag", "messages_dead_lettered"]);
+// Shown together in the "subscribers behind" and "slowest subscriber" columns.
+const SUBSCRIBER_FIELDS = new Set([
+  "subscriber_lag_p50",
+  "subscriber_lag_p99",
+  "delivery_latency_p50_ms",
+  "delivery_latency_p99_ms",
+  "slowest_subscriber_peer",
+  "slowest_subscriber_identity",
+  "slowest_subscriber_lag",
+  "slowest_subscriber_latency_ms",
+]);
 
 export function connectionLabel(state: ConnectionState | undefined): { text: string; tone: string } {
   switch (state?.kind) {
@@ -52,7 +64,10 @@ function extraValue(status: TopicStatus, field: DescField): string | undefined {
 export function HealthPanel({ connection, topics, topicsError, selected, received }: Props) {
   const label = connectionLabel(connection);
   const extraFields = TopicStatusSchema.fields.filter(
-    (f) => !SHOWN.has(f.name) && !["messages_consumed", "active_since", "pinned"].includes(f.name),
+    (f) =>
+      !SHOWN.has(f.name) &&
+      !SUBSCRIBER_FIELDS.has(f.name) &&
+      !["messages_consumed", "active_since", "pinned"].includes(f.name),
   );
   return (
     <section class="panel health" aria-label="Health">
@@ -78,6 +93,10 @@ export function HealthPanel({ connection, topics, topicsError, selected, receive
             <th class="num">subs</th>
             <th class="num">lag</th>
             <th class="num">DLQ</th>
+            <th title="lag behind the topic's head (records) and delivery latency: median / p99 over subscribers">
+              subscribers behind
+            </th>
+            <th>slowest subscriber</th>
             {extraFields.map((f) => (
               <th key={f.name}>{f.name.replaceAll("_", " ")}</th>
             ))}
@@ -94,6 +113,10 @@ export function HealthPanel({ connection, topics, topicsError, selected, receive
                 {status.consumerLag === undefined ? "?" : status.consumerLag.toLocaleString()}
               </td>
               <td class="num">{status.messagesDeadLettered.toLocaleString()}</td>
+              <td>{subscribersBehind(status) ?? "—"}</td>
+              <td class="ellipsis" title={slowestSubscriber(status)}>
+                {slowestSubscriber(status) ?? "—"}
+              </td>
               {extraFields.map((f) => (
                 <td key={f.name}>{extraValue(status, f) ?? "—"}</td>
               ))}
