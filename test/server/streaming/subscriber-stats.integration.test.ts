@@ -1,46 +1,16 @@
 // GetTopics' per-subscriber view: lag behind the topic's head and delivery latency over a topic's
 // subscribers, and the slowest one named by its address and identity. A client that reads slowly
 // (an HTTP/2 gRPC call whose data it takes a chunk at a time) must be the one named.
-import http2 from "node:http2";
-import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { StreamRequestSchema } from "../../../gen/payment/payment_pb.js";
 import { createPaymentGenerator } from "../../../server/demo/payment-generator.js";
 import { grpcClient } from "../../support/clients.js";
 import { createTopics, produce, uniqueTopic } from "../../support/kafka.js";
 import { type RunningPa, startPa } from "../../support/pa.js";
 import { parsePrometheusText, sampleValue } from "../../support/prometheus-text.js";
+import { slowReader } from "../../support/slow-reader.js";
 import { openStream, waitUntil } from "../../support/streams.js";
 
 const bootstrap = inject("kafkaBootstrap");
-
-/** A native gRPC StreamPayments call that takes one chunk of data every `pauseMs`. */
-function slowReader(baseUrl: string, topic: string, pauseMs: number) {
-  const session = http2.connect(baseUrl);
-  const message = toBinary(StreamRequestSchema, create(StreamRequestSchema, { topic, existingLimit: 0 }));
-  const frame = Buffer.alloc(5 + message.byteLength);
-  frame.writeUInt32BE(message.byteLength, 1);
-  frame.set(message, 5);
-  const stream = session.request({
-    ":method": "POST",
-    ":path": "/payment.PaymentService/StreamPayments",
-    "content-type": "application/grpc",
-    te: "trailers",
-  });
-  stream.end(frame);
-  stream.on("data", () => {
-    stream.pause();
-    setTimeout(() => stream.resume(), pauseMs).unref();
-  });
-  stream.on("error", () => {});
-  return {
-    localPort: () => (session.socket as { localPort?: number }).localPort,
-    close: () => {
-      stream.close();
-      session.close();
-    },
-  };
-}
 
 describe("subscriber lag and latency", () => {
   let pa: RunningPa;

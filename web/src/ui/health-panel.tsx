@@ -15,7 +15,7 @@ interface Props {
 }
 
 const SHOWN = new Set(["topic", "subscribers", "partitions", "consumer_lag", "messages_dead_lettered"]);
-// Shown together in the "subscribers behind" and "slowest subscriber" columns.
+// Shown together on a line under the topic's row, which a narrow panel has room for.
 const SUBSCRIBER_FIELDS = new Set([
   "subscriber_lag_p50",
   "subscriber_lag_p99",
@@ -61,6 +61,21 @@ function extraValue(status: TopicStatus, field: DescField): string | undefined {
   return String(value);
 }
 
+/** Under a topic with subscribers: how far behind they are, and the slowest one. */
+function subscriberLine(status: TopicStatus, columns: number) {
+  const behind = subscribersBehind(status);
+  if (!behind) return [];
+  const slowest = slowestSubscriber(status);
+  return [
+    <tr key={`${status.topic}/subscribers`} class="subscribers">
+      <td colSpan={columns} class="muted">
+        subscribers behind (median / p99): {behind}
+        {slowest && <> · slowest: {slowest}</>}
+      </td>
+    </tr>,
+  ];
+}
+
 export function HealthPanel({ connection, topics, topicsError, selected, received }: Props) {
   const label = connectionLabel(connection);
   const extraFields = TopicStatusSchema.fields.filter(
@@ -93,17 +108,13 @@ export function HealthPanel({ connection, topics, topicsError, selected, receive
             <th class="num">subs</th>
             <th class="num">lag</th>
             <th class="num">DLQ</th>
-            <th title="lag behind the topic's head (records) and delivery latency: median / p99 over subscribers">
-              subscribers behind
-            </th>
-            <th>slowest subscriber</th>
             {extraFields.map((f) => (
               <th key={f.name}>{f.name.replaceAll("_", " ")}</th>
             ))}
           </tr>
         </thead>
         <tbody>
-          {(topics?.details ?? []).map((status) => (
+          {(topics?.details ?? []).flatMap((status) => [
             <tr key={status.topic} class={status.topic === selected ? "selected" : ""}>
               <td class="ellipsis" title={status.topic}>
                 {status.topic}
@@ -113,15 +124,12 @@ export function HealthPanel({ connection, topics, topicsError, selected, receive
                 {status.consumerLag === undefined ? "?" : status.consumerLag.toLocaleString()}
               </td>
               <td class="num">{status.messagesDeadLettered.toLocaleString()}</td>
-              <td>{subscribersBehind(status) ?? "—"}</td>
-              <td class="ellipsis" title={slowestSubscriber(status)}>
-                {slowestSubscriber(status) ?? "—"}
-              </td>
               {extraFields.map((f) => (
                 <td key={f.name}>{extraValue(status, f) ?? "—"}</td>
               ))}
-            </tr>
-          ))}
+            </tr>,
+            ...subscriberLine(status, 4 + extraFields.length),
+          ])}
         </tbody>
       </table>
     </section>
