@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # pa's image: the sidecar alone, compiled to JavaScript (`node dist/server/main.js`), with its dashboard.
 #
 #   docker build -t pa .
@@ -36,14 +35,13 @@ COPY package.json package-lock.json ./
 # @confluentinc/kafka-javascript builds its bundled librdkafka from source, linked to Debian's OpenSSL,
 # zstd, lz4, SASL and curl (which Debian keeps patched), instead of downloading a prebuilt, statically
 # linked binary; node-gyp takes Node's headers from the image instead of downloading them. This layer
-# depends on the lockfile alone, so a code change does not compile librdkafka again (several minutes);
-# BuildKit's cache mount keeps npm's download cache between lockfile changes. The dev dependencies
-# (TypeScript, vite) are installed too: the build stage compiles with them.
-RUN --mount=type=cache,target=/root/.npm \
-  export CKJS_LINKING=dynamic \
+# depends on the lockfile alone, so a code change does not compile librdkafka again (several minutes).
+# The dev dependencies (TypeScript, vite) are installed too: the build stage compiles with them.
+RUN export CKJS_LINKING=dynamic \
     npm_config_build_from_source=@confluentinc/kafka-javascript \
     npm_config_nodedir=/usr/local \
-  && npm ci --no-audit --no-fund
+  && npm ci --no-audit --no-fund \
+  && npm cache clean --force
 
 # ---- prod-deps: what pa needs at run time, nothing of how it was built ----
 FROM deps AS prod-deps
