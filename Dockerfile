@@ -13,7 +13,7 @@
 #   build      pa compiled to dist/ and the dashboard to web/dist: depends on the sources
 #   runtime    Node, the shared libraries librdkafka links to, prod-deps' node_modules, dist, web/dist
 # A code change rebuilds only `build` and the runtime's last layers; the node_modules layer (about
-# 80 MB) stays the same, so a registry push or a node's pull of a new version moves only a few MB.
+# 63 MB, 16 MB compressed) stays the same, so a push or a pull of a new version moves well under 1 MB.
 
 # Node 24 is the LTS line supported longest (to 2028-04); pa runs on Node 20.19 or newer, so
 # --build-arg NODE_IMAGE=node:22-bookworm-slim works too. Bookworm, named, because the runtime
@@ -72,7 +72,7 @@ RUN npm run build && npm run build:web -- --logLevel warn
 FROM ${NODE_IMAGE} AS runtime
 # The libraries librdkafka was linked to in `deps` (ldd of librdkafka.so.1), and CA certificates for
 # TLS to brokers and JWKS. npm, npx and corepack go: pa never runs them, and each is code an image
-# scanner reports on.
+# scanner reports on (the base layer still holds them, so this hides them without saving space).
 # hadolint ignore=DL3008
 RUN apt-get update \
   && apt-get install -y --no-install-recommends \
