@@ -90,6 +90,10 @@ if [ ! -f "$crd_schemas/monitoring.coreos.com/servicemonitor_v1.json" ]; then
   module_dir=$(GOFLAGS=-modcacherw GOMODCACHE="$cache/go-mod" \
     go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+  if [ ! -e node_modules/tsx ]; then
+    echo "[validate-deploy] the CRD conversion runs with pa's dependencies: run 'npm run setup' first" >&2
+    exit 1
+  fi
   node --import tsx scripts/crd-to-json-schema.ts "$crd_schemas" \
     "$module_dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" >&2
 fi
