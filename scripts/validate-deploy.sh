@@ -3,6 +3,7 @@
 #   - deploy/kubernetes/ (each file, and what `kustomize build` renders from them) with kubeconform
 #     -strict against the Kubernetes API's JSON schemas, the ServiceMonitor against the Prometheus
 #     Operator's CRD;
+#   - deploy/prometheus/prometheus.yml and every query of deploy/grafana/pa.json with promtool;
 #   - docker-compose.yml with `docker-compose config`.
 #
 #   bash scripts/validate-deploy.sh [KUBERNETES_DIR]    (default deploy/kubernetes)
@@ -11,7 +12,8 @@
 # between runs): kubeconform and kustomize through the Go module proxy (`go install`), the Kubernetes
 # schemas from PyPI's kubernetes-validate (which bundles them per Kubernetes version), the
 # ServiceMonitor CRD from the Go module of prometheus-operator, converted by
-# scripts/crd-to-json-schema.ts, and Debian's docker-compose. Exits non-zero on any invalid file.
+# scripts/crd-to-json-schema.ts, promtool unpacked from Debian's prometheus package, and Debian's
+# docker-compose. Exits non-zero on any invalid file.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -117,6 +119,57 @@ else
   status=1
 fi
 rm -f "$rendered"
+
+# promtool from Debian's prometheus package, unpacked into the cache rather than installed (an
+# install would also set up a Prometheus service).
+promtool=$cache/prometheus-deb/usr/bin/promtool
+if [ ! -x "$promtool" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[validate-deploy] promtool from Debian's prometheus package" >&2
+  deb_dir=$(mktemp -d)
+  if ! (cd "$deb_dir" && apt-get download prometheus >/dev/null 2>&1); then
+    # A fresh machine's package lists may not know the package yet.
+    if [ "$(id -u)" -eq 0 ]; then
+      apt-get update -qq >/dev/null 2>&1 || true
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo -n apt-get update -qq >/dev/null 2>&1 || true
+    fi
+    (cd "$deb_dir" && apt-get download prometheus >/dev/null 2>&1)
+  fi
+  rm -rf "$cache/prometheus-deb"
+  dpkg-deb -x "$deb_dir"/prometheus_*.deb "$cache/prometheus-deb"
+  rm -rf "$deb_dir"
+fi
+if [ -x "$promtool" ]; then
+  echo "[validate-deploy] promtool: deploy/prometheus/prometheus.yml and the queries of deploy/grafana/pa.json"
+  "$promtool" check config deploy/prometheus/prometheus.yml || status=1
+  # Every panel's query as a recording rule, which promtool parses: Grafana's variables become what
+  # they stand for ($__rate_interval a duration, $instance and $topic "any").
+  queries=$(mktemp --suffix=.yml)
+  python3 - deploy/grafana/pa.json >"$queries" <<'PY' || status=1
+import json, re, sys
+dashboard = json.load(open(sys.argv[1]))
+def panels(items):
+    for panel in items:
+        yield panel
+        yield from panels(panel.get("panels", []))
+rules = []
+for panel in panels(dashboard.get("panels", [])):
+    for target in panel.get("targets", []):
+        expr = target.get("expr")
+        if not expr:
+            continue
+        expr = re.sub(r"\$__(rate_interval|interval|range)", "5m", expr)
+        expr = re.sub(r"\$\{?\w+\}?", ".*", expr)
+        rules.append({"record": f"panel_{panel.get('id')}_{target.get('refId', 'A')}", "expr": expr})
+if not rules:
+    sys.exit(f"{sys.argv[1]} has no Prometheus query")
+print(json.dumps({"groups": [{"name": "dashboard", "rules": rules}]}))
+PY
+  "$promtool" check rules "$queries" || status=1
+  rm -f "$queries"
+else
+  echo "[validate-deploy] promtool checks skipped: no apt-get here to fetch Debian's prometheus package" >&2
+fi
 
 echo "[validate-deploy] docker-compose config: docker-compose.yml"
 # No Docker engine is needed: Debian's docker-compose parses and checks the file alone.
