@@ -81,6 +81,8 @@ RUN apt-get update \
   && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
     /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg
 WORKDIR /app
+# A container is reached on 0.0.0.0, so pa refuses to start here with AUTH_MODE=none unless
+# ALLOW_INSECURE=true: set AUTH_MODE=token or jwt (and their files) when running the image.
 ENV NODE_ENV=production \
     UV_THREADPOOL_SIZE=16 \
     GRPC_HOST=0.0.0.0 \

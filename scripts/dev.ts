@@ -303,7 +303,8 @@ async function main(): Promise<number> {
   try {
     const port = portFrom("GRPC_PORT", 50051);
     const brokers = `127.0.0.1:${portFrom("KAFKA_PORT", 9092)}`;
-    const host = env.GRPC_HOST?.trim() || "0.0.0.0";
+    // pa's own default with AUTH_MODE=none: loopback only (server/config/config.ts).
+    const host = env.GRPC_HOST?.trim() || "127.0.0.1";
     if (!(await portFree(port, host))) {
       fail(
         `port ${port} is already in use (another pa or npm run dev?). Stop that process, or pick another ` +

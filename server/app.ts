@@ -17,8 +17,16 @@ import {
   file_pa_admin_v1_dead_letter_service,
 } from "../gen/pa/admin/v1/dead_letter_service_pb.js";
 import { file_payment_payment, PaymentService } from "../gen/payment/payment_pb.js";
+import { auditInterceptor } from "./admin/audit-log.js";
 import { registerDeadLetterService } from "./admin/dead-letter-service.js";
+import { Access } from "./auth/access.js";
+import { authenticationInterceptor } from "./auth/authentication-interceptor.js";
+import { Authenticator } from "./auth/authenticator.js";
+import { clientCertificateKey, clientCertificateOf } from "./auth/client-certificate.js";
+import { JwtVerifier } from "./auth/jwt-verifier.js";
+import { TokensFile } from "./auth/tokens-file.js";
 import type { Config } from "./config/config.js";
+import { corsHandler } from "./http/cors.js";
 import { serveHealthEndpoints } from "./http/health-endpoints.js";
 import { OnePortServer } from "./http/one-port-server.js";
 import { staticFiles } from "./http/static-files.js";
@@ -36,7 +44,6 @@ import { NativeGrpcStreams } from "./rpc/native-grpc-streams.js";
 import { connectionKey, registerPaymentService } from "./rpc/payment-service.js";
 import { PaymentStreams } from "./rpc/payment-streams.js";
 import { fileRegistryOf, registerReflection } from "./rpc/reflection-service.js";
-import { topicPolicy } from "./rpc/request-validation.js";
 import { describeStore, openStore } from "./store/open-store.js";
 import { EventFrames } from "./streaming/event-frames.js";
 import { StreamHub } from "./streaming/stream-hub.js";
@@ -46,13 +53,27 @@ export interface App {
   /** Resolves once Kafka is connected and pinned topics are starting. */
   ready: Promise<void>;
   hub: StreamHub;
+  /**
+   * Reads AUTH_TOKENS_FILE again (SIGHUP): open streams stay, the next call of a revoked key fails.
+   * Keeps the tokens in use when the file is bad; returns whether it reloaded.
+   */
+  reloadTokens(): boolean;
   stop(): Promise<void>;
 }
 
 const READINESS_PROBE_INTERVAL_MS = 5_000;
 const RETENTION_INTERVAL_MS = 60_000;
 
+/** Throws ConfigError (exit 2) for a bad AUTH_TOKENS_FILE or AUTH_JWT_PUBLIC_KEY_FILE, before opening anything. */
 export async function startApp(config: Config, logger: Logger): Promise<App> {
+  const tokens = config.auth.tokensFile ? new TokensFile(config.auth.tokensFile, logger) : undefined;
+  const mtls = config.server.tls?.clientCaFile !== undefined;
+  const authenticator = new Authenticator({
+    mode: config.auth.mode,
+    ...(tokens ? { tokens } : {}),
+    ...(config.auth.mode === "jwt" ? { jwt: JwtVerifier.create(config.auth) } : {}),
+    mtls,
+  });
   const settings = connectionConfig(config.kafka);
   const admin = new TopicAdmin(settings);
   const store = await openStore(config.store);
@@ -120,10 +141,12 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     return next(request);
   };
 
+  // What each caller may see and do: TOPIC_ALLOWLIST, its grants, its tenant, PII masking.
+  const access = new Access({ topicAllowlist: config.streams.topicAllowlist, ...config.access });
   const paymentStreams = new PaymentStreams({
     hub,
     store,
-    topicAllowed: topicPolicy(config.streams.topicAllowlist),
+    access,
     streams: config.streams,
     maxStreamsPerConnection: config.server.maxStreamsPerConnection,
   });
@@ -132,14 +155,19 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     frames: new EventFrames(),
     logger,
     unavailableReason,
+    authenticate: (request) =>
+      authenticator.authenticate({
+        authorization: request.headers.authorization,
+        certificate: mtls ? clientCertificateOf(request.stream.session?.socket) : undefined,
+      }),
   });
 
   const routes = (router: ConnectRouter) => {
-    registerPaymentService(router, { hub, store, streams: paymentStreams });
+    registerPaymentService(router, { hub, store, streams: paymentStreams, access });
     registerDeadLetterService(router, {
       admin,
       settings,
-      topicAllowed: topicPolicy(config.streams.topicAllowlist),
+      access,
       logger,
       cacheRecords: config.admin.deadLetterCacheRecords,
     });
@@ -156,13 +184,29 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
 
   // The built dashboard (web/dist), when there is one, at "/".
   const dashboard = staticFiles();
+  const cors = corsHandler(config.access.corsOrigins);
   const handler = connectNodeAdapter({
     routes,
-    interceptors: [errorMappingInterceptor(logger), requireKafka],
+    // The audit log sees each admin call's final code, so it is outside the error mapping.
+    interceptors: [
+      auditInterceptor(logger),
+      errorMappingInterceptor(logger),
+      authenticationInterceptor(authenticator, {
+        streamsEndingThemselves: [PaymentService.method.streamPayments],
+      }),
+      requireKafka,
+    ],
     // HTTP/2's compatibility request hands out a new socket proxy per request: the session is what
-    // identifies the connection there.
-    contextValues: (request) =>
-      createContextValues().set(connectionKey, "stream" in request ? request.stream.session : request.socket),
+    // identifies the connection there, and its socket holds the TLS peer's certificate.
+    contextValues: (request) => {
+      const values = createContextValues().set(
+        connectionKey,
+        "stream" in request ? request.stream.session : request.socket,
+      );
+      if (!mtls) return values;
+      const socket = "stream" in request ? request.stream.session?.socket : request.socket;
+      return values.set(clientCertificateKey, clientCertificateOf(socket));
+    },
     fallback: (request, response) => {
       if (serveHealthEndpoints(request, response, readiness)) return;
       if (dashboard(request, response)) return;
@@ -174,15 +218,28 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   const server = new OnePortServer({
     host: config.server.host,
     port: config.server.port,
-    ...(config.server.tls ? { tls: config.server.tls } : {}),
+    ...(config.server.tls
+      ? {
+          tls: {
+            certFile: config.server.tls.certFile,
+            keyFile: config.server.tls.keyFile,
+            // With AUTH_MODE=none the certificate is the only credential: the handshake demands it.
+            ...(config.server.tls.clientCaFile
+              ? { clientCa: { file: config.server.tls.clientCaFile, required: config.auth.mode === "none" } }
+              : {}),
+          },
+        }
+      : {}),
     headersTimeoutMs: config.server.headersTimeoutMs,
     // Plain gRPC StreamPayments calls take the native path; everything else goes to Connect.
     handler: (request, response) => {
+      if (cors(request, response)) return;
       if ("stream" in request && nativeGrpcStreams.handle(request, response as Http2ServerResponse)) return;
       handler(request, response);
     },
   });
   const address = await server.listen();
+  tokens?.start();
 
   let stopping = false;
   const connectPolicy = retry(handleAll, {
@@ -258,8 +315,10 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     address,
     ready,
     hub,
+    reloadTokens: () => tokens?.reload() ?? false,
     async stop() {
       stopping = true;
+      tokens?.stop();
       clearInterval(probe);
       clearInterval(retention);
       health.set("", "NOT_SERVING");

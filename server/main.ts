@@ -22,9 +22,28 @@ async function main(): Promise<void> {
   const threadpool = threadpoolWarning(config);
   if (threadpool) logger.warn(threadpool);
 
-  const app = await startApp(config, logger);
+  let app: Awaited<ReturnType<typeof startApp>>;
+  try {
+    app = await startApp(config, logger);
+  } catch (error) {
+    // A bad AUTH_TOKENS_FILE or AUTH_JWT_PUBLIC_KEY_FILE, found when it is first read.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`pa: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   const where = `${config.server.tls ? "https" : "http"}://${app.address.address}:${app.address.port}`;
   logger.info(`pa listening on ${where} (gRPC, gRPC-Web and Connect)`);
+  const mtls = config.server.tls?.clientCaFile !== undefined;
+  logger.info(
+    `[AUTH] AUTH_MODE=${config.auth.mode}${mtls ? " with client certificates (TLS_CLIENT_CA)" : ""}`,
+  );
+  if (config.auth.mode === "none" && !mtls && config.auth.allowInsecure) {
+    logger.warn(
+      `[AUTH] ALLOW_INSECURE=true: whoever reaches ${app.address.address}:${app.address.port} reads every payment and may redrive dead letters`,
+    );
+  }
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -50,6 +69,14 @@ async function main(): Promise<void> {
       },
     );
   };
+  process.on("SIGHUP", () => {
+    if (!config.auth.tokensFile) {
+      logger.info("SIGHUP: no AUTH_TOKENS_FILE to reload");
+      return;
+    }
+    logger.info(`SIGHUP: reloading ${config.auth.tokensFile}`);
+    app.reloadTokens();
+  });
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
 }

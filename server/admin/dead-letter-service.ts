@@ -17,10 +17,12 @@ import {
   type RedriveResult,
   RedriveResultSchema,
 } from "../../gen/pa/admin/v1/dead_letter_service_pb.js";
+import type { Access } from "../auth/access.js";
+import { identityKey } from "../auth/identity.js";
+import { maskEmailsIn } from "../auth/pii-mask.js";
 import type { LibrdkafkaConfig } from "../kafka/client-config.js";
 import { type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
-import type { TopicPolicy } from "../rpc/request-validation.js";
 import {
   errorFilter,
   pageSize,
@@ -41,8 +43,8 @@ export interface DeadLetterServiceDependencies {
   admin: TopicAdmin;
   /** Connection settings for the reader's consumer and the redrive's producer. */
   settings: LibrdkafkaConfig;
-  /** TOPIC_ALLOWLIST: the admin service reaches no topic a stream could not. */
-  topicAllowed: TopicPolicy;
+  /** The `admin` grant, and the topic visible to the caller: no topic a stream could not reach. */
+  access: Access;
   logger: Logger;
   /** How long reading a DLQ to its end may take before the call fails UNAVAILABLE. */
   readTimeoutMs?: number;
@@ -94,22 +96,26 @@ export function registerDeadLetterService(router: ConnectRouter, deps: DeadLette
   }
 
   router.service(DeadLetterService, {
-    async listDeadLetters(request) {
-      const topic = sourceTopic(request.topic, deps.topicAllowed);
+    async listDeadLetters(request, context) {
+      const identity = context.values.get(identityKey);
+      const topic = sourceTopic(request.topic, (named) => deps.access.requireAdmin(identity, named));
       const size = pageSize(request.pageSize);
       const errors = errorFilter(request.errors);
       const after = request.pageToken ? decodePageToken(request.pageToken, topic, errors) : undefined;
       const { entries } = await entriesOf(topic);
       const page = pageDeadLetters(entries, { errors, after, size });
+      // A dead letter is a raw record: it may hold anything the producer sent, e-mails included.
+      const shown = identity.grants.pii ? toDeadLetter : withoutRecord;
       return create(ListDeadLettersResponseSchema, {
-        deadLetters: page.entries.map(toDeadLetter),
+        deadLetters: page.entries.map(shown),
         nextPageToken: page.continueAfter ? encodePageToken(topic, errors, page.continueAfter) : "",
         totalCount: BigInt(page.total),
       });
     },
 
-    async redriveDeadLetters(request) {
-      const topic = sourceTopic(request.topic, deps.topicAllowed);
+    async redriveDeadLetters(request, context) {
+      const identity = context.values.get(identityKey);
+      const topic = sourceTopic(request.topic, (named) => deps.access.requireAdmin(identity, named));
       const choice = redriveChoice(request);
       return oneAtATime(() => redrive(topic, choice, request));
     },
@@ -191,6 +197,15 @@ function toDeadLetter(entry: DeadLetterEntry): DeadLetter {
         }
       : {}),
   });
+}
+
+/** A dead letter for an identity without `pii`: no key or value, and no e-mail in the reason. */
+function withoutRecord(entry: DeadLetterEntry): DeadLetter {
+  const letter = toDeadLetter(entry);
+  letter.key = "";
+  letter.value = "";
+  letter.reason = maskEmailsIn(letter.reason);
+  return letter;
 }
 
 function result(

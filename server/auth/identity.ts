@@ -68,3 +68,16 @@ export function grantsFromScope(scope: string): Grants {
   }
   return { readTopics, pii, admin, metrics };
 }
+
+/**
+ * The credential of an open stream expired (JWT `exp`): UNAUTHENTICATED, with `cursor` in the
+ * pa-resume-cursor trailer so the client resumes exactly where it was with a fresh credential.
+ */
+export class CredentialExpiredError extends AuthenticationError {
+  constructor(
+    message: string,
+    readonly cursor: string,
+  ) {
+    super(message);
+  }
+}

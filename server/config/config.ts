@@ -21,7 +21,36 @@ export interface KafkaSecurity {
   sasl?: { mechanism: string; username: string; password: string };
 }
 
+/** AUTH_MODE: how callers prove who they are (mTLS, with TLS_CLIENT_CA, combines with any). */
+export type AuthMode = "none" | "token" | "jwt";
+
+export interface AuthConfig {
+  mode: AuthMode;
+  /**
+   * AUTH_TOKENS_FILE: a JSON or YAML array of API keys ({name, sha256, scope, tenant?}) and mTLS
+   * subjects ({name, subject, scope, tenant?}); read at start-up, on change and on SIGHUP.
+   */
+  tokensFile?: string;
+  /** AUTH_MODE=jwt: where the signing keys come from, and the claims every JWT must carry. */
+  jwt?: {
+    /** AUTH_JWKS_URL (https, or http on loopback) or AUTH_JWT_PUBLIC_KEY_FILE (PEM or JWK/JWKS): exactly one. */
+    keys: { jwksUrl: string } | { publicKeyFile: string };
+    /** AUTH_JWT_ISSUER: the required `iss`. */
+    issuer: string;
+    /** AUTH_JWT_AUDIENCE: the required `aud` (pa's own name at the issuer). */
+    audience: string;
+  };
+  /** AUTH_TENANT_CLAIM: the JWT claim that binds an identity to one tenant; unset: none is bound. */
+  tenantClaim?: string;
+  /**
+   * ALLOW_INSECURE: with AUTH_MODE=none and no mTLS, pa listens on loopback only unless this says
+   * that anyone reaching GRPC_HOST may read everything.
+   */
+  allowInsecure: boolean;
+}
+
 export interface Config {
+  auth: AuthConfig;
   kafka: {
     /** KAFKA_BROKERS: bootstrap servers, comma-separated. */
     brokers: string;
@@ -44,8 +73,11 @@ export interface Config {
     /** GRPC_HOST and GRPC_PORT: the one address every protocol is served on. */
     host: string;
     port: number;
-    /** TLS_CERT and TLS_KEY: PEM file paths; both set means TLS with ALPN (h2 and http/1.1). */
-    tls?: { certFile: string; keyFile: string };
+    /**
+     * TLS_CERT and TLS_KEY: PEM file paths; both set means TLS with ALPN (h2 and http/1.1).
+     * TLS_CLIENT_CA: a PEM file of the CA(s) whose client certificates identify callers (mTLS).
+     */
+    tls?: { certFile: string; keyFile: string; clientCaFile?: string };
     /** SHUTDOWN_TIMEOUT: how long SIGTERM waits for streams and in-flight work before forcing. */
     shutdownTimeoutMs: number;
     /** HTTP_HEADERS_TIMEOUT: an HTTP/1.1 client must send its request headers within this. */
@@ -112,6 +144,23 @@ export interface Config {
      */
     deadLetterCacheRecords: number;
   };
+  access: {
+    /**
+     * TENANT_METADATA_KEY: the payment metadata key (e.g. merchant_id) a tenant-bound identity's
+     * tenant is matched against; unset: no identity may be tenant-bound.
+     */
+    tenantMetadataKey?: string;
+    /**
+     * PII_METADATA_KEYS: metadata keys (compared case-insensitively) that identities without the
+     * `pii` grant never see, beside the customer e-mail, which they see masked.
+     */
+    piiMetadataKeys: string[];
+    /**
+     * CORS_ORIGINS: browser origins (scheme://host[:port], exactly) allowed to call pa from another
+     * origin; empty: no CORS headers, so only same-origin pages (the bundled dashboard) call it.
+     */
+    corsOrigins: string[];
+  };
   log: {
     level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
     format: "pretty" | "json";
@@ -175,6 +224,15 @@ const list = z.string().transform((v, ctx) => {
     .map((s) => s.trim())
     .filter(Boolean);
 });
+
+function isExactOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === origin;
+  } catch {
+    return false;
+  }
+}
 
 const kafkaTopicName = /^[a-zA-Z0-9._-]{1,249}$/;
 // What picomatch reads in a topic glob: topic-name characters and the wildcards * ? [ ] { } ! ,
@@ -256,6 +314,7 @@ const schema = z.object({
     .enum(["earliest", "latest"], { message: "must be earliest or latest" })
     .default("earliest"),
   CONSUMER_POOL_SIZE: count(1, 16).default(2),
+  // Unset, it depends on AUTH_MODE (see listenHost): loopback only when nobody is authenticated.
   GRPC_HOST: z
     .string()
     .trim()
@@ -264,10 +323,19 @@ const schema = z.object({
       const problem = hostProblem(value);
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     })
-    .default("0.0.0.0"),
+    .optional(),
   GRPC_PORT: count(0, 65535).default(50051),
   TLS_CERT: z.string().trim().default(""),
   TLS_KEY: z.string().trim().default(""),
+  TLS_CLIENT_CA: z.string().trim().default(""),
+  AUTH_MODE: z.enum(["none", "token", "jwt"], { message: "must be none, token or jwt" }).default("none"),
+  AUTH_TOKENS_FILE: z.string().trim().default(""),
+  AUTH_JWKS_URL: z.string().trim().default(""),
+  AUTH_JWT_PUBLIC_KEY_FILE: z.string().trim().default(""),
+  AUTH_JWT_ISSUER: z.string().trim().default(""),
+  AUTH_JWT_AUDIENCE: z.string().trim().default(""),
+  AUTH_TENANT_CLAIM: z.string().trim().optional(),
+  ALLOW_INSECURE: boolean.default(false),
   SHUTDOWN_TIMEOUT: duration.default(10_000),
   HTTP_HEADERS_TIMEOUT: duration.default(10_000),
   MAX_STREAMS: count(1, 100_000).default(5000),
@@ -300,6 +368,22 @@ const schema = z.object({
   BREAKER_SUCCESSES_TO_CLOSE: count(1, 1000).default(2),
   POISON_RETRIES: count(0, 100).default(0),
   DLQ_CACHE_RECORDS: count(0, 10_000_000).default(100_000),
+  TENANT_METADATA_KEY: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.:-]{1,128}$/, "must be a metadata key: letters, digits, _ . : - (e.g. merchant_id)")
+    .optional(),
+  PII_METADATA_KEYS: list.default(["email", "phone", "customer_name", "address", "ip_address"]),
+  CORS_ORIGINS: list
+    .refine(
+      (origins) => !origins.includes("*"),
+      'must list exact origins: "*" is refused because pa\'s calls carry credentials (authorization, client certificates)',
+    )
+    .refine(
+      (origins) => origins.every(isExactOrigin),
+      "must be origins like https://dashboard.example.com or http://localhost:5173 (scheme, host and port; no path), comma-separated",
+    )
+    .default([]),
   LOG_LEVEL: z
     .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
       message: "must be trace, debug, info, warn, error, fatal or silent",
@@ -351,6 +435,15 @@ export function parseConfig(env: Env, isTty = false): Config {
   }
   if (e.TLS_CERT) checkTlsFiles(e.TLS_CERT, e.TLS_KEY);
   if (!e.DATABASE_URL) checkDataDir(e.DATA_DIR);
+  const auth = authConfig(e);
+  for (const [name, path] of [
+    ["TLS_CLIENT_CA", e.TLS_CLIENT_CA],
+    ["AUTH_TOKENS_FILE", e.AUTH_TOKENS_FILE],
+    ["AUTH_JWT_PUBLIC_KEY_FILE", e.AUTH_JWT_PUBLIC_KEY_FILE],
+  ] as const) {
+    if (path && !existsSync(path))
+      throw new ConfigError(`invalid configuration:\n  ${name}: no file at ${path}`);
+  }
   // With the embedded store every instance answers queries from its own file, so each must
   // process every partition itself; only a store the instances share can be filled in shares.
   if (e.SHARE_PROCESSING && !e.DATABASE_URL) {
@@ -366,7 +459,18 @@ export function parseConfig(env: Env, isTty = false): Config {
     );
   }
 
+  // A tenant-bound identity is matched against a metadata key; without one it could see nothing.
+  if (e.AUTH_TENANT_CLAIM && !e.TENANT_METADATA_KEY) {
+    throw invalid(
+      "TENANT_METADATA_KEY",
+      "must be set with AUTH_TENANT_CLAIM: name the payment metadata key a tenant is matched against (e.g. merchant_id)",
+    );
+  }
+
+  const host = listenHost(e.GRPC_HOST, auth, Boolean(e.TLS_CLIENT_CA));
+
   return {
+    auth,
     kafka: {
       brokers: e.KAFKA_BROKERS,
       pinnedTopics: e.KAFKA_TOPIC,
@@ -382,9 +486,17 @@ export function parseConfig(env: Env, isTty = false): Config {
       consumerPoolSize: e.CONSUMER_POOL_SIZE,
     },
     server: {
-      host: e.GRPC_HOST,
+      host,
       port: e.GRPC_PORT,
-      ...(e.TLS_CERT ? { tls: { certFile: e.TLS_CERT, keyFile: e.TLS_KEY } } : {}),
+      ...(e.TLS_CERT
+        ? {
+            tls: {
+              certFile: e.TLS_CERT,
+              keyFile: e.TLS_KEY,
+              ...(e.TLS_CLIENT_CA ? { clientCaFile: e.TLS_CLIENT_CA } : {}),
+            },
+          }
+        : {}),
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT,
       maxStreams: e.MAX_STREAMS,
@@ -415,8 +527,122 @@ export function parseConfig(env: Env, isTty = false): Config {
       poisonRetries: e.POISON_RETRIES,
     },
     admin: { deadLetterCacheRecords: e.DLQ_CACHE_RECORDS },
+    access: {
+      ...(e.TENANT_METADATA_KEY ? { tenantMetadataKey: e.TENANT_METADATA_KEY } : {}),
+      piiMetadataKeys: e.PII_METADATA_KEYS,
+      corsOrigins: e.CORS_ORIGINS,
+    },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (isTty ? "pretty" : "json") },
   };
+}
+
+type Parsed = z.infer<typeof schema>;
+
+function invalid(name: string, message: string): ConfigError {
+  return new ConfigError(`invalid configuration:\n  ${name}: ${message}`);
+}
+
+function authConfig(e: Parsed): AuthConfig {
+  const mode = e.AUTH_MODE;
+  if (e.TLS_CLIENT_CA && !e.TLS_CERT) {
+    throw invalid(
+      "TLS_CLIENT_CA",
+      "needs TLS_CERT and TLS_KEY (client certificates are asked for in the TLS handshake)",
+    );
+  }
+  if (mode === "token" && !e.AUTH_TOKENS_FILE) {
+    throw invalid("AUTH_TOKENS_FILE", "AUTH_MODE=token needs it: the file of API keys (JSON or YAML)");
+  }
+  if (e.TLS_CLIENT_CA && !e.AUTH_TOKENS_FILE) {
+    throw invalid(
+      "AUTH_TOKENS_FILE",
+      "TLS_CLIENT_CA needs it: client certificate subjects get their scope from its {subject, scope} entries",
+    );
+  }
+  if (e.AUTH_TOKENS_FILE && mode !== "token" && !e.TLS_CLIENT_CA) {
+    throw invalid(
+      "AUTH_TOKENS_FILE",
+      "is read only with AUTH_MODE=token or TLS_CLIENT_CA; set one or unset it",
+    );
+  }
+  const jwtVariables = [
+    "AUTH_JWKS_URL",
+    "AUTH_JWT_PUBLIC_KEY_FILE",
+    "AUTH_JWT_ISSUER",
+    "AUTH_JWT_AUDIENCE",
+    "AUTH_TENANT_CLAIM",
+  ] as const;
+  if (mode !== "jwt") {
+    const stray = jwtVariables.find((name) => e[name]);
+    if (stray) throw invalid(stray, "is read only with AUTH_MODE=jwt; set AUTH_MODE=jwt or unset it");
+    return {
+      mode,
+      ...(e.AUTH_TOKENS_FILE ? { tokensFile: e.AUTH_TOKENS_FILE } : {}),
+      allowInsecure: e.ALLOW_INSECURE,
+    };
+  }
+  if (Boolean(e.AUTH_JWKS_URL) === Boolean(e.AUTH_JWT_PUBLIC_KEY_FILE)) {
+    throw invalid(
+      "AUTH_JWKS_URL and AUTH_JWT_PUBLIC_KEY_FILE",
+      "AUTH_MODE=jwt needs exactly one: the issuer's JWKS URL, or a public key file (PEM, JWK or JWKS)",
+    );
+  }
+  if (e.AUTH_JWKS_URL) checkJwksUrl(e.AUTH_JWKS_URL);
+  if (!e.AUTH_JWT_ISSUER)
+    throw invalid("AUTH_JWT_ISSUER", "AUTH_MODE=jwt needs it: the `iss` every JWT must carry");
+  if (!e.AUTH_JWT_AUDIENCE) {
+    throw invalid(
+      "AUTH_JWT_AUDIENCE",
+      "AUTH_MODE=jwt needs it: the `aud` every JWT must carry (pa's name at the issuer)",
+    );
+  }
+  return {
+    mode,
+    ...(e.AUTH_TOKENS_FILE ? { tokensFile: e.AUTH_TOKENS_FILE } : {}),
+    jwt: {
+      keys: e.AUTH_JWKS_URL ? { jwksUrl: e.AUTH_JWKS_URL } : { publicKeyFile: e.AUTH_JWT_PUBLIC_KEY_FILE },
+      issuer: e.AUTH_JWT_ISSUER,
+      audience: e.AUTH_JWT_AUDIENCE,
+    },
+    ...(e.AUTH_TENANT_CLAIM ? { tenantClaim: e.AUTH_TENANT_CLAIM } : {}),
+    allowInsecure: e.ALLOW_INSECURE,
+  };
+}
+
+// Keys fetched over plain HTTP from another host could be swapped by anyone on the path.
+function checkJwksUrl(value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid("AUTH_JWKS_URL", `must be a URL (got ${JSON.stringify(value)})`);
+  }
+  if (url.protocol === "https:") return;
+  if (url.protocol === "http:" && isLoopback(url.hostname.replace(/^\[|\]$/g, ""))) return;
+  throw invalid(
+    "AUTH_JWKS_URL",
+    `must be an https:// URL (http:// only on loopback); got ${JSON.stringify(value)}`,
+  );
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+// Secure by default: nobody proves who they are with AUTH_MODE=none and no mTLS, so only this
+// machine may connect unless ALLOW_INSECURE says otherwise in words.
+function listenHost(host: string | undefined, auth: AuthConfig, mtls: boolean): string {
+  const open = auth.mode === "none" && !mtls;
+  if (!open) return host ?? "0.0.0.0";
+  if (host === undefined) return "127.0.0.1";
+  if (!isLoopback(host) && !auth.allowInsecure) {
+    throw invalid(
+      "GRPC_HOST",
+      `${JSON.stringify(host)} is not a loopback address, and with AUTH_MODE=none anyone reaching it could read ` +
+        "every payment. Set AUTH_MODE=token or jwt (or TLS_CLIENT_CA), or ALLOW_INSECURE=true to accept that",
+    );
+  }
+  return host;
 }
 
 // The PoC's rule, with one fix: KAFKA_SSL without SASL credentials means TLS alone (the PoC asked for

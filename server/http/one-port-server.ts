@@ -18,7 +18,15 @@ export type RequestHandler = (
 export interface OnePortServerOptions {
   host: string;
   port: number;
-  tls?: { certFile: string; keyFile: string };
+  tls?: {
+    certFile: string;
+    keyFile: string;
+    /**
+     * mTLS: ask every client for a certificate and verify it against this CA file. `required`
+     * refuses the handshake without a valid one; otherwise the call's authentication decides.
+     */
+    clientCa?: { file: string; required: boolean };
+  };
   /** A client must finish sending request headers within this long (HTTP/1.1), or the preface (HTTP/2). */
   headersTimeoutMs: number;
   handler: RequestHandler;
@@ -64,6 +72,13 @@ export class OnePortServer {
           key: readFileSync(options.tls.keyFile),
           allowHTTP1: true,
           ALPNProtocols: ["h2", "http/1.1"],
+          ...(options.tls.clientCa
+            ? {
+                requestCert: true,
+                ca: readFileSync(options.tls.clientCa.file),
+                rejectUnauthorized: options.tls.clientCa.required,
+              }
+            : {}),
         },
         handle,
       );

@@ -32,6 +32,10 @@ export class GuardedPaymentStore implements PaymentStore {
     return this.store.recent(filter, limit);
   }
 
+  topics(): Promise<string[]> {
+    return this.store.topics();
+  }
+
   enforceRetention(nowMs: number): Promise<number> {
     return this.store.enforceRetention(nowMs);
   }

@@ -5,6 +5,8 @@ import { SourceTopicNotFoundError } from "../admin/admin-requests.js";
 import { DeadLetterReadError } from "../admin/dead-letter-reader.js";
 import { InvalidPageTokenError } from "../admin/page-token.js";
 import { RedriveUnavailableError } from "../admin/redrive.js";
+import { AuthenticationError, CredentialExpiredError, PermissionError } from "../auth/identity.js";
+import { KeySetUnavailableError } from "../auth/jwt-verifier.js";
 import { TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
 import { InvalidCursorError } from "../store/payment-store.js";
@@ -24,12 +26,25 @@ export const RESUME_CURSOR_TRAILER = "pa-resume-cursor";
 
 export function toConnectError(error: unknown, logger?: Logger): ConnectError {
   if (error instanceof ConnectError) return error;
+  if (error instanceof CredentialExpiredError) {
+    const trailer = new Headers();
+    if (error.cursor) trailer.set(RESUME_CURSOR_TRAILER, error.cursor);
+    const hint = error.cursor
+      ? ` (resume with a fresh credential and start_cursor from the ${RESUME_CURSOR_TRAILER} trailer)`
+      : "";
+    return new ConnectError(`${error.message}${hint}`, Code.Unauthenticated, trailer);
+  }
+  if (error instanceof AuthenticationError) return new ConnectError(error.message, Code.Unauthenticated);
+  if (error instanceof PermissionError) return new ConnectError(error.message, Code.PermissionDenied);
+  if (error instanceof KeySetUnavailableError) return new ConnectError(error.message, Code.Unavailable);
   if (error instanceof RequestError) {
     return new ConnectError(
       error.message,
       error.kind === "permission_denied" ? Code.PermissionDenied : Code.InvalidArgument,
     );
   }
+  if (error instanceof AuthenticationError) return new ConnectError(error.message, Code.Unauthenticated);
+  if (error instanceof PermissionError) return new ConnectError(error.message, Code.PermissionDenied);
   if (error instanceof TopicNotFoundError) {
     return new ConnectError(`${error.message}; pa never creates topics for a subscription`, Code.NotFound);
   }

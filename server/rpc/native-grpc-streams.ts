@@ -17,6 +17,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 // Connect's own gRPC status and timeout codecs, so both paths speak exactly the same protocol.
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { PaymentService, StreamRequestSchema } from "../../gen/payment/payment_pb.js";
+import type { Identity } from "../auth/identity.js";
 import type { Logger } from "../observability/logger.js";
 import { type EventFrames, FRAME_HEADER_BYTES } from "../streaming/event-frames.js";
 import type { Subscription } from "../streaming/subscription.js";
@@ -27,6 +28,8 @@ export interface NativeGrpcStreamsDependencies {
   streams: PaymentStreams;
   frames: EventFrames;
   logger: Logger;
+  /** Who is calling (throws AuthenticationError), as Connect's authentication interceptor does. */
+  authenticate: (request: Http2ServerRequest) => Promise<Identity>;
   /** Why payment RPCs cannot be served right now (Kafka not connected yet), or undefined. */
   unavailableReason: () => string | undefined;
 }
@@ -85,10 +88,11 @@ class NativeStreamCall {
 
   private async serve(): Promise<void> {
     this.startDeadline(this.request.headers);
+    const identity = await this.deps.authenticate(this.request);
     const unavailable = this.deps.unavailableReason();
     if (unavailable) throw new ConnectError(unavailable, Code.Unavailable);
     const request = await this.readRequest();
-    const opened = await this.deps.streams.open(request, this.stream.session);
+    const opened = await this.deps.streams.open(request, this.stream.session, identity);
     this.opened = opened;
     if (this.stream.closed || this.deadlineError) {
       opened.close();

@@ -10,6 +10,8 @@ import {
   TopicListSchema,
   TopicStatusSchema,
 } from "../../gen/payment/payment_pb.js";
+import type { Access } from "../auth/access.js";
+import { type Identity, identityKey } from "../auth/identity.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import type { StreamHub } from "../streaming/stream-hub.js";
 import { PaymentNotFoundError } from "./error-mapping.js";
@@ -27,13 +29,15 @@ export interface PaymentServiceDependencies {
   store: PaymentStore;
   /** Opens StreamPayments calls (shared with the native gRPC path). */
   streams: PaymentStreams;
+  /** What each caller may see: topics, tenant, masking. */
+  access: Access;
 }
 
-/** The stored payment with where it came from, for the unary RPCs. */
-function withSource(stored: StoredPayment): Payment {
+/** The stored payment as `shown` (masked or not), with where it came from, for the unary RPCs. */
+function withSource(stored: StoredPayment, shown: Payment): Payment {
   const { source } = stored;
   return {
-    ...stored.payment,
+    ...shown,
     source: create(PaymentSourceSchema, {
       topic: source.topic,
       partition: source.partition,
@@ -46,19 +50,28 @@ function withSource(stored: StoredPayment): Payment {
 }
 
 export function registerPaymentService(router: ConnectRouter, deps: PaymentServiceDependencies): void {
+  const shown = (identity: Identity, stored: StoredPayment) =>
+    withSource(stored, deps.access.payment(identity, stored.payment));
   router.service(PaymentService, {
-    async getPayment(request) {
+    async getPayment(request, context) {
+      const identity = context.values.get(identityKey);
       const id = request.paymentId.trim();
       if (!id) throw new RequestError("invalid_argument", "payment_id is required");
       const stored = await deps.store.get(id);
-      if (!stored) throw new PaymentNotFoundError(id);
-      return withSource(stored);
+      // One it may not see is answered as one that does not exist: no existence leak.
+      if (!stored || !deps.access.maySee(identity, stored)) throw new PaymentNotFoundError(id);
+      return shown(identity, stored);
     },
 
-    async listPayments(request) {
-      const page = await deps.store.list(listQuery(request));
+    async listPayments(request, context) {
+      const identity = context.values.get(identityKey);
+      const query = listQuery(request);
+      if (query.customerEmail) deps.access.requirePii(identity, "filtering by customer_email");
+      if (query.topic) deps.access.requireTopic(identity, query.topic);
+      const scope = deps.access.listScope(identity, query.topic ? [query.topic] : await deps.store.topics());
+      const page = await deps.store.list({ ...query, ...scope });
       return create(PaymentListSchema, {
-        payments: page.payments.map(withSource),
+        payments: page.payments.map((stored) => shown(identity, stored)),
         nextCursor: page.nextCursor,
         totalCount: page.totalCount,
       });
@@ -67,7 +80,11 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
     // Reached by gRPC-Web and Connect clients, and by gRPC clients that compress; other gRPC
     // clients are served by native-grpc-streams.ts, which shares PaymentStreams.
     async *streamPayments(request, context) {
-      const stream = await deps.streams.open(request, context.values.get(connectionKey));
+      const stream = await deps.streams.open(
+        request,
+        context.values.get(connectionKey),
+        context.values.get(identityKey),
+      );
       // A generator parked on a write to a vanished client never reaches `finally`: the abort
       // signal releases the subscription (and its queue) at once.
       const release = () => stream.close();
@@ -81,8 +98,9 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
       }
     },
 
-    async getTopics() {
-      const statuses = deps.hub.topicStatuses();
+    async getTopics(_request, context) {
+      const identity = context.values.get(identityKey);
+      const statuses = deps.hub.topicStatuses().filter((s) => deps.access.topicVisible(identity, s.topic));
       return create(TopicListSchema, {
         topics: statuses.map((s) => s.topic),
         count: statuses.length,

@@ -11,15 +11,19 @@ import {
   Provider,
   type StreamRequest,
 } from "../../gen/payment/payment_pb.js";
+import type { Access } from "../auth/access.js";
+import { onCredentialExpiry } from "../auth/credential-expiry.js";
+import { CredentialExpiredError, type Identity } from "../auth/identity.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
 import type { Subscription } from "../streaming/subscription.js";
-import { existingLimit, startPosition, type TopicPolicy } from "./request-validation.js";
+import { existingLimit, startPosition } from "./request-validation.js";
 
 export interface PaymentStreamsDependencies {
   hub: StreamHub;
   store: PaymentStore;
-  topicAllowed: TopicPolicy;
+  /** TOPIC_ALLOWLIST and the caller's grants: which topics, which tenant, masked or not. */
+  access: Access;
   streams: { defaultExisting: number; maxExisting: number };
   maxStreamsPerConnection: number;
 }
@@ -48,30 +52,50 @@ export class PaymentStreams {
 
   constructor(private readonly deps: PaymentStreamsDependencies) {}
 
-  /** Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). */
-  async open(request: StreamRequest, connection: object | undefined): Promise<PaymentStream> {
+  /**
+   * Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). A stream
+   * of an identity whose credential expires ends then, with UNAUTHENTICATED and a resume cursor.
+   */
+  async open(
+    request: StreamRequest,
+    connection: object | undefined,
+    identity: Identity,
+  ): Promise<PaymentStream> {
     const { deps } = this;
-    const topic = deps.topicAllowed(request.topic);
+    const topic = deps.access.requireTopic(identity, request.topic);
     const start = startPosition(request);
     const existing = existingLimit(request, deps.streams.defaultExisting, deps.streams.maxExisting);
+    const tenant = deps.access.tenantOf(identity);
     const filter = {
       ...(request.provider !== Provider.UNKNOWN ? { provider: request.provider } : {}),
       ...(request.status !== PaymentStatus.STATUS_UNKNOWN ? { status: request.status } : {}),
+      ...(tenant ? { tenant } : {}),
     };
+    const view = deps.access.eventView(identity);
 
     const releaseSlot = this.reserveSlot(connection);
     let subscription: Subscription | undefined;
     try {
-      subscription = await deps.hub.subscribe(topic, filter, start);
+      subscription = await deps.hub.subscribe(topic, view ? { ...filter, view } : filter, start);
       const stored = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
       const opened = subscription;
+      const cancelExpiry = onCredentialExpiry(identity, () =>
+        deps.hub.interrupt(
+          opened,
+          (cursor) => new CredentialExpiredError(`the credential of ${identity.name} expired`, cursor),
+        ),
+      );
       let closed = false;
       return {
-        existing: stored.map(existingEvent),
+        existing: stored.map((payment) => {
+          const event = existingEvent(payment);
+          return view ? view(event) : event;
+        }),
         subscription: opened,
         close() {
           if (closed) return;
           closed = true;
+          cancelExpiry();
           opened.close();
           releaseSlot();
         },

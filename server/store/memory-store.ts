@@ -6,6 +6,7 @@ import {
   type ListPage,
   type ListQuery,
   matchesFilter,
+  ofTenant,
   type PaymentFilter,
   type PaymentQuery,
   type PaymentStore,
@@ -22,6 +23,8 @@ interface Entry {
 function matchesQuery(stored: StoredPayment, query: PaymentQuery, email: string | undefined): boolean {
   const { payment, source } = stored;
   if (query.topic && source.topic !== query.topic) return false;
+  if (query.topics && !query.topics.includes(source.topic)) return false;
+  if (query.tenant && !ofTenant(payment, query.tenant)) return false;
   if (query.providers?.length && !query.providers.includes(payment.provider)) return false;
   if (query.statuses?.length && !query.statuses.includes(payment.status)) return false;
   if (query.currency && payment.currency !== query.currency) return false;
@@ -98,6 +101,12 @@ export class MemoryPaymentStore implements PaymentStore {
       if (matchesFilter(stored, filter)) found.push(stored);
     }
     return found.reverse();
+  }
+
+  async topics(): Promise<string[]> {
+    const topics = new Set<string>();
+    for (const { stored } of this.entries.values()) topics.add(stored.source.topic);
+    return [...topics];
   }
 
   async enforceRetention(nowMs: number): Promise<number> {

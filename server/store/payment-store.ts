@@ -18,16 +18,27 @@ export interface StoredPayment {
   lastSeenMs?: number;
 }
 
+/** A tenant-bound identity's view: payments whose `metadata[key]` is exactly `value`. */
+export interface TenantFilter {
+  /** TENANT_METADATA_KEY. */
+  key: string;
+  value: string;
+}
+
 /** What streams filter on (one provider, one status) and what their snapshot is scoped to. */
 export interface PaymentFilter {
   topic?: string;
   provider?: Provider;
   status?: PaymentStatus;
+  tenant?: TenantFilter;
 }
 
 /** ListPayments' filters; every field set must match. */
 export interface PaymentQuery {
   topic?: string;
+  /** Only these topics (the ones the caller may see); empty: none. Absent: any topic. */
+  topics?: readonly string[];
+  tenant?: TenantFilter;
   /** Any of these (empty or absent: any provider). */
   providers?: Provider[];
   statuses?: PaymentStatus[];
@@ -70,6 +81,8 @@ export interface PaymentStore {
   list(query: ListQuery): Promise<ListPage>;
   /** The `limit` most recent payments of a topic matching the filter, returned oldest first. */
   recent(filter: PaymentFilter & { topic: string }, limit: number): Promise<StoredPayment[]>;
+  /** The topics of the stored payments, to resolve a caller's topic globs against. */
+  topics(): Promise<string[]>;
   /**
    * Deletes payments last seen before `nowMs - retentionMs` and, beyond the row limit, the ones
    * first seen longest ago. Returns how many were deleted. pa calls it periodically.
@@ -107,5 +120,11 @@ export function matchesFilter(stored: StoredPayment, filter: PaymentFilter): boo
   if (filter.topic !== undefined && stored.source.topic !== filter.topic) return false;
   if (filter.provider !== undefined && stored.payment.provider !== filter.provider) return false;
   if (filter.status !== undefined && stored.payment.status !== filter.status) return false;
+  if (filter.tenant && !ofTenant(stored.payment, filter.tenant)) return false;
   return true;
+}
+
+/** Whether a payment belongs to the tenant (streams, GetPayment and the memory store ask). */
+export function ofTenant(payment: Payment, tenant: TenantFilter): boolean {
+  return Object.hasOwn(payment.metadata, tenant.key) && payment.metadata[tenant.key] === tenant.value;
 }

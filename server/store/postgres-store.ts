@@ -173,12 +173,20 @@ class Filters {
 
   constructor(query: PaymentQuery) {
     if (query.topic) this.counted.push(`topic = ${this.param(storableText(query.topic))}`);
+    if (query.topics) {
+      const topics = [...new Set(query.topics.map(storableText))];
+      this.counted.push(`topic = ANY(${this.param(topics)}::text[])`);
+    }
     this.anyOf("provider", query.providers);
     this.anyOf("status", query.statuses);
     if (query.currency) this.counted.push(`currency = ${this.param(storableText(query.currency))}`);
     if (query.customerEmail) {
       const email = this.param(storableText(query.customerEmail));
       this.other.push(`lower(customer_email) = lower(${email})`);
+    }
+    if (query.tenant) {
+      const { key, value } = query.tenant;
+      this.other.push(`metadata ->> ${this.param(key)} = ${this.param(storableText(value))}`);
     }
     if (query.createdFrom !== undefined) this.other.push(`created_at >= ${this.param(query.createdFrom)}`);
     if (query.createdTo !== undefined) this.other.push(`created_at < ${this.param(query.createdTo)}`);
@@ -281,7 +289,7 @@ function totalCountSql(filters: Filters, query: PaymentQuery): string {
   const { createdFrom, createdTo, minAmountMinor, maxAmountMinor } = query;
   const created = createdFrom !== undefined || createdTo !== undefined;
   const amount = minAmountMinor !== undefined || maxAmountMinor !== undefined;
-  const onlyOneRange = counted.length === 0 && !query.customerEmail && created !== amount;
+  const onlyOneRange = counted.length === 0 && !query.customerEmail && !query.tenant && created !== amount;
   let bucketed: string | undefined;
   if (onlyOneRange && created) {
     // Hour h holds created_at in [h * 3600, (h + 1) * 3600).
@@ -440,13 +448,22 @@ class PostgresPaymentStore implements PaymentStore {
       topic: filter.topic,
       ...(filter.provider !== undefined ? { providers: [filter.provider] } : {}),
       ...(filter.status !== undefined ? { statuses: [filter.status] } : {}),
+      ...(filter.tenant ? { tenant: filter.tenant } : {}),
     });
     const result = await this.pool.query<PaymentRow>(
-      `SELECT ${COLUMNS} FROM payments ${where(...filters.counted)}
+      `SELECT ${COLUMNS} FROM payments ${where(...filters.counted, ...filters.other)}
        ORDER BY seq DESC LIMIT ${filters.param(Math.floor(limit))}`,
       filters.params,
     );
     return result.rows.reverse().map(toStored);
+  }
+
+  async topics(): Promise<string[]> {
+    const result = await this.pool.query<{ topic: string }>({
+      name: "pa_topics",
+      text: "SELECT DISTINCT topic FROM payment_counts WHERE n > 0",
+    });
+    return result.rows.map((row) => row.topic);
   }
 
   async enforceRetention(nowMs: number): Promise<number> {

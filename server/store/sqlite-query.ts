@@ -26,6 +26,12 @@ export function whereOf(query: PaymentQuery, only: "all" | "equality" = "all"): 
     params.push(...values);
   };
   if (query.topic) add("topic = ?", query.topic);
+  if (query.topics) {
+    const topics = [...new Set(query.topics)];
+    // Nothing visible: a condition no row meets (an empty IN list is not SQL).
+    if (topics.length === 0) add("0");
+    else add(`topic IN (${topics.map(() => "?").join(", ")})`, ...topics);
+  }
   const providers = [...new Set(query.providers ?? [])];
   if (providers.length) add(`provider IN (${providers.map(() => "?").join(", ")})`, ...providers);
   const statuses = [...new Set(query.statuses ?? [])];
@@ -33,12 +39,18 @@ export function whereOf(query: PaymentQuery, only: "all" | "equality" = "all"): 
   if (query.currency) add("currency = ?", query.currency);
   if (only === "all") {
     if (query.customerEmail) add("email_lc = ?", query.customerEmail.toLowerCase());
+    if (query.tenant) add("json_extract(metadata, ?) = ?", jsonPath(query.tenant.key), query.tenant.value);
     if (query.createdFrom !== undefined) add("created_at >= ?", query.createdFrom);
     if (query.createdTo !== undefined) add("created_at < ?", query.createdTo);
     if (query.minAmountMinor !== undefined) add("amount_minor >= ?", query.minAmountMinor);
     if (query.maxAmountMinor !== undefined) add("amount_minor <= ?", query.maxAmountMinor);
   }
   return { sql: terms.join(" AND "), params };
+}
+
+/** The JSON path of one top-level key, quoted so that any key is taken literally. */
+function jsonPath(key: string): string {
+  return `$.${JSON.stringify(key)}`;
 }
 
 export function whereClause(...conditions: string[]): string {
@@ -68,7 +80,8 @@ export type ListPlan =
 export function planList(query: PaymentQuery, equalityCount: () => number): ListPlan {
   if (query.customerEmail) return { kind: "scan" };
   const index = rangeIndex(query);
-  if (!index) return { kind: "counts" };
+  // payment_counts knows nothing of tenants: a tenant's payments are counted row by row.
+  if (!index) return query.tenant ? { kind: "scan" } : { kind: "counts" };
   return equalityCount() <= fewMatches ? { kind: "scan" } : { kind: "scan", index };
 }
 

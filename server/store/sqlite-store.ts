@@ -218,11 +218,18 @@ class SqlitePaymentStore implements PaymentStore {
     const query: PaymentQuery = { topic: filter.topic };
     if (filter.provider !== undefined) query.providers = [filter.provider];
     if (filter.status !== undefined) query.statuses = [filter.status];
+    if (filter.tenant) query.tenant = filter.tenant;
     const where = whereOf(query);
     const rows = this.statement(
       `SELECT ${columns} FROM payments ${whereClause(where.sql)} ORDER BY seq DESC LIMIT ?`,
     ).all(...where.params, Math.floor(limit)) as PaymentRow[];
     return rows.reverse().map(toStoredPayment);
+  }
+
+  async topics(): Promise<string[]> {
+    return this.statement("SELECT DISTINCT topic FROM payment_counts WHERE n > 0")
+      .pluck(true)
+      .all() as string[];
   }
 
   async enforceRetention(nowMs: number): Promise<number> {

@@ -195,6 +195,12 @@ export class StreamHub {
     }
   }
 
+  /** Ends one stream, with an error made from the cursor that resumes it exactly. */
+  interrupt(subscription: Subscription, error: (cursor: string) => Error): void {
+    const feed = this.feeds.get(subscription.topic);
+    subscription.end(error(feed ? feed.cursorFor(subscription) : subscription.lastCursor));
+  }
+
   /** Stops every feed and commits where each stopped. */
   stopFeeds(): void {
     for (const timer of this.pinnedRetry.values()) clearTimeout(timer);

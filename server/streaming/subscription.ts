@@ -4,10 +4,18 @@
 // Kafka until it meets the feed again. So a slow client never slows the others, never grows memory
 // past its queue, and never loses an event.
 import type { Payment, PaymentEvent, PaymentStatus, Provider } from "../../gen/payment/payment_pb.js";
+import { ofTenant, type TenantFilter } from "../store/payment-store.js";
 
 export interface StreamFilter {
   provider?: Provider;
   status?: PaymentStatus;
+  /** A tenant-bound caller: only payments whose metadata names its tenant. */
+  tenant?: TenantFilter;
+  /**
+   * What the caller sees of each event (PII masking); absent: the event as it is. It must return
+   * the same object for the same event, so that one encoding serves every stream that shares it.
+   */
+  view?: (event: PaymentEvent) => PaymentEvent;
 }
 
 export class Subscription {
@@ -55,11 +63,12 @@ export class Subscription {
   accepts(payment: Payment): boolean {
     if (this.filter.provider !== undefined && payment.provider !== this.filter.provider) return false;
     if (this.filter.status !== undefined && payment.status !== this.filter.status) return false;
+    if (this.filter.tenant && !ofTenant(payment, this.filter.tenant)) return false;
     return true;
   }
 
   push(event: PaymentEvent): void {
-    this.queue.push(event);
+    this.queue.push(this.filter.view ? this.filter.view(event) : event);
     const wake = this.wake;
     if (wake) {
       this.wake = undefined;

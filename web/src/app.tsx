@@ -4,6 +4,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { TopicList } from "../../gen/payment/payment_pb.js";
 import type { PaClients } from "./api/clients.js";
+import type { Credential } from "./api/credential.js";
 import { plainError } from "./api/plain-errors.js";
 import { LiveModel, type LiveRow } from "./live/live-model.js";
 import { type ConnectionState, openLiveStream } from "./live/live-stream.js";
@@ -21,6 +22,7 @@ import { DlqPanel } from "./ui/dlq-panel.js";
 import { FiltersBar } from "./ui/filters-bar.js";
 import { connectionLabel, HealthPanel } from "./ui/health-panel.js";
 import { PaymentTable } from "./ui/payment-table.js";
+import { TokenPrompt, useCredential } from "./ui/token-prompt.js";
 import { TopicPicker } from "./ui/topic-picker.js";
 import { useInterval, useModelVersion } from "./ui/use-model.js";
 
@@ -38,7 +40,9 @@ function initialTheme(): Theme {
   return matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
 }
 
-export function App({ clients }: { clients: PaClients }) {
+export function App({ clients, credential }: { clients: PaClients; credential: Credential }) {
+  // A new token (or none) retries whatever pa refused: the stream and the polls restart.
+  const credentialGeneration = useCredential(credential);
   const [view, setView] = useState<ViewState>(() => readViewState(location.search));
   const [theme, setTheme] = useState<Theme>(initialTheme);
   const [connection, setConnection] = useState<ConnectionState>();
@@ -66,12 +70,13 @@ export function App({ clients }: { clients: PaClients }) {
   }, [theme]);
 
   const startKey = startToParam(view.start);
+  // A new token starts the view afresh: the stream it reopens sends the snapshot again.
   const model = useMemo(
     () =>
       view.topic
         ? new LiveModel(maxRows, (flush) => requestAnimationFrame(flush), MIN_APPLY_GAP_MS)
         : undefined,
-    [view.topic, startKey, maxRows],
+    [view.topic, startKey, maxRows, credentialGeneration],
   );
   useEffect(() => {
     if (!model) return;
@@ -101,7 +106,7 @@ export function App({ clients }: { clients: PaClients }) {
       );
     },
     TOPICS_POLL_MS,
-    [clients],
+    [clients, credentialGeneration],
   );
 
   const rows = model ? model.view(view.filters) : [];
@@ -131,6 +136,7 @@ export function App({ clients }: { clients: PaClients }) {
           {theme === "dark" ? "☀ light" : "☾ dark"}
         </button>
       </header>
+      <TokenPrompt credential={credential} />
       {connection?.kind === "error" && (
         <p class="banner error" role="alert">
           {connection.message}

@@ -474,7 +474,14 @@ describe.each([
 
 describe("the redrive log, and redrives at the same time", () => {
   const topic = uniqueTopic("dlq-admin-log");
-  const lines: { msg: string; topic?: string; redriven?: number; skipped?: number }[] = [];
+  const lines: {
+    msg: string;
+    topic?: string;
+    redriven?: number;
+    skipped?: number;
+    audit?: boolean;
+    action?: string;
+  }[] = [];
   let app: App | undefined;
 
   afterAll(async () => {
@@ -524,12 +531,29 @@ describe("the redrive log, and redrives at the same time", () => {
         },
       },
     });
-    const redrives = lines.filter((line) => line.msg.includes("Redrive"));
+    const redrives = lines.filter((line) => !line.audit && line.msg.includes("Redrive"));
     expect(redrives.map((line) => line.msg)).toEqual([
       `[DLQ:${topic}] Redrive of all (dry run): 2 would be redriven, 0 skipped`,
       `[DLQ:${topic}] Redrive of 2 refs: 1 redriven, 1 skipped`,
     ]);
     expect(redrives[1]).toMatchObject({ topic, redriven: 1, skipped: 1 });
+    // And one audit line per admin call, with who, what and the result.
+    const audits = lines.filter((line) => line.audit && line.action === "RedriveDeadLetters");
+    expect(audits).toEqual([
+      expect.objectContaining({
+        identity: { name: "anonymous", kind: "anonymous" },
+        topic,
+        requested: { all: true, dryRun: true, force: false },
+        touched: { redriven: 2, skipped: 0, redrivenRefs: ["0@0", "0@1"] },
+        result: "ok",
+      }),
+      expect.objectContaining({
+        requested: { refs: ["0@0", "0@7"], dryRun: false, force: false },
+        touched: { redriven: 1, skipped: 1, redrivenRefs: ["0@0"] },
+        result: "ok",
+      }),
+    ]);
+    expect(lines.some((line) => line.audit && line.action === "ListDeadLetters")).toBe(true);
 
     // Two redrives of everything at once (a double click): the letter left is republished once.
     const both = await Promise.all(

@@ -648,6 +648,103 @@ export function describePaymentStoreContract(
       });
     });
 
+    describe("what a caller may see: a set of topics and a tenant", () => {
+      const merchant = (id: string) => ({ merchant_id: id, note: "x" });
+
+      it("lists only the given topics and counts only them; no topic given: nothing", async () => {
+        await store.upsert([
+          record(0, { topic: topic("a"), offset: 0 }),
+          record(1, { topic: topic("b"), offset: 0 }),
+          record(2, { topic: topic("c"), offset: 0 }),
+          record(3, { topic: topic("a"), offset: 1, createdAt: T0 + 50n }),
+        ]);
+        const ab = await store.list({ topics: [topic("a"), topic("b")], limit: 2 });
+        expect(ab.totalCount).toBe(3);
+        const all = await walk({ topics: [topic("a"), topic("b")], limit: 2 });
+        expect(all.ids).toEqual([3, 1, 0].map(pid));
+        const ranged = await store.list({
+          topics: [topic("c")],
+          createdFrom: T0,
+          createdTo: T0 + 10n,
+          limit: 10,
+        });
+        expect(ids(ranged.payments)).toEqual([pid(2)]);
+        expect(ranged.totalCount).toBe(1);
+        const none = await store.list({ topics: [], limit: 10 });
+        expect(none).toEqual({ payments: [], nextCursor: "", totalCount: 0 });
+        expect(await store.topics()).toEqual(expect.arrayContaining([topic("a"), topic("b"), topic("c")]));
+      });
+
+      it("lists, counts and pages only a tenant's payments, alone and with other filters", async () => {
+        await store.upsert([
+          record(0, { offset: 0, metadata: merchant("m1") }),
+          record(1, { offset: 1, metadata: merchant("m2") }),
+          record(2, { offset: 2, metadata: merchant("m1"), provider: Provider.PAYPAL, amountMinor: 90_000n }),
+          record(3, { offset: 3, metadata: { other: "m1" } }),
+          record(4, { offset: 4, metadata: merchant("m1"), createdAt: T0 + 7200n }),
+          record(5, { offset: 5, metadata: { merchant_id: "M1" } }),
+        ]);
+        const tenant = { key: "merchant_id", value: "m1" };
+        const mine = await walk({ topic: topic(), tenant, limit: 2 });
+        expect(mine.ids).toEqual([4, 2, 0].map(pid));
+        expect(mine.pages[0]?.totalCount).toBe(3);
+        const paypal = await store.list({
+          topics: [topic()],
+          tenant,
+          providers: [Provider.PAYPAL],
+          limit: 10,
+        });
+        expect(ids(paypal.payments)).toEqual([pid(2)]);
+        expect(paypal.totalCount).toBe(1);
+        const early = await store.list({
+          topic: topic(),
+          tenant,
+          createdFrom: T0,
+          createdTo: T0 + 3600n,
+          limit: 10,
+        });
+        expect(ids(early.payments)).toEqual([2, 0].map(pid));
+        expect(early.totalCount).toBe(2);
+        const large = await store.list({ topic: topic(), tenant, minAmountMinor: 10_000n, limit: 10 });
+        expect(ids(large.payments)).toEqual([pid(2)]);
+        expect(large.totalCount).toBe(1);
+        const email = await store.list({
+          topic: topic(),
+          tenant,
+          customerEmail: `BUYER.${ns}@example.com`,
+          limit: 10,
+        });
+        expect(email.totalCount).toBe(3);
+        const nobody = await store.list({
+          topic: topic(),
+          tenant: { key: "merchant_id", value: "m9" },
+          limit: 10,
+        });
+        expect(nobody.totalCount).toBe(0);
+      });
+
+      it("takes a tenant key literally, whatever characters it holds", async () => {
+        await store.upsert([
+          record(0, { offset: 0, metadata: { "a.b": "t", a: "x" } }),
+          record(1, { offset: 1, metadata: { a: "t" } }),
+        ]);
+        const dotted = await store.list({ topic: topic(), tenant: { key: "a.b", value: "t" }, limit: 10 });
+        expect(ids(dotted.payments)).toEqual([pid(0)]);
+      });
+
+      it("gives a tenant's recent payments of a topic", async () => {
+        await store.upsert([
+          record(0, { offset: 0, metadata: merchant("m1") }),
+          record(1, { offset: 1, metadata: merchant("m2") }),
+          record(2, { offset: 2, metadata: merchant("m1"), status: PaymentStatus.STATUS_FAILED }),
+        ]);
+        const tenant = { key: "merchant_id", value: "m1" };
+        expect(ids(await store.recent({ topic: topic(), tenant }, 10))).toEqual([0, 2].map(pid));
+        const failed = { topic: topic(), tenant, status: PaymentStatus.STATUS_FAILED };
+        expect(ids(await store.recent(failed, 10))).toEqual([pid(2)]);
+      });
+    });
+
     describe("retention", () => {
       it("deletes payments last seen before now minus the maximum age", async () => {
         const maxAgeMs = 60_000;

@@ -31,6 +31,8 @@ export function plainError(error: unknown, what: string): PlainError {
           : `pa is unavailable while ${what}: ${detail}`;
       case Code.NotFound:
         return `Not found while ${what}: ${detail}. Check the name, or create the topic first.`;
+      case Code.Unauthenticated:
+        return `pa needs a valid token for ${what}: ${detail}`;
       case Code.PermissionDenied:
         return `pa does not allow ${what}: ${detail}`;
       case Code.InvalidArgument:
