@@ -56,6 +56,8 @@ describe("docker-compose.yml", () => {
     expect(config.kafka.shareProcessing).toBe(true);
     expect(config.store.databaseUrl).toMatch(/^postgres:\/\/.*@postgres:5432\//);
     expect(config.server.host).toBe("0.0.0.0");
+    // Needed on 0.0.0.0 without authentication; the ports below make it this machine's alone.
+    expect(config.auth).toMatchObject({ mode: "none", allowInsecure: true });
     expect(config.server.shutdownTimeoutMs).toBeLessThan(30_000);
     expect(replicas.map((service) => service?.stop_grace_period)).toEqual(["30s", "30s"]);
   });
@@ -94,22 +96,27 @@ describe("deploy/kubernetes", () => {
   const container = at(pod, "spec", "containers", 0) as Node;
   const podLabels = at(pod, "metadata", "labels");
 
-  it("gives pa settings that pass its validation: shared processing on PostgreSQL, API keys", () => {
-    const env: Env = {
+  /** pa's environment in a pod: the image's defaults, the ConfigMap, the Secret's values and files. */
+  function podEnv(): Env {
+    return {
       ...imageEnv(),
       ...asEnv(at(get("ConfigMap"), "data")),
       DATABASE_URL: String(at(get("Secret"), "stringData", "DATABASE_URL")),
       AUTH_TOKENS_FILE: tokensFileOf(get("Secret")),
     };
-    const config = parseConfig(env);
+  }
+
+  it("gives pa settings that pass its validation: shared processing on PostgreSQL, API keys", () => {
+    const config = parseConfig(podEnv());
     expect(config.kafka.shareProcessing).toBe(true);
     expect(config.store.databaseUrl).toBeDefined();
-    expect(env.AUTH_MODE).toBe("token");
+    expect(config.auth.mode).toBe("token");
+    expect(config.auth.allowInsecure).toBe(false);
     expect(at(container, "env", 0, "valueFrom", "secretKeyRef", "key")).toBe("DATABASE_URL");
   });
 
   it("waits longer than the preStop pause plus SHUTDOWN_TIMEOUT before killing a pod", () => {
-    const config = parseConfig({ ...asEnv(at(get("ConfigMap"), "data")), DATABASE_URL: "postgres://x@y/z" });
+    const config = parseConfig(podEnv());
     const preStop = at(container, "lifecycle", "preStop", "exec", "command") as string[];
     expect(preStop[0]).toBe("sleep");
     const pauseMs = Number(preStop[1]) * 1000;
