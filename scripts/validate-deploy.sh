@@ -141,7 +141,10 @@ if [ ! -x "$promtool" ] && command -v apt-get >/dev/null 2>&1; then
   dpkg-deb -x "$deb_dir"/prometheus_*.deb "$cache/prometheus-deb"
   rm -rf "$deb_dir"
 fi
-if [ -x "$promtool" ]; then
+if [ ! -f deploy/grafana/pa.json ]; then
+  echo "[validate-deploy] deploy/grafana/pa.json is missing: docker-compose.yml's Grafana loads it" >&2
+  status=1
+elif [ -x "$promtool" ]; then
   echo "[validate-deploy] promtool: deploy/prometheus/prometheus.yml and the queries of deploy/grafana/pa.json"
   "$promtool" check config deploy/prometheus/prometheus.yml || status=1
   # Every panel's query as a recording rule, which promtool parses: Grafana's variables become what
