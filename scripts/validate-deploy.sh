@@ -141,16 +141,20 @@ if [ ! -x "$promtool" ] && command -v apt-get >/dev/null 2>&1; then
   dpkg-deb -x "$deb_dir"/prometheus_*.deb "$cache/prometheus-deb"
   rm -rf "$deb_dir"
 fi
-if [ ! -f deploy/grafana/pa.json ]; then
-  echo "[validate-deploy] deploy/grafana/pa.json is missing: docker-compose.yml's Grafana loads it" >&2
+dashboard=deploy/grafana/pa.json
+if [ ! -f "$dashboard" ]; then
+  echo "[validate-deploy] $dashboard is missing: docker-compose.yml's Grafana loads it" >&2
   status=1
-elif [ -x "$promtool" ]; then
-  echo "[validate-deploy] promtool: deploy/prometheus/prometheus.yml and the queries of deploy/grafana/pa.json"
+fi
+if [ -x "$promtool" ]; then
+  echo "[validate-deploy] promtool: deploy/prometheus/prometheus.yml and the queries of $dashboard"
   "$promtool" check config deploy/prometheus/prometheus.yml || status=1
+fi
+if [ -x "$promtool" ] && [ -f "$dashboard" ]; then
   # Every panel's query as a recording rule, which promtool parses: Grafana's variables become what
   # they stand for ($__rate_interval a duration, $instance and $topic "any").
   queries=$(mktemp --suffix=.yml)
-  python3 - deploy/grafana/pa.json >"$queries" <<'PY' || status=1
+  python3 - "$dashboard" >"$queries" <<'PY' || status=1
 import json, re, sys
 dashboard = json.load(open(sys.argv[1]))
 def panels(items):
@@ -172,7 +176,8 @@ print(json.dumps({"groups": [{"name": "dashboard", "rules": rules}]}))
 PY
   "$promtool" check rules "$queries" || status=1
   rm -f "$queries"
-else
+fi
+if [ ! -x "$promtool" ]; then
   echo "[validate-deploy] promtool checks skipped: no apt-get here to fetch Debian's prometheus package" >&2
 fi
 
