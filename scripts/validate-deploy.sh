@@ -43,7 +43,7 @@ need() {
 go_install() {
   local package=$1 version=$2 name=$3
   [ -x "$bin/$name-$version" ] && return 0
-  need go "install Go 1.26 or newer (https://go.dev/doc/install, or Debian's golang-go)"
+  need go "install Go 1.26 or newer (kubeconform v0.8.0 needs it; https://go.dev/doc/install)"
   echo "[validate-deploy] go install $package@$version" >&2
   GOBIN="$bin/tmp" GOFLAGS=-modcacherw GOMODCACHE="$cache/go-mod" go install "$package@$version"
   mv "$bin/tmp/$name" "$bin/$name-$version"
@@ -89,7 +89,7 @@ PY
 fi
 
 if [ ! -f "$crd_schemas/monitoring.coreos.com/servicemonitor_v1.json" ]; then
-  need go "install Go 1.26 or newer (https://go.dev/doc/install, or Debian's golang-go)"
+  need go "install Go (https://go.dev/doc/install): the CRD comes from a Go module"
   echo "[validate-deploy] ServiceMonitor CRD from prometheus-operator $PROMETHEUS_OPERATOR_VERSION (Go module)" >&2
   module_dir=$(GOFLAGS=-modcacherw GOMODCACHE="$cache/go-mod" \
     go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" |
