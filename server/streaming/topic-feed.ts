@@ -12,11 +12,16 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@confluentinc/kafka-javascript";
+import type { Context } from "@opentelemetry/api";
 import { type PaymentEvent, PaymentEventSchema, Provider } from "../../gen/payment/payment_pb.js";
 import type { DeadLetter } from "../kafka/dead-letter-producer.js";
 import type { GroupMembership } from "../kafka/group-membership.js";
 import type { PooledConsumer } from "../kafka/pooled-consumer.js";
+import { traceHeaders } from "../kafka/record-headers.js";
 import type { Logger } from "../observability/logger.js";
+import type { TopicMetrics } from "../observability/metrics.js";
+import { BatchTraces } from "../observability/record-traces.js";
+import type { Tracing } from "../observability/tracing.js";
 import { currencyExponent } from "../payment/currencies.js";
 import type { InvalidPayment } from "../payment/invalid-payment.js";
 import { formatMinor } from "../payment/money.js";
@@ -33,6 +38,10 @@ export interface TopicFeedDependencies {
   policy: ProcessingPolicy;
   rules: PaymentRules;
   logger: Logger;
+  /** This topic's counters, added to once per batch. */
+  metrics: TopicMetrics;
+  /** Spans for records that carry a traceparent, while tracing is on. */
+  tracing: Tracing;
   /** Called when a subscriber's queue overflowed and it now lags on some partition. */
   onLagging: (subscription: Subscription, feed: TopicFeed) => void;
   /**
@@ -162,6 +171,11 @@ export class TopicFeed {
 
   private started = false;
 
+  /** This topic's counters (the catch-up readers and the RPC writers add to them too). */
+  get metrics(): TopicMetrics {
+    return this.deps.metrics;
+  }
+
   /** Streamed only: nothing of it stored, dead-lettered or committed. */
   get readOnly(): boolean {
     return this.deps.policy.readOnly;
@@ -265,10 +279,17 @@ export class TopicFeed {
     const rejected: (InvalidPayment | undefined)[] = new Array(records.length);
     const valid: StoredPayment[] = [];
     const letters: DeadLetter[] = [];
+    const { tracing } = this.deps;
+    const traces = tracing.enabled
+      ? BatchTraces.of(tracing, this.topic, records, records.map(traceHeaders))
+      : undefined;
+    const writes = !this.deps.policy.readOnly;
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as Message;
       const kafkaTimestampMs = record.timestamp ?? nowMs;
+      const parseSpan = traces?.parse(i);
       const outcome = parsePayment(record.value, { kafkaTimestampMs, nowMs }, this.deps.rules);
+      parseSpan?.end();
       if (outcome.ok) {
         const stored: StoredPayment = {
           payment: outcome.payment,
@@ -276,11 +297,15 @@ export class TopicFeed {
         };
         payments[i] = stored;
         // Another instance stores (and dead-letters) the partitions the group gave it.
-        if (this.owns(record.partition)) valid.push(stored);
+        if (this.owns(record.partition)) {
+          valid.push(stored);
+          if (writes) traces?.willWrite(i, "store");
+        }
         continue;
       }
       rejected[i] = outcome.invalid;
       if (this.owns(record.partition)) {
+        if (writes) traces?.willWrite(i, "dead-letter");
         letters.push({
           topic: this.topic,
           partition: record.partition,
@@ -301,11 +326,18 @@ export class TopicFeed {
     // before it, and nothing after a failed write is written, sent or committed. `written` is how
     // many records were dead-lettered, undefined when the batch was not written.
     const written = this.writes.then(async (): Promise<number | undefined> => {
-      if (this.pause || this.stopped) return undefined;
+      if (this.pause || this.stopped) {
+        traces?.written();
+        return undefined;
+      }
+      traces?.writing(this.topic);
       try {
         // Stored and dead-lettered, as the topic's policy says: a read-only topic writes nothing.
-        return await this.deps.policy.persist(valid, letters);
+        const deadLettered = await this.deps.policy.persist(valid, letters);
+        traces?.written();
+        return deadLettered;
       } catch (error) {
+        traces?.written(error);
         // Transient by definition: a poison record never gets here, it is a letter above.
         this.pauseFor(error);
         return undefined;
@@ -314,7 +346,8 @@ export class TopicFeed {
     this.writes = written.then(
       (deadLettered) => {
         if (deadLettered !== undefined && !this.stopped)
-          this.deliver(records, payments, rejected, deadLettered);
+          this.deliver(records, payments, rejected, deadLettered, traces);
+        traces?.end();
       },
       (error: unknown) =>
         this.deps.logger.error({ err: error, topic: this.topic }, `[CONSUMER:${this.topic}] batch failed`),
@@ -331,9 +364,11 @@ export class TopicFeed {
     payments: (StoredPayment | undefined)[],
     rejected: (InvalidPayment | undefined)[],
     deadLettered: number,
+    traces: BatchTraces | undefined,
   ): void {
     const debug = this.deps.logger.isLevelEnabled("debug");
     let fresh = 0;
+    let freshPayments = 0;
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as Message;
       const { partition, offset } = record;
@@ -350,13 +385,17 @@ export class TopicFeed {
         // only the error code is shown to whoever may stream the topic.
         const why = rejected[i];
         this.lastInvalidReason = (this.deps.policy.readOnly ? why?.code : why?.reason) ?? "";
+        if (this.deps.policy.readOnly) this.deps.metrics.invalidReadOnly(why?.code ?? "unknown");
         continue;
       }
+      freshPayments++;
       if (debug) this.logPayment(stored);
-      if (this.subscribers.size > 0) this.fanOut(stored, record);
+      if (this.subscribers.size > 0) this.fanOut(stored, record, traces?.contextOf(i));
     }
     this.consumed += fresh;
     this.deadLettered += deadLettered;
+    this.deps.metrics.recordsConsumed.inc(fresh);
+    this.deps.metrics.paymentsProcessed.inc(freshPayments);
     if (this.subscribers.size > 0) this.settleStartOffsets();
   }
 
@@ -391,7 +430,7 @@ export class TopicFeed {
     );
   }
 
-  private fanOut(stored: StoredPayment, record: Message): void {
+  private fanOut(stored: StoredPayment, record: Message, traced: Context | undefined): void {
     const { partition, offset } = record;
     let shared: PaymentEvent | undefined;
     for (const subscription of this.subscribers) {
@@ -411,10 +450,15 @@ export class TopicFeed {
         continue;
       }
       if (subscription.isSimple) {
-        shared ??= this.event(stored, record, encodeStreamCursor(this.topic, this.next));
+        if (!shared) {
+          shared = this.event(stored, record, encodeStreamCursor(this.topic, this.next));
+          if (traced) this.deps.tracing.linkEvent(shared, traced);
+        }
         subscription.push(shared);
       } else {
-        subscription.push(this.event(stored, record, this.cursorFor(subscription)));
+        const event = this.event(stored, record, this.cursorFor(subscription));
+        if (traced) this.deps.tracing.linkEvent(event, traced);
+        subscription.push(event);
       }
     }
   }
