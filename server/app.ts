@@ -1,7 +1,9 @@
 // Builds pa from a validated config: Kafka clients, store, stream hub, RPC routes and the one-port
 // server. Tests call startApp() in-process on port 0; server/main.ts adds signals and the process.
+
 import type { Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
+import { createValidator } from "@bufbuild/protovalidate";
 import {
   Code,
   ConnectError,
@@ -10,6 +12,7 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createValidateInterceptor } from "@connectrpc/validate";
 import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import {
@@ -177,12 +180,15 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     maxStreamsPerConnection: config.server.maxStreamsPerConnection,
     tracing,
   });
+  // One validator for both paths: it compiles each message's buf.validate rules once.
+  const validator = createValidator();
   const nativeGrpcStreams = new NativeGrpcStreams({
     streams: paymentStreams,
     frames: new EventFrames(),
     logger,
     observer,
     unavailableReason,
+    validator,
     authenticate: (request) =>
       authenticator.authenticate({
         authorization: request.headers.authorization,
@@ -225,6 +231,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       authenticationInterceptor(authenticator, {
         streamsEndingThemselves: [PaymentService.method.streamPayments],
       }),
+      createValidateInterceptor({ validator }),
       requireKafka,
     ],
     // HTTP/2's compatibility request hands out a new socket proxy per request: the session is what

@@ -1,7 +1,7 @@
 // Subscribe-time and list-time filters: a CEL expression over `payment` (the payment.Payment
 // message pa streams), compiled once per request with @bufbuild/cel and evaluated per payment.
 // @bufbuild/cel has no type checker or cost model yet, so compiling adds what a request must not
-// get past: a bounded length and AST (size, depth, no nested comprehension: every loop is over one
+// get past (its length, 2048 at most, is a buf.validate rule of the request fields): a bounded AST (size, depth, no nested comprehension: every loop is over one
 // payment's fields, so evaluation is linear in the payment), fields that exist on Payment, and a
 // probe run on an empty payment that turns unknown functions and mistyped operators into errors
 // with their position instead of silently excluding every payment.
@@ -11,8 +11,6 @@ import type { Expr, ParsedExpr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js"
 import { create, createRegistry } from "@bufbuild/protobuf";
 import { file_payment_payment, type Payment, PaymentSchema } from "../../gen/payment/payment_pb.js";
 
-/** Longest filter accepted, in UTF-16 units. */
-export const MAX_FILTER_LENGTH = 2048;
 /** Most AST nodes (identifiers, literals, calls, ...) a filter may have. */
 export const MAX_FILTER_NODES = 400;
 /** Deepest nesting of a filter's AST. */
@@ -157,12 +155,6 @@ function checkTree(parsed: ParsedExpr, source: string, field: string): void {
 
 /** Compiles a client's filter; FilterExpressionError says what is wrong and where. */
 export function compilePaymentFilter(source: string, field = "filter"): PaymentFilterExpression {
-  if (source.length > MAX_FILTER_LENGTH) {
-    throw new FilterExpressionError(
-      field,
-      `the expression is ${source.length} characters long; at most ${MAX_FILTER_LENGTH} are allowed`,
-    );
-  }
   let parsed: ParsedExpr;
   try {
     parsed = parse(source);

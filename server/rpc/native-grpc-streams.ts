@@ -13,6 +13,7 @@ import type {
   ServerHttp2Stream,
 } from "node:http2";
 import { fromBinary } from "@bufbuild/protobuf";
+import type { Validator } from "@bufbuild/protovalidate";
 import { Code, ConnectError } from "@connectrpc/connect";
 // Connect's own gRPC status and timeout codecs, so both paths speak exactly the same protocol.
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -34,6 +35,8 @@ export interface NativeGrpcStreamsDependencies {
   observer: RpcObserver;
   /** Why payment RPCs cannot be served right now (Kafka not connected yet), or undefined. */
   unavailableReason: () => string | undefined;
+  /** The rules declared in the .proto (buf.validate), as the validate interceptor checks them. */
+  validator: Validator;
 }
 
 const STREAM_PAYMENTS_PATH = `/${PaymentService.typeName}/${PaymentService.method.streamPayments.name}`;
@@ -104,6 +107,8 @@ class NativeStreamCall {
     const unavailable = this.deps.unavailableReason();
     if (unavailable) throw new ConnectError(unavailable, Code.Unavailable);
     const request = await this.readRequest();
+    const checked = this.deps.validator.validate(StreamRequestSchema, request);
+    if (checked.kind !== "valid") throw new ConnectError(checked.error.message, Code.InvalidArgument);
     const opened = await this.deps.streams.open(request, this.stream.session, identity);
     this.opened = opened;
     if (this.stream.closed || this.deadlineError) {

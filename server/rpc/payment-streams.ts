@@ -22,7 +22,7 @@ import type { Tracing } from "../observability/tracing.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
 import type { Subscription } from "../streaming/subscription.js";
-import { existingLimit, RequestError, startPosition } from "./request-validation.js";
+import { existingLimit, startPosition } from "./request-validation.js";
 
 export interface PaymentStreamsDependencies {
   hub: StreamHub;
@@ -56,16 +56,6 @@ function existingEvent(stored: StoredPayment): PaymentEvent {
     offset: BigInt(stored.source.offset),
     kafkaTimestamp: timestampFromMs(stored.source.kafkaTimestampMs),
   });
-}
-
-function deliveryOf(request: StreamRequest): Delivery {
-  if (!(request.delivery in Delivery)) {
-    throw new RequestError(
-      "invalid_argument",
-      `delivery ${request.delivery} is not a Delivery value: use DELIVERY_LOSSLESS (1) or DELIVERY_LATEST (2)`,
-    );
-  }
-  return request.delivery;
 }
 
 /** The client's address:port, from the connection (an HTTP/2 session or an HTTP/1.1 socket). */
@@ -148,7 +138,8 @@ export class PaymentStreams {
       ...(view ? { view } : {}),
       ...(expression ? { expression } : {}),
       ...(expression && expressionView ? { expressionView } : {}),
-      ...(deliveryOf(request) === Delivery.LATEST ? { latest: true } : {}),
+      // An undefined value never gets here: payment.proto's buf.validate rule refuses it.
+      ...(request.delivery === Delivery.LATEST ? { latest: true } : {}),
     };
 
     const releaseSlot = this.reserveSlot(connection);
