@@ -1,6 +1,6 @@
 // Builds pa from a validated config: Kafka clients, store, stream hub, RPC routes and the one-port
 // server. Tests call startApp() in-process on port 0; server/main.ts adds signals and the process.
-import type { Http2ServerResponse } from "node:http2";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
 import {
   Code,
@@ -12,6 +12,8 @@ import {
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
+import { ServerReflection as ServerReflectionV1 } from "../gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import {
   DeadLetterService,
   file_pa_admin_v1_dead_letter_service,
@@ -21,11 +23,16 @@ import { registerDeadLetterService } from "./admin/dead-letter-service.js";
 import type { Config } from "./config/config.js";
 import { serveHealthEndpoints } from "./http/health-endpoints.js";
 import { OnePortServer } from "./http/one-port-server.js";
+import { refuseOversizedRequest } from "./http/oversized-requests.js";
 import { staticFiles } from "./http/static-files.js";
 import { connectionConfig } from "./kafka/client-config.js";
 import { ConsumerPool } from "./kafka/consumer-pool.js";
 import { GroupMembership } from "./kafka/group-membership.js";
 import { TopicAdmin } from "./kafka/topic-admin.js";
+import { connectionKey, peerAddressKey } from "./limits/caller.js";
+import { limitsInterceptor } from "./limits/limits-interceptor.js";
+import { RequestRate } from "./limits/request-rate.js";
+import { StreamSlots } from "./limits/stream-slots.js";
 import type { Logger } from "./observability/logger.js";
 import { GuardedDeadLetterProducer } from "./resilience/guarded-dead-letter-producer.js";
 import { GuardedPaymentStore } from "./resilience/guarded-payment-store.js";
@@ -33,7 +40,7 @@ import { ProcessingResilience } from "./resilience/processing-resilience.js";
 import { errorMappingInterceptor } from "./rpc/error-mapping.js";
 import { HealthStatus, registerHealth } from "./rpc/health-service.js";
 import { NativeGrpcStreams } from "./rpc/native-grpc-streams.js";
-import { connectionKey, registerPaymentService } from "./rpc/payment-service.js";
+import { registerPaymentService } from "./rpc/payment-service.js";
 import { PaymentStreams } from "./rpc/payment-streams.js";
 import { fileRegistryOf, registerReflection } from "./rpc/reflection-service.js";
 import { topicPolicy } from "./rpc/request-validation.js";
@@ -46,10 +53,18 @@ export interface App {
   /** Resolves once Kafka is connected and pinned topics are starting. */
   ready: Promise<void>;
   hub: StreamHub;
+  /** Every open streaming call holds one (MAX_STREAMS and its per-connection and per-caller parts). */
+  streamSlots: StreamSlots;
   stop(): Promise<void>;
 }
 
 const READINESS_PROBE_INTERVAL_MS = 5_000;
+// Bidirectional calls: their request body lasts as long as the call, so no body deadline.
+const STREAMED_REQUEST_PATHS = new Set(
+  [ServerReflectionV1, ServerReflectionV1alpha].map(
+    (service) => `/${service.typeName}/${service.method.serverReflectionInfo.name}`,
+  ),
+);
 const RETENTION_INTERVAL_MS = 60_000;
 
 export async function startApp(config: Config, logger: Logger): Promise<App> {
@@ -120,18 +135,26 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     return next(request);
   };
 
+  const streamSlots = new StreamSlots({
+    total: config.server.maxStreams,
+    perConnection: config.server.maxStreamsPerConnection,
+    perCaller: config.server.maxStreamsPerIdentity,
+  });
+  const requestRate = new RequestRate(config.server.maxRequestsPerSecond);
   const paymentStreams = new PaymentStreams({
     hub,
     store,
     topicAllowed: topicPolicy(config.streams.topicAllowlist),
     streams: config.streams,
-    maxStreamsPerConnection: config.server.maxStreamsPerConnection,
+    slots: streamSlots,
   });
   const nativeGrpcStreams = new NativeGrpcStreams({
     streams: paymentStreams,
     frames: new EventFrames(),
     logger,
     unavailableReason,
+    maxRequestBytes: config.server.maxRequestBytes,
+    rate: requestRate,
   });
 
   const routes = (router: ConnectRouter) => {
@@ -158,11 +181,23 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   const dashboard = staticFiles();
   const handler = connectNodeAdapter({
     routes,
-    interceptors: [errorMappingInterceptor(logger), requireKafka],
+    // Bounds every message before and after decompression (Connect's default is 4 GiB); gzip and
+    // brotli stop inflating as soon as the output passes it.
+    readMaxBytes: config.server.maxRequestBytes,
+    // The limits come after authentication, which sets the identity they count against.
+    interceptors: [
+      errorMappingInterceptor(logger),
+      requireKafka,
+      limitsInterceptor(requestRate, streamSlots),
+    ],
     // HTTP/2's compatibility request hands out a new socket proxy per request: the session is what
     // identifies the connection there.
-    contextValues: (request) =>
-      createContextValues().set(connectionKey, "stream" in request ? request.stream.session : request.socket),
+    contextValues: (request) => {
+      const connection = "stream" in request ? request.stream.session : request.socket;
+      const peer =
+        "stream" in request ? request.stream.session?.socket?.remoteAddress : request.socket.remoteAddress;
+      return createContextValues().set(connectionKey, connection).set(peerAddressKey, peer);
+    },
     fallback: (request, response) => {
       if (serveHealthEndpoints(request, response, readiness)) return;
       if (dashboard(request, response)) return;
@@ -176,9 +211,18 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     port: config.server.port,
     ...(config.server.tls ? { tls: config.server.tls } : {}),
     headersTimeoutMs: config.server.headersTimeoutMs,
+    bodyTimeoutMs: config.server.bodyTimeoutMs,
+    streamsRequestBody: (request) => STREAMED_REQUEST_PATHS.has(request.url ?? ""),
+    maxConnections: config.server.maxConnections,
+    maxStreamsPerConnection: config.server.maxStreamsPerConnection,
     // Plain gRPC StreamPayments calls take the native path; everything else goes to Connect.
     handler: (request, response) => {
-      if ("stream" in request && nativeGrpcStreams.handle(request, response as Http2ServerResponse)) return;
+      if (refuseOversizedRequest(request, response, config.server.maxRequestBytes)) return;
+      if (
+        "stream" in request &&
+        nativeGrpcStreams.handle(request as Http2ServerRequest, response as Http2ServerResponse)
+      )
+        return;
       handler(request, response);
     },
   });
@@ -258,6 +302,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     address,
     ready,
     hub,
+    streamSlots,
     async stop() {
       stopping = true;
       clearInterval(probe);

@@ -6,10 +6,12 @@ import { DeadLetterReadError } from "../admin/dead-letter-reader.js";
 import { InvalidPageTokenError } from "../admin/page-token.js";
 import { RedriveUnavailableError } from "../admin/redrive.js";
 import { TopicNotFoundError } from "../kafka/topic-admin.js";
+import { RateLimitedError } from "../limits/request-rate.js";
+import { StreamLimitError } from "../limits/stream-slots.js";
 import type { Logger } from "../observability/logger.js";
 import { InvalidCursorError } from "../store/payment-store.js";
 import { InvalidStreamCursorError } from "../streaming/stream-cursor.js";
-import { StreamInterruptedError, StreamLimitError } from "../streaming/stream-hub.js";
+import { StreamInterruptedError } from "../streaming/stream-hub.js";
 import { RequestError } from "./request-validation.js";
 
 export class PaymentNotFoundError extends Error {
@@ -21,6 +23,9 @@ export class PaymentNotFoundError extends Error {
 
 /** The trailer that carries a resumable cursor on an interrupted stream. */
 export const RESUME_CURSOR_TRAILER = "pa-resume-cursor";
+
+/** Seconds to wait before calling again, on RESOURCE_EXHAUSTED (as HTTP's Retry-After). */
+export const RETRY_AFTER_HEADER = "retry-after";
 
 export function toConnectError(error: unknown, logger?: Logger): ConnectError {
   if (error instanceof ConnectError) return error;
@@ -42,7 +47,10 @@ export function toConnectError(error: unknown, logger?: Logger): ConnectError {
   if (error instanceof InvalidCursorError || error instanceof InvalidStreamCursorError) {
     return new ConnectError(error.message, Code.InvalidArgument);
   }
-  if (error instanceof StreamLimitError) return new ConnectError(error.message, Code.ResourceExhausted);
+  if (error instanceof StreamLimitError || error instanceof RateLimitedError) {
+    const retry = new Headers({ [RETRY_AFTER_HEADER]: String(error.retryAfterSeconds) });
+    return new ConnectError(error.message, Code.ResourceExhausted, retry);
+  }
   if (error instanceof StreamInterruptedError) {
     const trailer = new Headers();
     if (error.cursor) trailer.set(RESUME_CURSOR_TRAILER, error.cursor);

@@ -1,7 +1,7 @@
 // payment.PaymentService: the PoC's four RPCs, served to gRPC, gRPC-Web and Connect clients alike.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type ConnectRouter, createContextKey } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import {
   type Payment,
   PaymentListSchema,
@@ -10,17 +10,13 @@ import {
   TopicListSchema,
   TopicStatusSchema,
 } from "../../gen/payment/payment_pb.js";
+import { callerKeyContext, connectionKey } from "../limits/caller.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import type { StreamHub } from "../streaming/stream-hub.js";
 import { PaymentNotFoundError } from "./error-mapping.js";
 import { listQuery } from "./list-query.js";
 import type { PaymentStreams } from "./payment-streams.js";
 import { RequestError } from "./request-validation.js";
-
-/** The client connection a call arrived on, set by the HTTP layer, for per-connection limits. */
-export const connectionKey = createContextKey<object | undefined>(undefined, {
-  description: "client connection",
-});
 
 export interface PaymentServiceDependencies {
   hub: StreamHub;
@@ -67,7 +63,10 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
     // Reached by gRPC-Web and Connect clients, and by gRPC clients that compress; other gRPC
     // clients are served by native-grpc-streams.ts, which shares PaymentStreams.
     async *streamPayments(request, context) {
-      const stream = await deps.streams.open(request, context.values.get(connectionKey));
+      const stream = await deps.streams.open(request, {
+        connection: context.values.get(connectionKey),
+        key: context.values.get(callerKeyContext),
+      });
       // A generator parked on a write to a vanished client never reaches `finally`: the abort
       // signal releases the subscription (and its queue) at once.
       const release = () => stream.close();

@@ -11,8 +11,9 @@ import {
   Provider,
   type StreamRequest,
 } from "../../gen/payment/payment_pb.js";
+import type { StreamCaller, StreamSlots } from "../limits/stream-slots.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
-import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
+import type { StreamHub } from "../streaming/stream-hub.js";
 import type { Subscription } from "../streaming/subscription.js";
 import { existingLimit, startPosition, type TopicPolicy } from "./request-validation.js";
 
@@ -21,7 +22,8 @@ export interface PaymentStreamsDependencies {
   store: PaymentStore;
   topicAllowed: TopicPolicy;
   streams: { defaultExisting: number; maxExisting: number };
-  maxStreamsPerConnection: number;
+  /** Shared with the other streaming methods: MAX_STREAMS and its per-connection and per-caller parts. */
+  slots: StreamSlots;
 }
 
 /** One open StreamPayments call: first `existing`, then the subscription's events. */
@@ -44,12 +46,10 @@ function existingEvent(stored: StoredPayment): PaymentEvent {
 }
 
 export class PaymentStreams {
-  private readonly openByConnection = new WeakMap<object, number>();
-
   constructor(private readonly deps: PaymentStreamsDependencies) {}
 
   /** Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). */
-  async open(request: StreamRequest, connection: object | undefined): Promise<PaymentStream> {
+  async open(request: StreamRequest, caller: StreamCaller): Promise<PaymentStream> {
     const { deps } = this;
     const topic = deps.topicAllowed(request.topic);
     const start = startPosition(request);
@@ -59,7 +59,7 @@ export class PaymentStreams {
       ...(request.status !== PaymentStatus.STATUS_UNKNOWN ? { status: request.status } : {}),
     };
 
-    const releaseSlot = this.reserveSlot(connection);
+    const releaseSlot = deps.slots.reserve(caller);
     let subscription: Subscription | undefined;
     try {
       subscription = await deps.hub.subscribe(topic, filter, start);
@@ -81,18 +81,5 @@ export class PaymentStreams {
       releaseSlot();
       throw error;
     }
-  }
-
-  private reserveSlot(connection: object | undefined): () => void {
-    if (!connection) return () => {};
-    const open = this.openByConnection.get(connection) ?? 0;
-    const limit = this.deps.maxStreamsPerConnection;
-    if (open >= limit) {
-      throw new StreamLimitError(
-        `this connection already has ${open} streams (MAX_STREAMS_PER_CONNECTION=${limit}); open another connection or close a stream`,
-      );
-    }
-    this.openByConnection.set(connection, open + 1);
-    return () => this.openByConnection.set(connection, (this.openByConnection.get(connection) ?? 1) - 1);
   }
 }

@@ -12,6 +12,7 @@ import type { Logger } from "../observability/logger.js";
 import type { PaymentRules } from "../payment/parse-payment.js";
 import type { PaymentStore } from "../store/payment-store.js";
 import { catchUp } from "./catch-up-reader.js";
+import { QueueBudget } from "./queue-budget.js";
 import { decodeStreamCursor } from "./stream-cursor.js";
 import { type StreamFilter, Subscription } from "./subscription.js";
 import { TopicFeed } from "./topic-feed.js";
@@ -21,11 +22,6 @@ export type StartPosition =
   | { kind: "earliest" }
   | { kind: "time"; timestampMs: number }
   | { kind: "cursor"; cursor: string };
-
-/** Too many streams open at once. */
-export class StreamLimitError extends Error {
-  override readonly name = "StreamLimitError";
-}
 
 /** A stream pa ended before the client did; `cursor` resumes it exactly. */
 export class StreamInterruptedError extends Error {
@@ -73,16 +69,14 @@ export class StreamHub {
   private readonly starting = new Map<string, Promise<TopicFeed>>();
   private readonly catchUpReaders: BulkheadPolicy;
   private readonly pinnedRetry = new Map<string, NodeJS.Timeout>();
-  private openStreams = 0;
+  // STREAM_QUEUE_EVENTS_TOTAL, shared by every subscription's queue.
+  private readonly queueBudget: QueueBudget;
   private stopping = false;
 
   constructor(private readonly deps: StreamHubDependencies) {
-    const { maxCatchUpReaders } = deps.config.streams;
+    const { maxCatchUpReaders, queueEventsTotal } = deps.config.streams;
     this.catchUpReaders = bulkhead(maxCatchUpReaders, deps.config.server.maxStreams);
-  }
-
-  get streamCount(): number {
-    return this.openStreams;
+    this.queueBudget = new QueueBudget(queueEventsTotal);
   }
 
   /** Starts feeding the pinned topics; one that does not exist yet is tried again periodically. */
@@ -93,19 +87,17 @@ export class StreamHub {
   async subscribe(topic: string, filter: StreamFilter, start: StartPosition): Promise<Subscription> {
     if (this.stopping)
       throw new StreamInterruptedError("pa is shutting down; reconnect to another instance", "");
-    if (this.openStreams >= this.deps.config.server.maxStreams) {
-      throw new StreamLimitError(
-        `pa already serves ${this.openStreams} streams (MAX_STREAMS=${this.deps.config.server.maxStreams}); retry later`,
-      );
-    }
-    this.openStreams++;
     let feed: TopicFeed | undefined;
     try {
       feed = await this.feedFor(topic);
       const active = feed;
       const offsets = await this.startOffsets(feed, start);
-      const subscription = new Subscription(topic, filter, this.deps.config.streams.bufferEvents, (s) =>
-        this.release(s, active),
+      const subscription = new Subscription(
+        topic,
+        filter,
+        this.deps.config.streams.bufferEvents,
+        (s) => this.release(s, active),
+        this.queueBudget,
       );
       // Decided synchronously with adding the subscriber, so no record slips in between.
       for (let partition = 0; partition < feed.partitions; partition++) {
@@ -128,7 +120,6 @@ export class StreamHub {
       if (subscription.lagging.size > 0) this.scheduleCatchUp(subscription, feed);
       return subscription;
     } catch (error) {
-      this.openStreams--;
       if (feed) this.lingerIfUnused(feed);
       throw error;
     }
@@ -301,7 +292,6 @@ export class StreamHub {
   }
 
   private release(subscription: Subscription, feed: TopicFeed): void {
-    this.openStreams--;
     feed.subscribers.delete(subscription);
     this.lingerIfUnused(feed);
   }
