@@ -23,7 +23,7 @@ import { registerDeadLetterService } from "./admin/dead-letter-service.js";
 import type { Config } from "./config/config.js";
 import { serveHealthEndpoints } from "./http/health-endpoints.js";
 import { OnePortServer } from "./http/one-port-server.js";
-import { refuseOversizedRequest } from "./http/oversized-requests.js";
+import { guardRequestSize } from "./http/oversized-requests.js";
 import { staticFiles } from "./http/static-files.js";
 import { connectionConfig } from "./kafka/client-config.js";
 import { ConsumerPool } from "./kafka/consumer-pool.js";
@@ -217,13 +217,12 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     maxStreamsPerConnection: config.server.maxStreamsPerConnection,
     // Plain gRPC StreamPayments calls take the native path; everything else goes to Connect.
     handler: (request, response) => {
-      if (refuseOversizedRequest(request, response, config.server.maxRequestBytes)) return;
-      if (
-        "stream" in request &&
-        nativeGrpcStreams.handle(request as Http2ServerRequest, response as Http2ServerResponse)
-      )
-        return;
-      handler(request, response);
+      guardRequestSize(request, response, config.server.maxRequestBytes, () => {
+        const native =
+          "stream" in request &&
+          nativeGrpcStreams.handle(request as Http2ServerRequest, response as Http2ServerResponse);
+        if (!native) handler(request, response);
+      });
     },
   });
   const address = await server.listen();

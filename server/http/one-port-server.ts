@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
-import net, { type AddressInfo, type Socket } from "node:net";
+import net, { type AddressInfo, Socket } from "node:net";
 
 export type RequestHandler = (
   request: http.IncomingMessage | http2.Http2ServerRequest,
@@ -64,9 +64,18 @@ export class OnePortServer {
     const handle: RequestHandler = (request, response) => {
       // HTTP/1.1: the headers arrived; the next request on this connection gets a new deadline.
       if (request.httpVersionMajor === 1) {
+        // Answered before its body is in (Connect refusing a body over MAX_REQUEST_BYTES): closing
+        // the connection with the rest unread would reset it, and a client still uploading would
+        // see the reset instead of the answer. So the request is not destroyed by a reader that
+        // stops early, the rest is dropped as it arrives, and a closing connection lingers until
+        // the client has sent it all (bounded by the body deadline).
+        const body = request as http.IncomingMessage;
+        body[Symbol.asyncIterator] = () => body.iterator({ destroyOnReturn: false });
         const socket = request.socket as Socket;
         this.clearHeaderDeadline(socket);
+        this.lingerOnClose(socket, body);
         response.once("finish", () => {
+          if (!body.complete) body.resume();
           if (!socket.destroyed) this.armHeaderDeadline(socket);
         });
       }
@@ -171,6 +180,20 @@ export class OnePortServer {
       }
     };
     socket.on("data", onData);
+  }
+
+  // Node closes an HTTP/1.1 connection after its answer with destroySoon(): while the request's
+  // body is not all in, it only half-closes (FIN) and reads on until the client is done, or the
+  // body deadline passes.
+  private lingerOnClose(socket: Socket, request: http.IncomingMessage): void {
+    const destroySoon = Socket.prototype.destroySoon;
+    socket.destroySoon = () => {
+      if (request.complete) return destroySoon.call(socket);
+      socket.end();
+      const timer = setTimeout(() => socket.destroy(), this.options.bodyTimeoutMs);
+      timer.unref();
+      socket.once("close", () => clearTimeout(timer));
+    };
   }
 
   private armBodyDeadline(

@@ -1,9 +1,9 @@
 // MAX_REQUEST_BYTES before a body is read: a request whose content-length already says it is too
-// large is answered at once, in its own protocol's words, and its body is never read. A body that
-// declares no length is counted as it arrives instead (Connect's readMaxBytes, and the native gRPC
-// path), which stops at the bound too.
+// large is answered at once, in its own protocol's words, and its body is never kept. A body
+// without a declared length is counted as it arrives instead (Connect's readMaxBytes, which also
+// reads envelope headers, and the native gRPC path), which stops at the bound too.
 import type http from "node:http";
-import http2 from "node:http2";
+import type http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 
@@ -15,14 +15,31 @@ const CONNECT_END_STREAM_FLAG = 0b10;
 /** gRPC, gRPC-Web and Connect streaming put each message in an envelope of this many bytes. */
 const ENVELOPE_BYTES = 5;
 
-/** Answers and returns true when the request declares a body larger than maxBytes. */
-export function refuseOversizedRequest(request: Request, response: Response, maxBytes: number): boolean {
-  const declared = Number(request.headers["content-length"] ?? Number.NaN);
-  if (!(declared > maxBytes)) return false;
+/** Answers a request that says it is larger than maxBytes, or calls `next` to serve it. */
+export function guardRequestSize(
+  request: Request,
+  response: Response,
+  maxBytes: number,
+  next: () => void,
+): void {
   const contentType = String(request.headers["content-type"] ?? "").toLowerCase();
   const enveloped = /^application\/(grpc|connect\+)/.test(contentType);
-  if (enveloped && declared <= maxBytes + ENVELOPE_BYTES) return false;
-  const message = `the request body is ${declared} bytes; pa accepts at most ${maxBytes} (MAX_REQUEST_BYTES)`;
+  const declared = Number(request.headers["content-length"] ?? Number.NaN);
+  if (declared > maxBytes + (enveloped ? ENVELOPE_BYTES : 0)) {
+    refuse(request, response, contentType, `the request body is ${declared} bytes`, maxBytes);
+    return;
+  }
+  next();
+}
+
+function refuse(
+  request: Request,
+  response: Response,
+  contentType: string,
+  what: string,
+  maxBytes: number,
+): void {
+  const message = `${what}; pa accepts at most ${maxBytes} (MAX_REQUEST_BYTES)`;
   if (contentType.startsWith("application/grpc")) {
     // gRPC and gRPC-Web: a trailers-only response, the status in its headers.
     const headers: Record<string, string> = { "content-type": contentType };
@@ -36,7 +53,8 @@ export function refuseOversizedRequest(request: Request, response: Response, max
     envelope[0] = CONNECT_END_STREAM_FLAG;
     envelope.writeUInt32BE(json.length, 1);
     json.copy(envelope, 5);
-    send(request, response, 200, { "content-type": "application/connect+json" }, envelope);
+    // The end-of-stream message is JSON whatever the codec.
+    send(request, response, 200, { "content-type": contentType }, envelope);
   } else if (request.method === "POST" && /^application\/(json|proto)/.test(contentType)) {
     // Connect unary: the status is HTTP's, the code in a JSON body.
     const body = Buffer.from(JSON.stringify({ code: "resource_exhausted", message }));
@@ -44,11 +62,10 @@ export function refuseOversizedRequest(request: Request, response: Response, max
   } else {
     send(request, response, 413, { "content-type": "text/plain" }, Buffer.from(`${message}\n`));
   }
-  return true;
 }
 
-// The body stays unread: HTTP/1.1 closes the connection after the answer; HTTP/2 ends the stream
-// with RST_STREAM(NO_ERROR), which asks the client to stop sending without an error (RFC 9113 8.1).
+// The body is never kept: what the client still sends is dropped as it arrives. (Closing an
+// HTTP/1.1 connection with the body unread would reset it, and the client could lose the answer.)
 function send(
   request: Request,
   response: Response,
@@ -60,11 +77,11 @@ function send(
     const stream = (response as http2.Http2ServerResponse).stream;
     stream.respond({ ":status": status, ...headers }, { endStream: body === undefined });
     if (body) stream.end(body);
-    stream.once("finish", () => stream.close(http2.constants.NGHTTP2_NO_ERROR));
-    if (body === undefined) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    request.resume();
     return;
   }
   const reply = response as http.ServerResponse;
-  reply.writeHead(status, { ...headers, connection: "close" });
+  reply.writeHead(status, headers);
   reply.end(body);
+  request.resume();
 }

@@ -6,12 +6,11 @@
 // about the call (checks, limits, snapshot, subscription) is shared with Connect's handler through
 // PaymentStreams, and errors become gRPC status trailers through the same toConnectError.
 // Requests this path does not handle (compressed ones, gRPC-Web, Connect, JSON) go to Connect.
-import {
-  constants,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type IncomingHttpHeaders,
-  type ServerHttp2Stream,
+import type {
+  Http2ServerRequest,
+  Http2ServerResponse,
+  IncomingHttpHeaders,
+  ServerHttp2Stream,
 } from "node:http2";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -261,8 +260,8 @@ class NativeStreamCall {
         { ":status": 200, "content-type": this.contentType, ...status },
         { endStream: true },
       );
-      // A request refused before it was read whole: ask the client to stop sending (RFC 9113 8.1).
-      if (!this.request.complete) this.stream.close(constants.NGHTTP2_NO_ERROR);
+      // A request refused before it was read whole: the rest is dropped as it arrives, never kept.
+      if (!this.request.complete) this.request.resume();
       return;
     }
     this.response.addTrailers(status);
