@@ -27,7 +27,7 @@ export function decodeStreamCursor(cursor: string, topic: string): number[] {
     );
   }
   if (
-    body.v !== 1 ||
+    body?.v !== 1 ||
     typeof body.t !== "string" ||
     !Array.isArray(body.p) ||
     !body.p.every((o) => Number.isSafeInteger(o) && o >= 0)
