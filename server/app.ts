@@ -9,7 +9,6 @@ import {
   createContextValues,
   type Interceptor,
 } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ServerReflectionV1 } from "../gen/grpc/reflection/v1/reflection_pb.js";
@@ -44,6 +43,7 @@ import { registerPaymentService } from "./rpc/payment-service.js";
 import { PaymentStreams } from "./rpc/payment-streams.js";
 import { fileRegistryOf, registerReflection } from "./rpc/reflection-service.js";
 import { topicPolicy } from "./rpc/request-validation.js";
+import { rpcAdapter } from "./rpc/rpc-adapter.js";
 import { describeStore, openStore } from "./store/open-store.js";
 import { EventFrames } from "./streaming/event-frames.js";
 import { StreamHub } from "./streaming/stream-hub.js";
@@ -179,8 +179,9 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
 
   // The built dashboard (web/dist), when there is one, at "/".
   const dashboard = staticFiles();
-  const handler = connectNodeAdapter({
+  const handler = rpcAdapter({
     routes,
+    logger,
     // Bounds every message before and after decompression (Connect's default is 4 GiB); gzip and
     // brotli stop inflating as soon as the output passes it.
     readMaxBytes: config.server.maxRequestBytes,
