@@ -12,6 +12,7 @@ const GRPC_INVALID_ARGUMENT = "3";
 const GRPC_WEB_TRAILER_FLAG = 0x80;
 const CONNECT_END_STREAM_FLAG = 0x02;
 const HTTP_BAD_REQUEST = 400;
+const HTTP_INTERNAL_SERVER_ERROR = 500;
 
 export function undecodableAsInvalidArgument(response: UniversalServerResponse): UniversalServerResponse {
   // gRPC: the status in trailers, or in the headers of a trailers-only answer.
@@ -20,32 +21,40 @@ export function undecodableAsInvalidArgument(response: UniversalServerResponse):
       headers.set("grpc-status", GRPC_INVALID_ARGUMENT);
     }
   }
+  const contentType = response.header?.get("content-type") ?? "";
   if (!response.body) return response;
-  const connectUnaryError =
-    response.status >= 500 && response.header?.get("content-type")?.startsWith("application/json");
-  return {
-    ...response,
-    ...(connectUnaryError ? { status: HTTP_BAD_REQUEST } : {}),
-    body: rewriteBody(response.body, Boolean(connectUnaryError)),
-  };
+  if (response.status === HTTP_INTERNAL_SERVER_ERROR && contentType.startsWith("application/json")) {
+    return { ...response, status: HTTP_BAD_REQUEST, body: rewriteConnectUnaryError(response.body) };
+  }
+  if (contentType.startsWith("application/grpc-web")) {
+    return {
+      ...response,
+      body: rewriteLastEnvelope(response.body, GRPC_WEB_TRAILER_FLAG, rewriteGrpcWebTrailer),
+    };
+  }
+  if (contentType.startsWith("application/connect+")) {
+    return {
+      ...response,
+      body: rewriteLastEnvelope(response.body, CONNECT_END_STREAM_FLAG, rewriteConnectEndStream),
+    };
+  }
+  return response;
 }
 
-async function* rewriteBody(
+async function* rewriteConnectUnaryError(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  yield rewriteConnectJson(Buffer.concat(chunks), (json) => json);
+}
+
+// Each chunk is one whole envelope; the one flagged as the end carries the status.
+async function* rewriteLastEnvelope(
   body: AsyncIterable<Uint8Array>,
-  connectUnaryError: boolean,
+  flag: number,
+  rewrite: (envelope: Uint8Array) => Uint8Array,
 ): AsyncIterable<Uint8Array> {
-  if (connectUnaryError) {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of body) chunks.push(chunk);
-    yield rewriteConnectJson(Buffer.concat(chunks), (json) => json);
-    return;
-  }
-  // Each chunk is one whole envelope; the last one carries the status.
   for await (const chunk of body) {
-    const flags = chunk[0] ?? 0;
-    if (chunk.byteLength >= 5 && flags & GRPC_WEB_TRAILER_FLAG) yield rewriteGrpcWebTrailer(chunk);
-    else if (chunk.byteLength >= 5 && flags & CONNECT_END_STREAM_FLAG) yield rewriteConnectEndStream(chunk);
-    else yield chunk;
+    yield chunk.byteLength >= 5 && (chunk[0] ?? 0) & flag ? rewrite(chunk) : chunk;
   }
 }
 
