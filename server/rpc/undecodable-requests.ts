@@ -24,6 +24,8 @@ export function undecodableAsInvalidArgument(response: UniversalServerResponse):
   const contentType = response.header?.get("content-type") ?? "";
   if (!response.body) return response;
   if (response.status === HTTP_INTERNAL_SERVER_ERROR && contentType.startsWith("application/json")) {
+    // The rewritten error is longer than the declared one.
+    response.header?.delete("content-length");
     return { ...response, status: HTTP_BAD_REQUEST, body: rewriteConnectUnaryError(response.body) };
   }
   if (contentType.startsWith("application/grpc-web")) {
