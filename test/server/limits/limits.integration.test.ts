@@ -105,10 +105,14 @@ describe("per-caller limits", () => {
 
   it("caps one caller's streams across connections with RESOURCE_EXHAUSTED and retry-after", async () => {
     // Each client has its own connection: the cap is the caller's (here its address), not the connection's.
-    const open = [grpcClient(pa.baseUrl), grpcWebClient(pa.baseUrl)].map((client) =>
+    const open = [grpcClient(pa.baseUrl), grpcClient(pa.baseUrl)].map((client) =>
       openStream((signal) => client.streamPayments({ topic, ...liveOnly }, { signal })),
     );
-    await waitUntil(() => pa.app.streamSlots.count === 2);
+    await waitUntil(
+      () => pa.app.streamSlots.count === 2,
+      20_000,
+      () => `${pa.app.streamSlots.count} streams open`,
+    );
     for (const client of [grpcClient(pa.baseUrl), grpcWebClient(pa.baseUrl)]) {
       const third = openStream((signal) => client.streamPayments({ topic, ...liveOnly }, { signal }));
       const error = ConnectError.from(await third.done);
@@ -120,7 +124,11 @@ describe("per-caller limits", () => {
       expect(error.metadata.get("retry-after")?.split(", ")[0]).toBe("5");
     }
     for (const stream of open) stream.close();
-    await waitUntil(() => pa.app.streamSlots.count === 0);
+    await waitUntil(
+      () => pa.app.streamSlots.count === 0,
+      20_000,
+      () => `${pa.app.streamSlots.count} streams still open`,
+    );
   });
 
   it("limits one caller's requests per second with RESOURCE_EXHAUSTED saying when to retry", async () => {
