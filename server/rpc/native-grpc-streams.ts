@@ -252,9 +252,7 @@ class NativeStreamCall {
     this.opened?.close();
     if (this.stream.closed || this.stream.destroyed) return;
     const status: Record<string, string> = {};
-    // The error's own metadata too (retry-after on RESOURCE_EXHAUSTED, a resume cursor), as Connect sends it.
-    const trailer = new Headers(error?.metadata);
-    setTrailerStatus(trailer, error).forEach((value, key) => {
+    setTrailerStatus(new Headers(), error).forEach((value, key) => {
       status[key] = value;
     });
     if (!this.headersSent) {
