@@ -24,6 +24,7 @@ import type { Logger } from "../observability/logger.js";
 import type { CallEnd, RpcObserver } from "../observability/rpc-observer.js";
 import { type EventFrames, FRAME_HEADER_BYTES } from "../streaming/event-frames.js";
 import { toConnectError } from "./error-mapping.js";
+import { respecGrpcMessage } from "./grpc-message.js";
 import type { PaymentStream, PaymentStreams } from "./payment-streams.js";
 
 export interface NativeGrpcStreamsDependencies {
@@ -275,7 +276,9 @@ class NativeStreamCall {
     this.opened?.close();
     if (this.stream.closed || this.stream.destroyed) return;
     const status: Record<string, string> = {};
-    setTrailerStatus(new Headers(), error).forEach((value, key) => {
+    const trailer = setTrailerStatus(new Headers(), error);
+    respecGrpcMessage(trailer);
+    trailer.forEach((value, key) => {
       status[key] = value;
     });
     if (!this.headersSent) {

@@ -1,6 +1,7 @@
-// connect-node's connectNodeAdapter, with one step added between Connect's handler and the Node
+// connect-node's connectNodeAdapter, with two steps added between Connect's handler and the Node
 // response: requests Connect cannot decode are answered INVALID_ARGUMENT, not INTERNAL
-// (undecodable-requests.ts). The rest is connect-node's own functions, used as its adapter does.
+// (undecodable-requests.ts), and gRPC status messages are encoded as the gRPC spec says
+// (grpc-message.ts). The rest is connect-node's own functions, used as its adapter does.
 import type http from "node:http";
 import type http2 from "node:http2";
 import {
@@ -19,6 +20,7 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { Logger } from "../observability/logger.js";
+import { grpcMessageAsSpecified } from "./grpc-message.js";
 import { undecodableAsInvalidArgument } from "./undecodable-requests.js";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -51,7 +53,12 @@ export function rpcAdapter(
       options.contextValues(request),
     );
     handler(universal)
-      .then((answer) => universalResponseToNodeResponse(undecodableAsInvalidArgument(answer), response))
+      .then((answer) =>
+        universalResponseToNodeResponse(
+          grpcMessageAsSpecified(undecodableAsInvalidArgument(answer)),
+          response,
+        ),
+      )
       .catch((reason: unknown) => {
         if (ConnectError.from(reason).code === Code.Aborted) return;
         options.logger.warn(
