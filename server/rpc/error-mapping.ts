@@ -9,10 +9,12 @@ import { AuthenticationError, CredentialExpiredError, PermissionError } from "..
 import { KeySetUnavailableError } from "../auth/jwt-verifier.js";
 import { FilterExpressionError } from "../filtering/payment-filter.js";
 import { TopicNotFoundError } from "../kafka/topic-admin.js";
+import { RateLimitedError } from "../limits/request-rate.js";
+import { StreamLimitError } from "../limits/stream-slots.js";
 import type { Logger } from "../observability/logger.js";
 import { InvalidCursorError } from "../store/payment-store.js";
 import { InvalidStreamCursorError, StreamCursorOutOfRangeError } from "../streaming/stream-cursor.js";
-import { StreamInterruptedError, StreamLimitError } from "../streaming/stream-hub.js";
+import { StreamInterruptedError } from "../streaming/stream-hub.js";
 import { RequestError } from "./request-validation.js";
 
 export class PaymentNotFoundError extends Error {
@@ -27,6 +29,9 @@ export const RESUME_CURSOR_TRAILER = "pa-resume-cursor";
 
 /** The trailer that says how many payments a stream's filter expression failed on (and left out). */
 export const FILTER_ERRORS_TRAILER = "pa-filter-errors";
+
+/** Seconds to wait before calling again, on RESOURCE_EXHAUSTED (as HTTP's Retry-After). */
+export const RETRY_AFTER_HEADER = "retry-after";
 
 export function toConnectError(error: unknown, logger?: Logger): ConnectError {
   if (error instanceof ConnectError) return error;
@@ -63,7 +68,10 @@ export function toConnectError(error: unknown, logger?: Logger): ConnectError {
     return new ConnectError(error.message, Code.InvalidArgument);
   }
   if (error instanceof StreamCursorOutOfRangeError) return new ConnectError(error.message, Code.OutOfRange);
-  if (error instanceof StreamLimitError) return new ConnectError(error.message, Code.ResourceExhausted);
+  if (error instanceof StreamLimitError || error instanceof RateLimitedError) {
+    const retry = new Headers({ [RETRY_AFTER_HEADER]: String(error.retryAfterSeconds) });
+    return new ConnectError(error.message, Code.ResourceExhausted, retry);
+  }
   if (error instanceof StreamInterruptedError) {
     const trailer = new Headers();
     if (error.cursor) trailer.set(RESUME_CURSOR_TRAILER, error.cursor);

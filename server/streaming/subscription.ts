@@ -7,6 +7,7 @@
 import type { Payment, PaymentEvent, PaymentStatus, Provider } from "../../gen/payment/payment_pb.js";
 import type { PaymentFilterExpression } from "../filtering/payment-filter.js";
 import { ofTenant, type TenantFilter } from "../store/payment-store.js";
+import type { QueueBudget } from "./queue-budget.js";
 
 export interface StreamFilter {
   provider?: Provider;
@@ -78,6 +79,8 @@ export class Subscription {
     readonly filter: StreamFilter,
     readonly capacity: number,
     private readonly onClose: (subscription: Subscription) => void,
+    /** Shared by every subscription: STREAM_QUEUE_EVENTS_TOTAL. */
+    private readonly budget: QueueBudget,
     readonly subscriber: SubscriberInfo = UNKNOWN_SUBSCRIBER,
   ) {}
 
@@ -96,8 +99,19 @@ export class Subscription {
 
   /** Whether an event fits; in LATEST delivery one that folds into a queued event always does. */
   hasRoom(paymentId?: string): boolean {
-    if (this.count < this.capacity) return true;
+    if (this.room() > 0) return true;
     return this.filter.latest === true && paymentId !== undefined && this.queuedIndex.has(paymentId);
+  }
+
+  /** Events this queue may take now: its own bound, and what is left of all queues' together. */
+  room(): number {
+    return Math.max(0, Math.min(this.capacity - this.queued, this.budget.available));
+  }
+
+  /** Resolves when the queue has room again, by its own bound and the shared one (or it closed). */
+  async roomAvailable(): Promise<void> {
+    await this.drained();
+    if (!this.closed) await this.budget.whenAvailable();
   }
 
   accepts(payment: Payment): boolean {
@@ -113,11 +127,14 @@ export class Subscription {
 
   push(event: PaymentEvent): void {
     const shown = this.filter.view ? this.filter.view(event) : event;
+    const before = this.count;
     if (this.filter.latest) this.pushLatest(shown);
     else {
       this.queue.push(shown);
       this.count++;
     }
+    // A folded event takes the place of the one it replaced: nothing more of the shared budget.
+    if (this.count > before) this.budget.add(this.count - before);
     if (this.count > this.peakQueued) this.peakQueued = this.count;
     const wake = this.wake;
     if (wake) {
@@ -170,6 +187,7 @@ export class Subscription {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.budget.release(this.queued);
     this.queue = [];
     this.head = 0;
     this.count = 0;
@@ -207,6 +225,7 @@ export class Subscription {
       if (id !== undefined) this.queuedIndex.delete(id);
     }
     this.count -= taken.length;
+    this.budget.release(taken.length);
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;

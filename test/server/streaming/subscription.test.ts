@@ -7,6 +7,7 @@ import { Access } from "../../../server/auth/access.js";
 import { grantsFromScope, type Identity } from "../../../server/auth/identity.js";
 import { compilePaymentFilter } from "../../../server/filtering/payment-filter.js";
 import { EventFrames } from "../../../server/streaming/event-frames.js";
+import { QueueBudget } from "../../../server/streaming/queue-budget.js";
 import { type StreamFilter, Subscription } from "../../../server/streaming/subscription.js";
 
 const access = new Access({
@@ -25,7 +26,7 @@ function subscriberOf(who: Identity): Subscription {
   const tenant = access.tenantOf(who);
   const view = access.eventView(who);
   const filter: StreamFilter = { ...(tenant ? { tenant } : {}), ...(view ? { view } : {}) };
-  return new Subscription("t", filter, 16, () => {});
+  return new Subscription("t", filter, 16, () => {}, new QueueBudget(1000));
 }
 
 const payment = (merchant: string) =>
@@ -67,6 +68,7 @@ describe("Subscription filter expressions", () => {
       { expression: compilePaymentFilter(source), ...(view ? { expressionView: view } : {}) },
       16,
       () => {},
+      new QueueBudget(1_000_000),
     );
   };
 
@@ -103,7 +105,7 @@ describe("Subscription in LATEST delivery", () => {
     });
 
   it("keeps one event per payment, the newest, at the back, counting the updates it folded", () => {
-    const subscription = new Subscription("t", { latest: true }, 4, () => {});
+    const subscription = new Subscription("t", { latest: true }, 4, () => {}, new QueueBudget(1_000_000));
     const shared = update("a", 1, 0);
     subscription.push(shared);
     subscription.push(update("b", 1, 1));
@@ -122,16 +124,27 @@ describe("Subscription in LATEST delivery", () => {
   });
 
   it("has room for an update of a queued payment when full, not for a new payment", () => {
-    const subscription = new Subscription("t", { latest: true }, 2, () => {});
+    const subscription = new Subscription("t", { latest: true }, 2, () => {}, new QueueBudget(1_000_000));
     subscription.push(update("a", 1, 0));
     subscription.push(update("b", 1, 1));
     expect(subscription.hasRoom("a")).toBe(true);
     expect(subscription.hasRoom("c")).toBe(false);
-    expect(new Subscription("t", {}, 2, () => {}).hasRoom("a")).toBe(true);
+    expect(new Subscription("t", {}, 2, () => {}, new QueueBudget(1_000_000)).hasRoom("a")).toBe(true);
+  });
+
+  it("takes nothing more of the shared budget for an update it folds", () => {
+    const budget = new QueueBudget(100);
+    const subscription = new Subscription("t", { latest: true }, 8, () => {}, budget);
+    for (let i = 0; i < 50; i++) subscription.push(update(`p${i % 3}`, i, i));
+    expect(budget.available).toBe(97);
+    subscription.take(2);
+    expect(budget.available).toBe(99);
+    subscription.close();
+    expect(budget.available).toBe(100);
   });
 
   it("stays within its bound however many updates a stalled client misses", () => {
-    const subscription = new Subscription("t", { latest: true }, 8, () => {});
+    const subscription = new Subscription("t", { latest: true }, 8, () => {}, new QueueBudget(1_000_000));
     for (let i = 0; i < 10_000; i++) {
       const id = `p${i % 8}`;
       if (subscription.hasRoom(id)) subscription.push(update(id, i, i));
