@@ -10,7 +10,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { dashboard } from "./dashboard.js";
 import { dlq } from "./dlq.js";
-import { fanOut } from "./fan-out.js";
+import { fanOut, fanOutFiltered } from "./fan-out.js";
 import { fuzz } from "./fuzz.js";
 import { latency } from "./latency.js";
 import { DEFAULT_STORE_QUERIES, DEFAULT_STORE_ROWS, store } from "./store.js";
@@ -22,7 +22,17 @@ import type { BenchContext, Scenario, Sizes } from "./support/scenario.js";
 import { throughput } from "./throughput.js";
 import { topics } from "./topics.js";
 
-const SCENARIOS: Scenario[] = [throughput, latency, fanOut, topics, store, dlq, dashboard, fuzz];
+const SCENARIOS: Scenario[] = [
+  throughput,
+  latency,
+  fanOut,
+  fanOutFiltered,
+  topics,
+  store,
+  dlq,
+  dashboard,
+  fuzz,
+];
 
 // Each size: its flag, its environment variable, its default.
 const SIZE_OPTIONS = {

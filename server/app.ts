@@ -2,6 +2,7 @@
 // server. Tests call startApp() in-process on port 0; server/main.ts adds signals and the process.
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
+import { createValidator } from "@bufbuild/protovalidate";
 import {
   Code,
   ConnectError,
@@ -9,6 +10,7 @@ import {
   createContextValues,
   type Interceptor,
 } from "@connectrpc/connect";
+import { createValidateInterceptor } from "@connectrpc/validate";
 import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ServerReflectionV1 } from "../gen/grpc/reflection/v1/reflection_pb.js";
@@ -198,12 +200,15 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     slots: streamSlots,
     tracing,
   });
+  // One validator for both paths: it compiles each message's buf.validate rules once.
+  const validator = createValidator();
   const nativeGrpcStreams = new NativeGrpcStreams({
     streams: paymentStreams,
     frames: new EventFrames(),
     logger,
     observer,
     unavailableReason,
+    validator,
     authenticate: (request) =>
       authenticator.authenticate({
         authorization: request.headers.authorization,
@@ -252,6 +257,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       authenticationInterceptor(authenticator, {
         streamsEndingThemselves: [PaymentService.method.streamPayments],
       }),
+      createValidateInterceptor({ validator }),
       requireKafka,
       limitsInterceptor(requestRate, streamSlots),
     ],

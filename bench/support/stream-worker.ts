@@ -12,6 +12,8 @@ export interface StreamWorkerData {
   /** Global indexes of the streams this worker opens. */
   streams: number[];
   connections: number;
+  /** The CEL filter of each of those streams (same order); absent: unfiltered streams. */
+  filters?: string[];
 }
 
 /** Arrivals since the last report, in parallel arrays. */
@@ -43,7 +45,12 @@ if (parentPort) {
   const running = data.streams.map((stream, i) =>
     followStream(
       connections.client(i),
-      { topic: data.topic, existingLimit: 0, startPosition: { case: "start", value: StreamStart.LATEST } },
+      {
+        topic: data.topic,
+        existingLimit: 0,
+        startPosition: { case: "start", value: StreamStart.LATEST },
+        ...(data.filters ? { filter: data.filters[i] ?? "" } : {}),
+      },
       abort.signal,
       (event) => {
         batch.streams.push(stream);

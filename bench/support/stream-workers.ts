@@ -17,7 +17,15 @@ export class StreamWorkers {
   private readonly closed: Promise<void>[];
 
   constructor(
-    options: { baseUrl: string; topic: string; streams: number; connections: number; threads: number },
+    options: {
+      baseUrl: string;
+      topic: string;
+      streams: number;
+      connections: number;
+      threads: number;
+      /** Stream i's CEL filter; absent: unfiltered streams. */
+      filterFor?: (stream: number) => string;
+    },
     onArrival: ArrivalHandler,
   ) {
     const threads = Math.max(1, Math.min(options.threads, options.streams));
@@ -30,6 +38,7 @@ export class StreamWorkers {
         topic: options.topic,
         streams,
         connections: Math.max(1, Math.round(options.connections / threads)),
+        ...(options.filterFor ? { filters: streams.map(options.filterFor) } : {}),
       };
       const worker = new Worker(bootstrap, { eval: true, workerData: data });
       this.closed.push(

@@ -68,6 +68,10 @@ export function registerQueryCommands(program: Command): void {
       new Option("--limit <n>", "payments per page (pa: 10 by default, at most 1000)").argParser(parseCount),
     )
     .option("--cursor <cursor>", "the page after the one that printed this cursor")
+    .option(
+      "--filter <cel>",
+      'a CEL expression over payment, applied after the other filters, e.g. \'payment.metadata["channel"] == "web"\'',
+    )
     .option("--all", "follow every page to the end")
     .addHelpText(
       "after",
@@ -75,7 +79,8 @@ export function registerQueryCommands(program: Command): void {
 Examples:
   $ pa-cli list --provider stripe --status failed --limit 20
   $ pa-cli list --currency KWD --min-amount 1.500 --json | jq -r .payments[].id
-  $ pa-cli list --topic poc.kafka.go.side.car.payments --since 2026-11-23 --all`,
+  $ pa-cli list --topic poc.kafka.go.side.car.payments --since 2026-11-23 --all
+  $ pa-cli list --currency USD --filter 'payment.customer_email.endsWith("@acme.com")' --all`,
     )
     .action(async (options: ListOptions, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
@@ -89,7 +94,11 @@ Examples:
         else {
           print(paymentsTable(page.payments, colors));
           const next = page.nextCursor && !options.all ? `; next page: --cursor ${page.nextCursor}` : "";
-          print(colors.dim(`${page.payments.length} shown of ${page.totalCount} matching${next}`));
+          // With --filter, total_count counts what the indexed filters match, before the expression.
+          const of = options.filter ? `${page.totalCount} before --filter` : `${page.totalCount} matching`;
+          const early = page.stoppedEarly ? "; stopped at pa's row budget, more may follow" : "";
+          const failed = page.filterErrors > 0 ? `; --filter failed on ${page.filterErrors} (left out)` : "";
+          print(colors.dim(`${page.payments.length} shown of ${of}${early}${failed}${next}`));
         }
         if (!options.all || !page.nextCursor) break;
         cursor = page.nextCursor;
@@ -124,6 +133,7 @@ interface ListOptions {
   limit?: number;
   cursor?: string;
   all?: boolean;
+  filter?: string;
 }
 
 function listRequest(options: ListOptions): MessageInitShape<typeof ListPaymentsRequestSchema> {
@@ -134,6 +144,7 @@ function listRequest(options: ListOptions): MessageInitShape<typeof ListPayments
   if (options.topic) request.topic = options.topic;
   if (options.currency) request.currency = options.currency;
   if (options.email) request.customerEmail = options.email;
+  if (options.filter) request.filter = options.filter;
   if (options.since !== undefined) request.createdFrom = timestampFromMs(options.since);
   if (options.until !== undefined) request.createdTo = timestampFromMs(options.until);
   if (options.limit !== undefined) request.limit = options.limit;

@@ -21,6 +21,7 @@ interface StreamOptions {
   from?: StartPosition;
   existing?: number;
   allowGap?: boolean;
+  filter?: string;
 }
 
 export function registerStreamCommand(program: Command): void {
@@ -45,6 +46,10 @@ export function registerStreamCommand(program: Command): void {
       ).argParser(parseStartPosition),
     )
     .option(
+      "--filter <cel>",
+      "only payments for which this CEL expression over payment is true, e.g. 'payment.amount_minor >= 100000 && payment.currency == \"USD\"'",
+    )
+    .option(
       "--allow-gap",
       "resuming from a cursor whose records Kafka has deleted (retention): start at the oldest record it holds instead of failing",
     )
@@ -65,7 +70,8 @@ Examples:
   $ pa-cli stream poc.kafka.go.side.car.payments
   $ pa-cli stream payments --provider stripe --status failed --existing 0
   $ pa-cli stream payments --from earliest --json | jq -r .payment.id
-  $ pa-cli stream payments --from 2026-11-23T09:00:00Z`,
+  $ pa-cli stream payments --from 2026-11-23T09:00:00Z
+  $ pa-cli stream payments --filter 'payment.metadata["channel"] == "web" && payment.amount_minor >= 100000'`,
     )
     .action(async (topic: string, options: StreamOptions, command: Command) => {
       await streamPayments(topic, options, command.optsWithGlobals<GlobalOptions>());
@@ -123,6 +129,7 @@ async function streamPayments(topic: string, options: StreamOptions, globals: Gl
         ...(options.existing !== undefined ? { existingLimit: options.existing } : {}),
         ...(options.from ? { startPosition: options.from } : {}),
         ...(options.allowGap ? { allowCursorFallback: true } : {}),
+        ...(options.filter ? { filter: options.filter } : {}),
       },
       onEvent: async (event: PaymentEvent) => {
         if (event.eventType === "existing") counts.existing++;

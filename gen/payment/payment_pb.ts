@@ -8,6 +8,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "../buf/validate/validate_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -16,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file payment/payment.proto.
  */
 export const file_payment_payment: GenFile = /*@__PURE__*/
-  fileDesc("ChVwYXltZW50L3BheW1lbnQucHJvdG8SB3BheW1lbnQi5wIKB1BheW1lbnQSCgoCaWQYASABKAkSIwoIcHJvdmlkZXIYAiABKA4yES5wYXltZW50LlByb3ZpZGVyEg4KBmFtb3VudBgDIAEoARIQCghjdXJyZW5jeRgEIAEoCRImCgZzdGF0dXMYBSABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSFgoOY3VzdG9tZXJfZW1haWwYBiABKAkSEgoKY3JlYXRlZF9hdBgHIAEoAxIUCgxwcm9jZXNzZWRfYXQYCCABKAMSMAoIbWV0YWRhdGEYCSADKAsyHi5wYXltZW50LlBheW1lbnQuTWV0YWRhdGFFbnRyeRIUCgxhbW91bnRfbWlub3IYCiABKAMSJgoGc291cmNlGAsgASgLMhYucGF5bWVudC5QYXltZW50U291cmNlGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLVAQoNUGF5bWVudFNvdXJjZRINCgV0b3BpYxgBIAEoCRIRCglwYXJ0aXRpb24YAiABKAUSDgoGb2Zmc2V0GAMgASgDEjMKD2thZmthX3RpbWVzdGFtcBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZmlyc3Rfc2VlbhgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJbGFzdF9zZWVuGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCInChFHZXRQYXltZW50UmVxdWVzdBISCgpwYXltZW50X2lkGAEgASgJItQDChNMaXN0UGF5bWVudHNSZXF1ZXN0EiMKCHByb3ZpZGVyGAEgASgOMhEucGF5bWVudC5Qcm92aWRlchImCgZzdGF0dXMYAiABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSDQoFbGltaXQYAyABKAUSDgoGY3Vyc29yGAQgASgJEg0KBXRvcGljGAUgASgJEiQKCXByb3ZpZGVycxgGIAMoDjIRLnBheW1lbnQuUHJvdmlkZXISKAoIc3RhdHVzZXMYByADKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSEAoIY3VycmVuY3kYCCABKAkSFgoOY3VzdG9tZXJfZW1haWwYCSABKAkSMAoMY3JlYXRlZF9mcm9tGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX3RvGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChBtaW5fYW1vdW50X21pbm9yGAwgASgDSACIAQESHQoQbWF4X2Ftb3VudF9taW5vchgNIAEoA0gBiAEBQhMKEV9taW5fYW1vdW50X21pbm9yQhMKEV9tYXhfYW1vdW50X21pbm9yIlsKC1BheW1lbnRMaXN0EiIKCHBheW1lbnRzGAEgAygLMhAucGF5bWVudC5QYXltZW50EhMKC25leHRfY3Vyc29yGAIgASgJEhMKC3RvdGFsX2NvdW50GAMgASgFIr0CCg1TdHJlYW1SZXF1ZXN0Eg0KBXRvcGljGAEgASgJEiMKCHByb3ZpZGVyGAIgASgOMhEucGF5bWVudC5Qcm92aWRlchImCgZzdGF0dXMYAyABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSGwoOZXhpc3RpbmdfbGltaXQYBCABKAVIAYgBARIlCgVzdGFydBgFIAEoDjIULnBheW1lbnQuU3RyZWFtU3RhcnRIABIwCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAEhYKDHN0YXJ0X2N1cnNvchgHIAEoCUgAEh0KFWFsbG93X2N1cnNvcl9mYWxsYmFjaxgIIAEoCEIQCg5zdGFydF9wb3NpdGlvbkIRCg9fZXhpc3RpbmdfbGltaXQivAEKDFBheW1lbnRFdmVudBIhCgdwYXltZW50GAEgASgLMhAucGF5bWVudC5QYXltZW50EhIKCmV2ZW50X3R5cGUYAiABKAkSDQoFdG9waWMYAyABKAkSEQoJcGFydGl0aW9uGAQgASgFEg4KBm9mZnNldBgFIAEoAxIzCg9rYWZrYV90aW1lc3RhbXAYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmN1cnNvchgHIAEoCSISChBHZXRUb3BpY3NSZXF1ZXN0IlEKCVRvcGljTGlzdBIOCgZ0b3BpY3MYASADKAkSDQoFY291bnQYAiABKAUSJQoHZGV0YWlscxgDIAMoCzIULnBheW1lbnQuVG9waWNTdGF0dXMirgYKC1RvcGljU3RhdHVzEg0KBXRvcGljGAEgASgJEhMKC3N1YnNjcmliZXJzGAIgASgFEhIKCnBhcnRpdGlvbnMYAyABKAUSGQoRbWVzc2FnZXNfY29uc3VtZWQYBCABKAMSGQoMY29uc3VtZXJfbGFnGAUgASgDSACIAQESMAoMYWN0aXZlX3NpbmNlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZwaW5uZWQYByABKAgSHgoWbWVzc2FnZXNfZGVhZF9sZXR0ZXJlZBgIIAEoAxIVCg1icmVha2VyX3N0YXRlGAkgASgJEhUKDXBhdXNlZF9yZWFzb24YCiABKAkSEQoJcmVhZF9vbmx5GAsgASgIEhgKEG1lc3NhZ2VzX2ludmFsaWQYDCABKAMSGwoTbGFzdF9pbnZhbGlkX3JlYXNvbhgNIAEoCRIfChJzdWJzY3JpYmVyX2xhZ19wNTAYDiABKANIAYgBARIfChJzdWJzY3JpYmVyX2xhZ19wOTkYDyABKANIAogBARIkChdkZWxpdmVyeV9sYXRlbmN5X3A1MF9tcxgQIAEoAUgDiAEBEiQKF2RlbGl2ZXJ5X2xhdGVuY3lfcDk5X21zGBEgASgBSASIAQESHwoXc2xvd2VzdF9zdWJzY3JpYmVyX3BlZXIYEiABKAkSIwobc2xvd2VzdF9zdWJzY3JpYmVyX2lkZW50aXR5GBMgASgJEiMKFnNsb3dlc3Rfc3Vic2NyaWJlcl9sYWcYFCABKANIBYgBARIqCh1zbG93ZXN0X3N1YnNjcmliZXJfbGF0ZW5jeV9tcxgVIAEoAUgGiAEBQg8KDV9jb25zdW1lcl9sYWdCFQoTX3N1YnNjcmliZXJfbGFnX3A1MEIVChNfc3Vic2NyaWJlcl9sYWdfcDk5QhoKGF9kZWxpdmVyeV9sYXRlbmN5X3A1MF9tc0IaChhfZGVsaXZlcnlfbGF0ZW5jeV9wOTlfbXNCGQoXX3Nsb3dlc3Rfc3Vic2NyaWJlcl9sYWdCIAoeX3Nsb3dlc3Rfc3Vic2NyaWJlcl9sYXRlbmN5X21zKmEKCFByb3ZpZGVyEhQKEFBST1ZJREVSX1VOS05PV04QABITCg9QUk9WSURFUl9TVFJJUEUQARIVChFQUk9WSURFUl9SQVpPUlBBWRACEhMKD1BST1ZJREVSX1BBWVBBTBADKnUKDVBheW1lbnRTdGF0dXMSEgoOU1RBVFVTX1VOS05PV04QABISCg5TVEFUVVNfUEVORElORxABEhQKEFNUQVRVU19DT01QTEVURUQQAhIRCg1TVEFUVVNfRkFJTEVEEAMSEwoPU1RBVFVTX1JFRlVOREVEEAQqXwoLU3RyZWFtU3RhcnQSHAoYU1RSRUFNX1NUQVJUX1VOU1BFQ0lGSUVEEAASFwoTU1RSRUFNX1NUQVJUX0xBVEVTVBABEhkKFVNUUkVBTV9TVEFSVF9FQVJMSUVTVBACMp4CCg5QYXltZW50U2VydmljZRI/CgpHZXRQYXltZW50EhoucGF5bWVudC5HZXRQYXltZW50UmVxdWVzdBoQLnBheW1lbnQuUGF5bWVudCIDkAIBEkcKDExpc3RQYXltZW50cxIcLnBheW1lbnQuTGlzdFBheW1lbnRzUmVxdWVzdBoULnBheW1lbnQuUGF5bWVudExpc3QiA5ACARJBCg5TdHJlYW1QYXltZW50cxIWLnBheW1lbnQuU3RyZWFtUmVxdWVzdBoVLnBheW1lbnQuUGF5bWVudEV2ZW50MAESPwoJR2V0VG9waWNzEhkucGF5bWVudC5HZXRUb3BpY3NSZXF1ZXN0GhIucGF5bWVudC5Ub3BpY0xpc3QiA5ACAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChVwYXltZW50L3BheW1lbnQucHJvdG8SB3BheW1lbnQi5wIKB1BheW1lbnQSCgoCaWQYASABKAkSIwoIcHJvdmlkZXIYAiABKA4yES5wYXltZW50LlByb3ZpZGVyEg4KBmFtb3VudBgDIAEoARIQCghjdXJyZW5jeRgEIAEoCRImCgZzdGF0dXMYBSABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSFgoOY3VzdG9tZXJfZW1haWwYBiABKAkSEgoKY3JlYXRlZF9hdBgHIAEoAxIUCgxwcm9jZXNzZWRfYXQYCCABKAMSMAoIbWV0YWRhdGEYCSADKAsyHi5wYXltZW50LlBheW1lbnQuTWV0YWRhdGFFbnRyeRIUCgxhbW91bnRfbWlub3IYCiABKAMSJgoGc291cmNlGAsgASgLMhYucGF5bWVudC5QYXltZW50U291cmNlGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLVAQoNUGF5bWVudFNvdXJjZRINCgV0b3BpYxgBIAEoCRIRCglwYXJ0aXRpb24YAiABKAUSDgoGb2Zmc2V0GAMgASgDEjMKD2thZmthX3RpbWVzdGFtcBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZmlyc3Rfc2VlbhgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJbGFzdF9zZWVuGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCInChFHZXRQYXltZW50UmVxdWVzdBISCgpwYXltZW50X2lkGAEgASgJIvcDChNMaXN0UGF5bWVudHNSZXF1ZXN0EiMKCHByb3ZpZGVyGAEgASgOMhEucGF5bWVudC5Qcm92aWRlchImCgZzdGF0dXMYAiABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSFgoFbGltaXQYAyABKAVCB7pIBBoCKAASDgoGY3Vyc29yGAQgASgJEg0KBXRvcGljGAUgASgJEiQKCXByb3ZpZGVycxgGIAMoDjIRLnBheW1lbnQuUHJvdmlkZXISKAoIc3RhdHVzZXMYByADKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSEAoIY3VycmVuY3kYCCABKAkSFgoOY3VzdG9tZXJfZW1haWwYCSABKAkSMAoMY3JlYXRlZF9mcm9tGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX3RvGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChBtaW5fYW1vdW50X21pbm9yGAwgASgDSACIAQESHQoQbWF4X2Ftb3VudF9taW5vchgNIAEoA0gBiAEBEhgKBmZpbHRlchgOIAEoCUIIukgFcgMYgBBCEwoRX21pbl9hbW91bnRfbWlub3JCEwoRX21heF9hbW91bnRfbWlub3IiiQEKC1BheW1lbnRMaXN0EiIKCHBheW1lbnRzGAEgAygLMhAucGF5bWVudC5QYXltZW50EhMKC25leHRfY3Vyc29yGAIgASgJEhMKC3RvdGFsX2NvdW50GAMgASgFEhUKDXN0b3BwZWRfZWFybHkYBCABKAgSFQoNZmlsdGVyX2Vycm9ycxgFIAEoBSKPAwoNU3RyZWFtUmVxdWVzdBINCgV0b3BpYxgBIAEoCRIjCghwcm92aWRlchgCIAEoDjIRLnBheW1lbnQuUHJvdmlkZXISJgoGc3RhdHVzGAMgASgOMhYucGF5bWVudC5QYXltZW50U3RhdHVzEiQKDmV4aXN0aW5nX2xpbWl0GAQgASgFQge6SAQaAigASAGIAQESJQoFc3RhcnQYBSABKA4yFC5wYXltZW50LlN0cmVhbVN0YXJ0SAASMAoKc3RhcnRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIWCgxzdGFydF9jdXJzb3IYByABKAlIABIdChVhbGxvd19jdXJzb3JfZmFsbGJhY2sYCCABKAgSGAoGZmlsdGVyGAkgASgJQgi6SAVyAxiAEBItCghkZWxpdmVyeRgKIAEoDjIRLnBheW1lbnQuRGVsaXZlcnlCCLpIBYIBAhABQhAKDnN0YXJ0X3Bvc2l0aW9uQhEKD19leGlzdGluZ19saW1pdCLUAQoMUGF5bWVudEV2ZW50EiEKB3BheW1lbnQYASABKAsyEC5wYXltZW50LlBheW1lbnQSEgoKZXZlbnRfdHlwZRgCIAEoCRINCgV0b3BpYxgDIAEoCRIRCglwYXJ0aXRpb24YBCABKAUSDgoGb2Zmc2V0GAUgASgDEjMKD2thZmthX3RpbWVzdGFtcBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGY3Vyc29yGAcgASgJEhYKDmZvbGRlZF91cGRhdGVzGAggASgFIhIKEEdldFRvcGljc1JlcXVlc3QiUQoJVG9waWNMaXN0Eg4KBnRvcGljcxgBIAMoCRINCgVjb3VudBgCIAEoBRIlCgdkZXRhaWxzGAMgAygLMhQucGF5bWVudC5Ub3BpY1N0YXR1cyKuBgoLVG9waWNTdGF0dXMSDQoFdG9waWMYASABKAkSEwoLc3Vic2NyaWJlcnMYAiABKAUSEgoKcGFydGl0aW9ucxgDIAEoBRIZChFtZXNzYWdlc19jb25zdW1lZBgEIAEoAxIZCgxjb25zdW1lcl9sYWcYBSABKANIAIgBARIwCgxhY3RpdmVfc2luY2UYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnBpbm5lZBgHIAEoCBIeChZtZXNzYWdlc19kZWFkX2xldHRlcmVkGAggASgDEhUKDWJyZWFrZXJfc3RhdGUYCSABKAkSFQoNcGF1c2VkX3JlYXNvbhgKIAEoCRIRCglyZWFkX29ubHkYCyABKAgSGAoQbWVzc2FnZXNfaW52YWxpZBgMIAEoAxIbChNsYXN0X2ludmFsaWRfcmVhc29uGA0gASgJEh8KEnN1YnNjcmliZXJfbGFnX3A1MBgOIAEoA0gBiAEBEh8KEnN1YnNjcmliZXJfbGFnX3A5ORgPIAEoA0gCiAEBEiQKF2RlbGl2ZXJ5X2xhdGVuY3lfcDUwX21zGBAgASgBSAOIAQESJAoXZGVsaXZlcnlfbGF0ZW5jeV9wOTlfbXMYESABKAFIBIgBARIfChdzbG93ZXN0X3N1YnNjcmliZXJfcGVlchgSIAEoCRIjChtzbG93ZXN0X3N1YnNjcmliZXJfaWRlbnRpdHkYEyABKAkSIwoWc2xvd2VzdF9zdWJzY3JpYmVyX2xhZxgUIAEoA0gFiAEBEioKHXNsb3dlc3Rfc3Vic2NyaWJlcl9sYXRlbmN5X21zGBUgASgBSAaIAQFCDwoNX2NvbnN1bWVyX2xhZ0IVChNfc3Vic2NyaWJlcl9sYWdfcDUwQhUKE19zdWJzY3JpYmVyX2xhZ19wOTlCGgoYX2RlbGl2ZXJ5X2xhdGVuY3lfcDUwX21zQhoKGF9kZWxpdmVyeV9sYXRlbmN5X3A5OV9tc0IZChdfc2xvd2VzdF9zdWJzY3JpYmVyX2xhZ0IgCh5fc2xvd2VzdF9zdWJzY3JpYmVyX2xhdGVuY3lfbXMqYQoIUHJvdmlkZXISFAoQUFJPVklERVJfVU5LTk9XThAAEhMKD1BST1ZJREVSX1NUUklQRRABEhUKEVBST1ZJREVSX1JBWk9SUEFZEAISEwoPUFJPVklERVJfUEFZUEFMEAMqdQoNUGF5bWVudFN0YXR1cxISCg5TVEFUVVNfVU5LTk9XThAAEhIKDlNUQVRVU19QRU5ESU5HEAESFAoQU1RBVFVTX0NPTVBMRVRFRBACEhEKDVNUQVRVU19GQUlMRUQQAxITCg9TVEFUVVNfUkVGVU5ERUQQBCpQCghEZWxpdmVyeRIYChRERUxJVkVSWV9VTlNQRUNJRklFRBAAEhUKEURFTElWRVJZX0xPU1NMRVNTEAESEwoPREVMSVZFUllfTEFURVNUEAIqXwoLU3RyZWFtU3RhcnQSHAoYU1RSRUFNX1NUQVJUX1VOU1BFQ0lGSUVEEAASFwoTU1RSRUFNX1NUQVJUX0xBVEVTVBABEhkKFVNUUkVBTV9TVEFSVF9FQVJMSUVTVBACMp4CCg5QYXltZW50U2VydmljZRI/CgpHZXRQYXltZW50EhoucGF5bWVudC5HZXRQYXltZW50UmVxdWVzdBoQLnBheW1lbnQuUGF5bWVudCIDkAIBEkcKDExpc3RQYXltZW50cxIcLnBheW1lbnQuTGlzdFBheW1lbnRzUmVxdWVzdBoULnBheW1lbnQuUGF5bWVudExpc3QiA5ACARJBCg5TdHJlYW1QYXltZW50cxIWLnBheW1lbnQuU3RyZWFtUmVxdWVzdBoVLnBheW1lbnQuUGF5bWVudEV2ZW50MAESPwoJR2V0VG9waWNzEhkucGF5bWVudC5HZXRUb3BpY3NSZXF1ZXN0GhIucGF5bWVudC5Ub3BpY0xpc3QiA5ACAWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * A payment normalized from a provider's raw Kafka message.
@@ -247,6 +248,18 @@ export type ListPaymentsRequest = Message<"payment.ListPaymentsRequest"> & {
    * @generated from field: optional int64 max_amount_minor = 13;
    */
   maxAmountMinor?: bigint | undefined;
+
+  /**
+   * A CEL expression over `payment` (a Payment), e.g. `payment.metadata["channel"] == "web"`;
+   * empty: none. The indexed filters above narrow first; this one is evaluated on what they leave,
+   * examining at most 1000 rows per page (see PaymentList.stopped_early). A payment on which it fails
+   * (a missing map key) is left out and counted in PaymentList.filter_errors. A caller without the
+   * `pii` grant is evaluated against the masked payment. Syntax or type error: INVALID_ARGUMENT
+   * naming the line and column.
+   *
+   * @generated from field: string filter = 14;
+   */
+  filter: string;
 };
 
 /**
@@ -273,9 +286,28 @@ export type PaymentList = Message<"payment.PaymentList"> & {
   nextCursor: string;
 
   /**
+   * Payments matching the request. With a `filter`: those matching the indexed filters only (the
+   * CEL expression is not counted, it would mean examining every row).
+   *
    * @generated from field: int32 total_count = 3;
    */
   totalCount: number;
+
+  /**
+   * With a `filter`: the page holds fewer than `limit` payments because the row budget of one page
+   * ran out before enough matched, not because there are no more; continue with next_cursor.
+   *
+   * @generated from field: bool stopped_early = 4;
+   */
+  stoppedEarly: boolean;
+
+  /**
+   * With a `filter`: payments of this page's examined rows on which the expression failed at run
+   * time (e.g. a missing metadata key); they are left out.
+   *
+   * @generated from field: int32 filter_errors = 5;
+   */
+  filterErrors: number;
 };
 
 /**
@@ -357,6 +389,25 @@ export type StreamRequest = Message<"payment.StreamRequest"> & {
    * @generated from field: bool allow_cursor_fallback = 8;
    */
   allowCursorFallback: boolean;
+
+  /**
+   * A CEL expression over `payment` (a Payment) that each event must satisfy, e.g.
+   * `payment.amount_minor >= 100000 && payment.currency == "USD"`; empty: every event. Compiled
+   * once; a syntax or type error is INVALID_ARGUMENT naming the line and column. Applies to the
+   * "existing" snapshot too. A payment on which it fails at run time (a missing metadata key) is
+   * left out and counted; the count is sent in the pa-filter-errors trailer when the stream ends.
+   * A caller without the `pii` grant is evaluated against the masked payment it would receive.
+   *
+   * @generated from field: string filter = 9;
+   */
+  filter: string;
+
+  /**
+   * How a client that reads slower than the topic is served. Unset means DELIVERY_LOSSLESS.
+   *
+   * @generated from field: payment.Delivery delivery = 10;
+   */
+  delivery: Delivery;
 };
 
 /**
@@ -412,6 +463,14 @@ export type PaymentEvent = Message<"payment.PaymentEvent"> & {
    * @generated from field: string cursor = 7;
    */
   cursor: string;
+
+  /**
+   * With DELIVERY_LATEST: how many earlier updates of this payment this event replaced while the
+   * client was behind (0: none).
+   *
+   * @generated from field: int32 folded_updates = 8;
+   */
+  foldedUpdates: number;
 };
 
 /**
@@ -685,6 +744,40 @@ export const PaymentStatusSchema: GenEnum<PaymentStatus> = /*@__PURE__*/
   enumDesc(file_payment_payment, 1);
 
 /**
+ * @generated from enum payment.Delivery
+ */
+export enum Delivery {
+  /**
+   * @generated from enum value: DELIVERY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every event, in order: a client that falls behind catches up from Kafka (its queue is bounded).
+   *
+   * @generated from enum value: DELIVERY_LOSSLESS = 1;
+   */
+  LOSSLESS = 1,
+
+  /**
+   * For views of current state (dashboards): while the client is behind, only the newest state of
+   * each payment waits for it; a newer update replaces the one queued (moving to the back of the
+   * queue, so cursors stay in order) and PaymentEvent.folded_updates says how many it replaced.
+   * The queue keeps its bound; past it the client catches up from Kafka as in LOSSLESS, folding
+   * there too. The client ends with every payment's latest state, not with every update.
+   *
+   * @generated from enum value: DELIVERY_LATEST = 2;
+   */
+  LATEST = 2,
+}
+
+/**
+ * Describes the enum payment.Delivery.
+ */
+export const DeliverySchema: GenEnum<Delivery> = /*@__PURE__*/
+  enumDesc(file_payment_payment, 2);
+
+/**
  * @generated from enum payment.StreamStart
  */
 export enum StreamStart {
@@ -712,7 +805,7 @@ export enum StreamStart {
  * Describes the enum payment.StreamStart.
  */
 export const StreamStartSchema: GenEnum<StreamStart> = /*@__PURE__*/
-  enumDesc(file_payment_payment, 2);
+  enumDesc(file_payment_payment, 3);
 
 /**
  * @generated from service payment.PaymentService

@@ -129,6 +129,12 @@ export class Access {
     return (event) => this.mask.event(event);
   }
 
+  /** What a filter expression of the identity is evaluated on; undefined: the payment as it is. */
+  expressionView(identity: Identity): ((payment: Payment) => Payment) | undefined {
+    if (identity.grants.pii) return undefined;
+    return (payment) => this.mask.payment(payment);
+  }
+
   private reader(grants: Grants): (topic: string) => boolean {
     let reader = this.readers.get(grants);
     if (!reader) {

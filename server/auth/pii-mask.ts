@@ -37,6 +37,8 @@ export class PaymentMask {
   private readonly piiKeys: ReadonlySet<string>;
   // Weak: a masked event lives as long as the event it was made from is queued somewhere.
   private readonly maskedEvents = new WeakMap<PaymentEvent, PaymentEvent>();
+  // Likewise: every masked subscriber's filter expression evaluates the same masked payment.
+  private readonly maskedPayments = new WeakMap<Payment, Payment>();
 
   /** `piiMetadataKeys`: PII_METADATA_KEYS, compared case-insensitively with metadata keys. */
   constructor(piiMetadataKeys: readonly string[]) {
@@ -44,6 +46,15 @@ export class PaymentMask {
   }
 
   payment(payment: Payment): Payment {
+    let masked = this.maskedPayments.get(payment);
+    if (!masked) {
+      masked = this.masked(payment);
+      this.maskedPayments.set(payment, masked);
+    }
+    return masked;
+  }
+
+  private masked(payment: Payment): Payment {
     const metadata: Record<string, string> = {};
     for (const [key, value] of Object.entries(payment.metadata)) {
       if (!this.piiKeys.has(key.toLowerCase())) metadata[key] = value;

@@ -7,6 +7,7 @@ import { InvalidPageTokenError } from "../admin/page-token.js";
 import { RedriveUnavailableError } from "../admin/redrive.js";
 import { AuthenticationError, CredentialExpiredError, PermissionError } from "../auth/identity.js";
 import { KeySetUnavailableError } from "../auth/jwt-verifier.js";
+import { FilterExpressionError } from "../filtering/payment-filter.js";
 import { TopicNotFoundError } from "../kafka/topic-admin.js";
 import { RateLimitedError } from "../limits/request-rate.js";
 import { StreamLimitError } from "../limits/stream-slots.js";
@@ -25,6 +26,9 @@ export class PaymentNotFoundError extends Error {
 
 /** The trailer that carries a resumable cursor on an interrupted stream. */
 export const RESUME_CURSOR_TRAILER = "pa-resume-cursor";
+
+/** The trailer that says how many payments a stream's filter expression failed on (and left out). */
+export const FILTER_ERRORS_TRAILER = "pa-filter-errors";
 
 /** Seconds to wait before calling again, on RESOURCE_EXHAUSTED (as HTTP's Retry-After). */
 export const RETRY_AFTER_HEADER = "retry-after";
@@ -50,6 +54,7 @@ export function toConnectError(error: unknown, logger?: Logger): ConnectError {
   }
   if (error instanceof AuthenticationError) return new ConnectError(error.message, Code.Unauthenticated);
   if (error instanceof PermissionError) return new ConnectError(error.message, Code.PermissionDenied);
+  if (error instanceof FilterExpressionError) return new ConnectError(error.message, Code.InvalidArgument);
   if (error instanceof TopicNotFoundError) {
     return new ConnectError(`${error.message}; pa never creates topics for a subscription`, Code.NotFound);
   }

@@ -13,6 +13,7 @@ import type {
   ServerHttp2Stream,
 } from "node:http2";
 import { fromBinary } from "@bufbuild/protobuf";
+import type { Validator } from "@bufbuild/protovalidate";
 import { Code, ConnectError } from "@connectrpc/connect";
 // Connect's own gRPC status and timeout codecs, so both paths speak exactly the same protocol.
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -23,7 +24,7 @@ import type { RequestRate } from "../limits/request-rate.js";
 import type { Logger } from "../observability/logger.js";
 import type { CallEnd, RpcObserver } from "../observability/rpc-observer.js";
 import { type EventFrames, FRAME_HEADER_BYTES } from "../streaming/event-frames.js";
-import { toConnectError } from "./error-mapping.js";
+import { FILTER_ERRORS_TRAILER, toConnectError } from "./error-mapping.js";
 import { respecGrpcMessage } from "./grpc-message.js";
 import type { PaymentStream, PaymentStreams } from "./payment-streams.js";
 
@@ -37,6 +38,8 @@ export interface NativeGrpcStreamsDependencies {
   observer: RpcObserver;
   /** Why payment RPCs cannot be served right now (Kafka not connected yet), or undefined. */
   unavailableReason: () => string | undefined;
+  /** The rules declared in the .proto (buf.validate), as the validate interceptor checks them. */
+  validator: Validator;
   /** MAX_REQUEST_BYTES: the largest StreamRequest message accepted. */
   maxRequestBytes: number;
   /** MAX_REQUESTS_PER_SECOND, shared with Connect's calls. */
@@ -111,6 +114,8 @@ class NativeStreamCall {
     const key = callerKey(identity, this.stream.session?.socket?.remoteAddress);
     await this.deps.rate.admit(key);
     const request = await this.readRequest();
+    const checked = this.deps.validator.validate(StreamRequestSchema, request);
+    if (checked.kind !== "valid") throw new ConnectError(checked.error.message, Code.InvalidArgument);
     const opened = await this.deps.streams.open(request, { connection: this.stream.session, key }, identity);
     this.opened = opened;
     if (this.stream.closed || this.deadlineError) {
@@ -281,6 +286,9 @@ class NativeStreamCall {
     trailer.forEach((value, key) => {
       status[key] = value;
     });
+    if (this.opened?.subscription.filter.expression) {
+      status[FILTER_ERRORS_TRAILER] = String(this.opened.subscription.filterErrors);
+    }
     if (!this.headersSent) {
       this.stream.respond(
         { ":status": 200, "content-type": this.contentType, ...status },

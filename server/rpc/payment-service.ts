@@ -13,11 +13,13 @@ import {
 } from "../../gen/payment/payment_pb.js";
 import type { Access } from "../auth/access.js";
 import { type Identity, identityKey } from "../auth/identity.js";
+import { compilePaymentFilter } from "../filtering/payment-filter.js";
 import { callerKeyContext, connectionKey } from "../limits/caller.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import type { StreamHub } from "../streaming/stream-hub.js";
 import type { SubscriberSummary } from "../streaming/subscriber-stats.js";
-import { PaymentNotFoundError } from "./error-mapping.js";
+import { FILTER_ERRORS_TRAILER, PaymentNotFoundError } from "./error-mapping.js";
+import { listFiltered } from "./filtered-list.js";
 import { listQuery } from "./list-query.js";
 import type { PaymentStreams } from "./payment-streams.js";
 import { RequestError } from "./request-validation.js";
@@ -87,12 +89,25 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
       const query = listQuery(request);
       if (query.customerEmail) deps.access.requirePii(identity, "filtering by customer_email");
       if (query.topic) deps.access.requireTopic(identity, query.topic);
+      const expression = request.filter ? compilePaymentFilter(request.filter) : undefined;
       const scope = deps.access.listScope(identity, query.topic ? [query.topic] : await deps.store.topics());
-      const page = await deps.store.list({ ...query, ...scope });
+      if (!expression) {
+        const page = await deps.store.list({ ...query, ...scope });
+        return create(PaymentListSchema, {
+          payments: page.payments.map((stored) => shown(identity, stored)),
+          nextCursor: page.nextCursor,
+          totalCount: page.totalCount,
+        });
+      }
+      const page = await listFiltered(deps.store, { ...query, ...scope }, expression, (stored) =>
+        deps.access.payment(identity, stored.payment),
+      );
       return create(PaymentListSchema, {
         payments: page.payments.map((stored) => shown(identity, stored)),
         nextCursor: page.nextCursor,
         totalCount: page.totalCount,
+        stoppedEarly: page.stoppedEarly,
+        filterErrors: page.filterErrors,
       });
     },
 
@@ -123,6 +138,9 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
       } finally {
         stream.sent(written);
         context.signal.removeEventListener("abort", release);
+        if (request.filter) {
+          context.responseTrailer.set(FILTER_ERRORS_TRAILER, String(stream.subscription.filterErrors));
+        }
         stream.close();
       }
     },

@@ -6,6 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { SpanKind } from "@opentelemetry/api";
 import {
+  Delivery,
   type PaymentEvent,
   PaymentEventSchema,
   PaymentStatus,
@@ -15,6 +16,7 @@ import {
 import type { Access } from "../auth/access.js";
 import { onCredentialExpiry } from "../auth/credential-expiry.js";
 import { CredentialExpiredError, type Identity } from "../auth/identity.js";
+import { compilePaymentFilter } from "../filtering/payment-filter.js";
 import type { StreamCaller, StreamSlots } from "../limits/stream-slots.js";
 import type { TopicMetrics } from "../observability/metrics.js";
 import type { Tracing } from "../observability/tracing.js";
@@ -125,16 +127,29 @@ export class PaymentStreams {
       ...(tenant ? { tenant } : {}),
     };
     const view = deps.access.eventView(identity);
+    const expression = request.filter ? compilePaymentFilter(request.filter) : undefined;
+    const expressionView = deps.access.expressionView(identity);
+    const streamFilter = {
+      ...filter,
+      ...(view ? { view } : {}),
+      ...(expression ? { expression } : {}),
+      ...(expression && expressionView ? { expressionView } : {}),
+      // An undefined value never gets here: payment.proto's buf.validate rule refuses it.
+      ...(request.delivery === Delivery.LATEST ? { latest: true } : {}),
+    };
 
     const releaseSlot = deps.slots.reserve(caller);
     let subscription: Subscription | undefined;
     try {
-      subscription = await deps.hub.subscribe(topic, view ? { ...filter, view } : filter, start, {
+      subscription = await deps.hub.subscribe(topic, streamFilter, start, {
         peer: peerAddress(caller.connection),
         identity: identity.name,
       });
-      const stored = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
       const opened = subscription;
+      // The snapshot is the `existing` most recent stored payments that the indexed filters match,
+      // less those the expression drops (so with a filter it may hold fewer).
+      const recent = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
+      const stored = expression ? recent.filter((payment) => opened.accepts(payment.payment)) : recent;
       const metrics = deps.hub.topicMetrics(topic);
       const cancelExpiry = onCredentialExpiry(identity, () =>
         deps.hub.interrupt(

@@ -84,25 +84,23 @@ export function startPosition(request: StreamRequest): StartPosition {
   }
 }
 
-/** The "existing" snapshot size: default only for live starts, capped by the server's maximum. */
+/**
+ * The "existing" snapshot size: default only for live starts, capped by the server's maximum. A
+ * negative one never gets here: payment.proto's buf.validate rule refuses it.
+ */
 export function existingLimit(request: StreamRequest, defaultLimit: number, maxLimit: number): number {
   if (request.existingLimit === undefined) return request.startPosition.case === undefined ? defaultLimit : 0;
-  if (request.existingLimit < 0) {
-    throw new RequestError(
-      "invalid_argument",
-      `existing_limit must be 0 or more, not ${request.existingLimit}`,
-    );
-  }
   return Math.min(request.existingLimit, maxLimit);
 }
 
 export const LIST_DEFAULT_LIMIT = 10;
 export const LIST_MAX_LIMIT = 1000;
 
-/** ListPayments' limit as the PoC defined it: 0 means 10; above the maximum is capped. */
+/**
+ * ListPayments' limit as the PoC defined it: 0 means 10; above the maximum is capped. A negative
+ * one never gets here: payment.proto's buf.validate rule refuses it.
+ */
 export function listLimit(limit: number): number {
-  if (limit < 0)
-    throw new RequestError("invalid_argument", `limit must be 0 (meaning 10) or more, not ${limit}`);
   if (limit === 0) return LIST_DEFAULT_LIMIT;
   return Math.min(limit, LIST_MAX_LIMIT);
 }

@@ -2,8 +2,10 @@
 // position in every partition. Per partition it is either attached to the topic's shared live feed
 // or lagging: then `lagging` holds the next offset it needs, and a catch-up reader brings it from
 // Kafka until it meets the feed again. So a slow client never slows the others, never grows memory
-// past its queue, and never loses an event.
+// past its queue, and never loses an event. In LATEST delivery the queue holds at most one event per
+// payment: a newer state replaces the queued one, leaving a hole that take() skips.
 import type { Payment, PaymentEvent, PaymentStatus, Provider } from "../../gen/payment/payment_pb.js";
+import type { PaymentFilterExpression } from "../filtering/payment-filter.js";
 import { ofTenant, type TenantFilter } from "../store/payment-store.js";
 import type { QueueBudget } from "./queue-budget.js";
 
@@ -17,6 +19,18 @@ export interface StreamFilter {
    * the same object for the same event, so that one encoding serves every stream that shares it.
    */
   view?: (event: PaymentEvent) => PaymentEvent;
+  /** StreamRequest.filter, compiled. */
+  expression?: PaymentFilterExpression;
+  /**
+   * What the expression sees of a payment: the caller's masked view when it has no `pii` grant, so
+   * that filtering reveals nothing the events would not (absent: the payment as it is).
+   */
+  expressionView?: (payment: Payment) => Payment;
+  /**
+   * DELIVERY_LATEST: a queued event is replaced by a newer one of the same payment (which goes to
+   * the back, so cursors stay in order) and counts the updates it folded.
+   */
+  latest?: boolean;
 }
 
 /** Who holds a stream, for GetTopics' slowest subscriber: never a metric label. */
@@ -39,14 +53,22 @@ export class Subscription {
   /** The cursor of the last event handed to the client. */
   lastCursor = "";
   delivered = 0;
+  /** Payments left out because the filter expression failed on them (e.g. a missing map key). */
+  filterErrors = 0;
+  /** The most events ever queued at once: what its queue cost at worst (tests, status views). */
+  peakQueued = 0;
   /**
    * From the Kafka timestamp of the last event written to the client to the moment it was written;
    * undefined until one was.
    */
   deliveryLatencyMs: number | undefined;
 
-  private queue: PaymentEvent[] = [];
+  private queue: (PaymentEvent | undefined)[] = [];
   private head = 0;
+  /** Events in the queue (holes left by folding excluded). */
+  private count = 0;
+  /** LATEST delivery: payment id -> its queued event's index in `queue`. */
+  private readonly queuedIndex = new Map<string, number>();
   private wake: (() => void) | undefined;
   private endedWith: { error?: Error } | undefined;
   private closed = false;
@@ -68,15 +90,17 @@ export class Subscription {
   }
 
   get queued(): number {
-    return this.queue.length - this.head;
+    return this.count;
   }
 
   get isOpen(): boolean {
     return !this.closed && !this.endedWith;
   }
 
-  hasRoom(): boolean {
-    return this.room() > 0;
+  /** Whether an event fits; in LATEST delivery one that folds into a queued event always does. */
+  hasRoom(paymentId?: string): boolean {
+    if (this.room() > 0) return true;
+    return this.filter.latest === true && paymentId !== undefined && this.queuedIndex.has(paymentId);
   }
 
   /** Events this queue may take now: its own bound, and what is left of all queues' together. */
@@ -94,16 +118,61 @@ export class Subscription {
     if (this.filter.provider !== undefined && payment.provider !== this.filter.provider) return false;
     if (this.filter.status !== undefined && payment.status !== this.filter.status) return false;
     if (this.filter.tenant && !ofTenant(payment, this.filter.tenant)) return false;
-    return true;
+    const { expression, expressionView } = this.filter;
+    if (!expression) return true;
+    const outcome = expression.evaluate(expressionView ? expressionView(payment) : payment);
+    if (outcome === "error") this.filterErrors++;
+    return outcome === "match";
   }
 
   push(event: PaymentEvent): void {
-    this.queue.push(this.filter.view ? this.filter.view(event) : event);
-    this.budget.add(1);
+    const shown = this.filter.view ? this.filter.view(event) : event;
+    const before = this.count;
+    if (this.filter.latest) this.pushLatest(shown);
+    else {
+      this.queue.push(shown);
+      this.count++;
+    }
+    // A folded event takes the place of the one it replaced: nothing more of the shared budget.
+    if (this.count > before) this.budget.add(this.count - before);
+    if (this.count > this.peakQueued) this.peakQueued = this.count;
     const wake = this.wake;
     if (wake) {
       this.wake = undefined;
       wake();
+    }
+  }
+
+  private pushLatest(event: PaymentEvent): void {
+    const id = event.payment?.id;
+    const previous = id === undefined ? undefined : this.queuedIndex.get(id);
+    let added = event;
+    if (previous !== undefined) {
+      const folded = this.queue[previous];
+      this.queue[previous] = undefined;
+      this.count--;
+      // A copy: the event itself is shared with every other subscriber.
+      added = { ...event, foldedUpdates: (folded?.foldedUpdates ?? 0) + 1 };
+    }
+    if (id !== undefined) this.queuedIndex.set(id, this.queue.length);
+    this.queue.push(added);
+    this.count++;
+    // Holes from folding: compact once they outnumber the events, so memory follows the bound.
+    if (this.queue.length - this.head > 2 * Math.max(this.count, this.capacity)) this.compact();
+  }
+
+  private compact(): void {
+    const kept: PaymentEvent[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const event = this.queue[i];
+      if (event) kept.push(event);
+    }
+    this.queue = kept;
+    this.head = 0;
+    this.queuedIndex.clear();
+    for (const [i, event] of kept.entries()) {
+      const id = event.payment?.id;
+      if (id !== undefined) this.queuedIndex.set(id, i);
     }
   }
 
@@ -121,6 +190,8 @@ export class Subscription {
     this.budget.release(this.queued);
     this.queue = [];
     this.head = 0;
+    this.count = 0;
+    this.queuedIndex.clear();
     this.wake?.();
     for (const listener of this.drainListeners) listener();
     this.drainListeners.clear();
@@ -144,17 +215,26 @@ export class Subscription {
    * writes them to the client as one chunk. Empty when nothing is queued.
    */
   take(max: number): PaymentEvent[] {
-    const count = Math.min(max, this.queue.length - this.head);
-    if (count <= 0 || this.closed) return [];
-    const taken = this.queue.slice(this.head, this.head + count);
-    this.head += count;
-    this.budget.release(count);
+    if (this.count === 0 || this.closed || max <= 0) return [];
+    const taken: PaymentEvent[] = [];
+    while (taken.length < max && this.head < this.queue.length) {
+      const event = this.queue[this.head++];
+      if (!event) continue;
+      taken.push(event);
+      const id = this.filter.latest ? event.payment?.id : undefined;
+      if (id !== undefined) this.queuedIndex.delete(id);
+    }
+    this.count -= taken.length;
+    this.budget.release(taken.length);
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;
     } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+      if (this.filter.latest) this.compact();
+      else {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
     }
     if (this.drainListeners.size > 0 && this.queued <= this.capacity / 2) {
       for (const listener of [...this.drainListeners]) listener();
@@ -177,7 +257,7 @@ export class Subscription {
 
   /** Resolves when events are queued, or the subscription ended or closed. */
   waitForEvents(): Promise<void> {
-    if (this.closed || this.endedWith || this.head < this.queue.length) return Promise.resolve();
+    if (this.closed || this.endedWith || this.count > 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.wake = resolve;
     });
@@ -189,7 +269,7 @@ export class Subscription {
    */
   get ending(): { error?: Error } | undefined {
     if (this.closed) return {};
-    return this.head < this.queue.length ? undefined : this.endedWith;
+    return this.count > 0 ? undefined : this.endedWith;
   }
 
   /** The events in order, for the RPC handler to yield; ends when the subscription ends or closes. */

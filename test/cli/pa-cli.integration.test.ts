@@ -150,6 +150,40 @@ describe("pa-cli stream", () => {
   });
 });
 
+describe("pa-cli --filter", () => {
+  it("list and stream take a CEL expression", async () => {
+    const filter = 'payment.currency == "USD" && payment.amount_minor >= 1000';
+    const table = await runCli(["list", "--topic", topic, "--filter", filter, "--server", server]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain("cli_usd");
+    expect(table.stdout).not.toContain("cli_cents");
+    expect(table.stdout).toMatch(/1 shown of 6 before --filter/);
+
+    const cli = startCli([
+      "stream",
+      topic,
+      "--from",
+      "earliest",
+      "--existing",
+      "0",
+      "--filter",
+      filter,
+      "--server",
+      server,
+    ]);
+    await cli.waitFor((c) => c.lines().length >= 1, "the USD payment of 50.00");
+    expect(cli.lines()).toEqual([`🆕 [${topic}] cli_usd | STRIPE | $50.00 USD | ✅ COMPLETED`]);
+    cli.child.kill("SIGINT");
+    expect(await cli.exited).toBe(0);
+  });
+
+  it("says where an expression does not compile", async () => {
+    const result = await runCli(["stream", topic, "--filter", "payment.amount_minor >", "--server", server]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/filter does not compile at line 1, column \d+/);
+  });
+});
+
 describe("pa-cli queries", () => {
   it("get shows a payment as a table and as JSON", async () => {
     const table = await runCli(["get", "cli_kwd", "--server", server]);

@@ -14,7 +14,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { PaymentService, StreamStart } from "../../gen/payment/payment_pb.js";
 import { pocClient } from "./clients.js";
-import { ourProtoPath, pocLoaderOptions } from "./poc-proto.js";
+import { loaderOptionsFor, ourProtoPath } from "./poc-proto.js";
 
 const run = promisify(execFile);
 
@@ -105,7 +105,7 @@ export interface ClientTls {
 
 function grpcJsClient(port: number, tls: ClientTls | undefined) {
   if (!tls) return pocClient(port, ourProtoPath);
-  const definition = protoLoader.loadSync(ourProtoPath, pocLoaderOptions);
+  const definition = protoLoader.loadSync(ourProtoPath, loaderOptionsFor(ourProtoPath));
   // biome-ignore lint/suspicious/noExplicitAny: proto-loader clients are untyped, as in the PoC.
   const loaded = grpc.loadPackageDefinition(definition) as any;
   const credentials = grpc.credentials.createSsl(

@@ -8,7 +8,7 @@ import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { PaymentService } from "../../gen/payment/payment_pb.js";
-import { pocLoaderOptions, pocProtoPath } from "./poc-proto.js";
+import { loaderOptionsFor, pocProtoPath } from "./poc-proto.js";
 
 export type PaymentClient = Client<typeof PaymentService>;
 
@@ -34,7 +34,7 @@ export function transportClient(transport: Transport): PaymentClient {
 /** The Go PoC's own Node client setup: @grpc/grpc-js, proto-loader, its keepalive settings. */
 // biome-ignore lint/suspicious/noExplicitAny: proto-loader clients are untyped, as in the PoC.
 export function pocClient(port: number, protoPath = pocProtoPath): any {
-  const definition = protoLoader.loadSync(protoPath, pocLoaderOptions);
+  const definition = protoLoader.loadSync(protoPath, loaderOptionsFor(protoPath));
   // biome-ignore lint/suspicious/noExplicitAny: as above.
   const loaded = grpc.loadPackageDefinition(definition) as any;
   return new loaded.payment.PaymentService(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {

@@ -251,6 +251,33 @@ describe("the live dashboard in Chromium", () => {
     await other.screenshot({ path: join(SCREENSHOT_DIR, "dashboard-8b-earliest.png") });
   });
 
+  it("takes a CEL filter that pa applies, showing where one does not compile under the box", async () => {
+    const other = await page.context().newPage();
+    onTestFinished(() => other.close());
+    const broken = 'payment.currency == "JPY" &&';
+    await other.goto(
+      `${pa.baseUrl}/?topic=${encodeURIComponent(topic)}&filter=${encodeURIComponent(broken)}`,
+    );
+    const box = other.getByLabel("CEL filter");
+    expect(await box.inputValue()).toBe(broken);
+    const error = other.locator("#cel-error");
+    await expect
+      .poll(() => error.textContent(), { timeout: UI_TIMEOUT })
+      .toMatch(/^filter does not compile at line 1, column \d+: /);
+    expect(await box.getAttribute("aria-invalid")).toBe("true");
+    await other.screenshot({ path: join(SCREENSHOT_DIR, "dashboard-8c-cel-error.png") });
+
+    await box.fill('payment.currency == "JPY"');
+    await other.getByRole("button", { name: /^Apply/ }).click();
+    await other.locator('tbody tr[data-payment-id="pay_jpy"]').waitFor({ timeout: UI_TIMEOUT });
+    expect(await error.count()).toBe(0);
+    expect(await other.locator("tbody tr[data-payment-id]").count()).toBe(1);
+    expect(other.url()).toContain(
+      `filter=${encodeURIComponent('payment.currency == "JPY"').replace(/%20/g, "+")}`,
+    );
+    await other.screenshot({ path: join(SCREENSHOT_DIR, "dashboard-8d-cel-filter.png") });
+  });
+
   it("switches to the dark theme and says in plain words when a topic does not exist", async () => {
     await page.getByRole("button", { name: "Switch to dark theme" }).click();
     await expect.poll(() => page.locator("html").getAttribute("data-theme")).toBe("dark");

@@ -76,7 +76,7 @@ export function App({ clients, credential }: { clients: PaClients; credential: C
       view.topic
         ? new LiveModel(maxRows, (flush) => requestAnimationFrame(flush), MIN_APPLY_GAP_MS)
         : undefined,
-    [view.topic, startKey, maxRows, credentialGeneration],
+    [view.topic, startKey, view.filter, maxRows, credentialGeneration],
   );
   useEffect(() => {
     if (!model) return;
@@ -85,6 +85,7 @@ export function App({ clients, credential }: { clients: PaClients; credential: C
       client: clients.streams,
       topic: view.topic,
       start: view.start,
+      filter: view.filter,
       // From the earliest record or a time, Kafka replays what the snapshot would show.
       existingLimit: view.start.kind === "latest" ? EXISTING_LIMIT : 0,
       onEvent: (event) => model.add(event),
@@ -137,7 +138,7 @@ export function App({ clients, credential }: { clients: PaClients; credential: C
         </button>
       </header>
       <TokenPrompt credential={credential} />
-      {connection?.kind === "error" && (
+      {connection?.kind === "error" && !connection.inFilter && (
         <p class="banner error" role="alert">
           {connection.message}
         </p>
@@ -157,6 +158,11 @@ export function App({ clients, credential }: { clients: PaClients; credential: C
               paused={model.paused}
               waiting={model.waitingCount}
               onChange={setFilters}
+              expression={view.filter}
+              expressionError={
+                connection?.kind === "error" && connection.inFilter ? connection.message : undefined
+              }
+              onExpression={(filter) => setView((v) => ({ ...v, filter }))}
               onPause={() => model.pause()}
               onResume={() => model.resume()}
             />
@@ -173,6 +179,7 @@ export function App({ clients, credential }: { clients: PaClients; credential: C
               topicsError={topicsError}
               selected={view.topic}
               received={model.received}
+              folded={model.folded}
             />
             <Charts model={model} />
             <DlqPanel topic={view.topic} clients={clients} />

@@ -13,7 +13,7 @@ import { frameMessage } from "../../../server/streaming/event-frames.js";
 import { grpcClient, grpcWebClient, pocClient } from "../../support/clients.js";
 import { createTopics, produce, uniqueTopic } from "../../support/kafka.js";
 import { type RunningPa, startPa } from "../../support/pa.js";
-import { pocLoaderOptions } from "../../support/poc-proto.js";
+import { loaderOptionsFor, ourProtoPath } from "../../support/poc-proto.js";
 import { collect } from "../../support/streams.js";
 
 const ourProto = fileURLToPath(new URL("../../../proto/payment/payment.proto", import.meta.url));
@@ -99,7 +99,7 @@ describe("StreamPayments over native gRPC", () => {
     const topic = uniqueTopic("native-gzip");
     await createTopics(bootstrap, [topic]);
     await produce(bootstrap, topic, [payment("pay_gz", 700)]);
-    const definition = protoLoader.loadSync(ourProto, pocLoaderOptions);
+    const definition = protoLoader.loadSync(ourProto, loaderOptionsFor(ourProtoPath));
     // biome-ignore lint/suspicious/noExplicitAny: proto-loader clients are untyped.
     const loaded = grpc.loadPackageDefinition(definition) as any;
     const client = new loaded.payment.PaymentService(

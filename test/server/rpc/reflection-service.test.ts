@@ -86,20 +86,31 @@ describe.each(["v1", "v1alpha"] as const)("grpc.reflection.%s.ServerReflection",
     ]);
   });
 
+  // payment.proto, then what it imports, transitively: its request rules (buf.validate) need
+  // descriptor, duration and field_mask.
+  const PAYMENT_FILES = [
+    "payment/payment.proto",
+    "buf/validate/validate.proto",
+    "google/protobuf/descriptor.proto",
+    "google/protobuf/duration.proto",
+    "google/protobuf/field_mask.proto",
+    "google/protobuf/timestamp.proto",
+  ];
+
   it("answers a service with its file first, then the files it imports", async () => {
     const [payment, ...imports] = await files({
       messageRequest: { case: "fileContainingSymbol", value: "payment.PaymentService" },
     });
     expect(payment?.name).toBe("payment/payment.proto");
-    expect(payment?.dependency).toEqual(["google/protobuf/timestamp.proto"]);
+    expect(payment?.dependency).toEqual(["buf/validate/validate.proto", "google/protobuf/timestamp.proto"]);
     expect(payment?.service[0]?.method.map((method) => method.name)).toEqual([
       "GetPayment",
       "ListPayments",
       "StreamPayments",
       "GetTopics",
     ]);
-    expect(imports.map((file) => file.name)).toEqual(["google/protobuf/timestamp.proto"]);
-    expect(imports[0]?.messageType[0]?.name).toBe("Timestamp");
+    expect(imports.map((file) => file.name)).toEqual(PAYMENT_FILES.slice(1));
+    expect(imports.at(-1)?.messageType[0]?.name).toBe("Timestamp");
   });
 
   it.each([
@@ -114,10 +125,7 @@ describe.each(["v1", "v1alpha"] as const)("grpc.reflection.%s.ServerReflection",
     ["a name with a leading dot", ".payment.TopicList"],
   ])("finds the file of %s (%s)", async (_kind, symbol) => {
     const found = await files({ messageRequest: { case: "fileContainingSymbol", value: symbol } });
-    expect(found.map((file) => file.name)).toEqual([
-      "payment/payment.proto",
-      "google/protobuf/timestamp.proto",
-    ]);
+    expect(found.map((file) => file.name)).toEqual(PAYMENT_FILES);
   });
 
   it("finds the health and reflection protocols' own files", async () => {
@@ -135,10 +143,7 @@ describe.each(["v1", "v1alpha"] as const)("grpc.reflection.%s.ServerReflection",
     const payment = await files({
       messageRequest: { case: "fileByFilename", value: "payment/payment.proto" },
     });
-    expect(payment.map((file) => file.name)).toEqual([
-      "payment/payment.proto",
-      "google/protobuf/timestamp.proto",
-    ]);
+    expect(payment.map((file) => file.name)).toEqual(PAYMENT_FILES);
     const timestamp = await files({
       messageRequest: { case: "fileByFilename", value: "google/protobuf/timestamp.proto" },
     });

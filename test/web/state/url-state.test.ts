@@ -2,6 +2,13 @@ import { describe, expect, it } from "vitest";
 import { readViewState, viewStateToSearch } from "../../../web/src/state/url-state.js";
 
 describe("URL state", () => {
+  it("round-trips the CEL filter pa applies to the stream", () => {
+    const filter = 'payment.metadata["channel"] == "web" && payment.amount_minor >= 100000';
+    const state = readViewState(`?topic=t&filter=${encodeURIComponent(filter)}`);
+    expect(state.filter).toBe(filter);
+    expect(readViewState(viewStateToSearch(state))).toEqual(state);
+  });
+
   it("round-trips topic, start and filters", () => {
     const search =
       "?topic=payments&start=2026-11-23T10%3A00%3A00.000Z&provider=stripe&status=failed&currency=USD&q=pay_1";

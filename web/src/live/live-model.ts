@@ -47,6 +47,8 @@ export class LiveModel {
   /** Events that arrived while paused (more than the buffer keeps, when it overflowed). */
   waitingCount = 0;
   received = 0;
+  /** Updates pa folded into newer ones while this browser was behind (DELIVERY_LATEST). */
+  folded = 0;
   /** Every currency seen on this stream, for the currency filter's suggestions. */
   readonly currencies = new Set<string>();
 
@@ -95,6 +97,7 @@ export class LiveModel {
         arrivedAt: now,
       };
       this.received++;
+      this.folded += event.foldedUpdates;
       if (event.payment) this.currencies.add(event.payment.currency);
       if (!row.existing) {
         bucket.events++;

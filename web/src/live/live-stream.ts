@@ -3,8 +3,13 @@
 // hands on have no gap and no duplicate. As a second guard, an event at or below the highest
 // offset already delivered for its partition is dropped (order within a partition is guaranteed).
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
-import { type PaymentEvent, type PaymentService, StreamStart } from "../../../gen/payment/payment_pb.js";
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import {
+  Delivery,
+  type PaymentEvent,
+  type PaymentService,
+  StreamStart,
+} from "../../../gen/payment/payment_pb.js";
 import { plainError } from "../api/plain-errors.js";
 import type { StartChoice } from "../state/url-state.js";
 
@@ -14,13 +19,16 @@ export type ConnectionState =
   /** The call has not failed for a while but no event (and so no response header) came yet. */
   | { kind: "open" }
   | { kind: "reconnecting"; attempt: number; retryAt: number; reason: string }
-  | { kind: "error"; message: string }
+  /** `inFilter`: pa refused the filter expression; the message says where it does not compile. */
+  | { kind: "error"; message: string; inFilter?: boolean }
   | { kind: "stopped" };
 
 export interface LiveStreamOptions {
   client: Client<typeof PaymentService>;
   topic: string;
   start: StartChoice;
+  /** A CEL expression pa applies to the stream; empty: every payment. */
+  filter?: string;
   /** Stored payments sent first, on the first connection only. */
   existingLimit: number;
   onEvent(event: PaymentEvent): void;
@@ -60,6 +68,8 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
   let cursor: string | undefined;
   let firstConnection = true;
 
+  // A view of current state: while the browser is behind, pa sends each payment's newest state only.
+  const shared = { delivery: Delivery.LATEST, ...(options.filter ? { filter: options.filter } : {}) };
   const request = () => {
     const existingLimit = firstConnection ? options.existingLimit : 0;
     if (cursor) {
@@ -67,6 +77,7 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
         topic: options.topic,
         existingLimit,
         startPosition: { case: "startCursor" as const, value: cursor },
+        ...shared,
       };
     }
     const start = options.start;
@@ -77,7 +88,7 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
             case: "start" as const,
             value: start.kind === "earliest" ? StreamStart.EARLIEST : StreamStart.LATEST,
           };
-    return { topic: options.topic, existingLimit, startPosition };
+    return { topic: options.topic, existingLimit, startPosition, ...shared };
   };
 
   const deliver = (event: PaymentEvent) => {
@@ -136,6 +147,11 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
       const trailer = (failure as { metadata?: Headers }).metadata?.get?.(RESUME_TRAILER);
       if (trailer && !cursor) cursor = trailer;
       if (!problem.retryable) {
+        const refused = ConnectError.from(failure);
+        if (refused.code === Code.InvalidArgument && refused.rawMessage.startsWith("filter ")) {
+          options.onState({ kind: "error", message: refused.rawMessage, inFilter: true });
+          return;
+        }
         options.onState({ kind: "error", message: problem.message });
         return;
       }

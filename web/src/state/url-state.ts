@@ -13,6 +13,8 @@ export interface ViewState {
   topic: string;
   start: StartChoice;
   filters: Filters;
+  /** A CEL expression pa applies to the stream itself (`filter=`); empty: every payment. */
+  filter: string;
   /** Rows kept in the browser (`rows=`); unset means the default. */
   maxRows: number | undefined;
 }
@@ -48,6 +50,7 @@ export function readViewState(search: string): ViewState {
       currency: (params.get("currency") ?? "").toUpperCase(),
       text: params.get("q") ?? "",
     },
+    filter: params.get("filter") ?? "",
     maxRows: parseMaxRows(params.get("rows")),
   };
 }
@@ -60,6 +63,7 @@ export function viewStateToSearch(state: ViewState): string {
   if (state.filters.status) params.set("status", state.filters.status);
   if (state.filters.currency) params.set("currency", state.filters.currency);
   if (state.filters.text) params.set("q", state.filters.text);
+  if (state.filter) params.set("filter", state.filter);
   if (state.maxRows !== undefined) params.set("rows", String(state.maxRows));
   const text = params.toString();
   return text ? `?${text}` : "";

@@ -1,4 +1,7 @@
-// Filters over the rows kept in the browser (instant, no new stream) and pause / resume.
+// Filters over the rows kept in the browser (instant, no new stream), the CEL expression pa applies
+// to the stream itself (a new stream when applied, its compile error shown under it), and pause /
+// resume.
+import { useEffect, useState } from "preact/hooks";
 import { PROVIDERS, STATUSES } from "../format/labels.js";
 import type { Filters } from "../state/url-state.js";
 
@@ -8,14 +11,57 @@ interface Props {
   paused: boolean;
   waiting: number;
   onChange(filters: Filters): void;
+  /** The stream's CEL expression, and pa's error when it does not compile. */
+  expression: string;
+  expressionError: string | undefined;
+  onExpression(expression: string): void;
   onPause(): void;
   onResume(): void;
 }
 
-export function FiltersBar({ filters, currencies, paused, waiting, onChange, onPause, onResume }: Props) {
+export function FiltersBar({
+  filters,
+  currencies,
+  paused,
+  waiting,
+  onChange,
+  expression,
+  expressionError,
+  onExpression,
+  onPause,
+  onResume,
+}: Props) {
   const set = (patch: Partial<Filters>) => onChange({ ...filters, ...patch });
+  const [draft, setDraft] = useState(expression);
+  useEffect(() => setDraft(expression), [expression]);
   return (
     <div class="filters">
+      <form
+        class="grow cel"
+        onSubmit={(e) => {
+          e.preventDefault();
+          onExpression(draft.trim());
+        }}
+      >
+        <label>
+          CEL filter (applied by pa)
+          <input
+            type="text"
+            spellcheck={false}
+            placeholder='payment.amount_minor >= 100000 && payment.metadata["channel"] == "web"'
+            value={draft}
+            aria-invalid={expressionError ? true : undefined}
+            aria-describedby={expressionError ? "cel-error" : undefined}
+            onInput={(e) => setDraft(e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit">{draft.trim() === expression ? "Apply" : "Apply ↵"}</button>
+        {expressionError && (
+          <p id="cel-error" class="error" role="alert">
+            {expressionError}
+          </p>
+        )}
+      </form>
       <label>
         Provider
         <select value={filters.provider} onChange={(e) => set({ provider: e.currentTarget.value })}>

@@ -12,6 +12,8 @@ interface Props {
   topicsError: string | undefined;
   selected: string;
   received: number;
+  /** Updates pa replaced by newer ones while the browser was behind. */
+  folded: number;
 }
 
 const SHOWN = new Set(["topic", "subscribers", "partitions", "consumer_lag", "messages_dead_lettered"]);
@@ -76,7 +78,7 @@ function subscriberLine(status: TopicStatus, columns: number) {
   ];
 }
 
-export function HealthPanel({ connection, topics, topicsError, selected, received }: Props) {
+export function HealthPanel({ connection, topics, topicsError, selected, received, folded }: Props) {
   const label = connectionLabel(connection);
   const extraFields = TopicStatusSchema.fields.filter(
     (f) =>
@@ -92,7 +94,10 @@ export function HealthPanel({ connection, topics, topicsError, selected, receive
         <span class={`state ${label.tone}`} role="status">
           {label.text}
         </span>{" "}
-        <span class="muted">· {received.toLocaleString()} events received</span>
+        <span class="muted">
+          · {received.toLocaleString()} events received
+          {folded > 0 && ` (${folded.toLocaleString()} older updates skipped while behind)`}
+        </span>
       </p>
       {connection?.kind === "reconnecting" && <p class="warn-text">{connection.reason}</p>}
       {connection?.kind === "error" && (
