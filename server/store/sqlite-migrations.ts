@@ -84,6 +84,19 @@ export const migrations: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 2,
+    name: "counts per transaction",
+    // The count triggers wrote payment_counts once per stored row (about a sixth of a row's cost,
+    // and the only per-row statement besides the row). The writer thread (sqlite-writer.ts) now
+    // sums each transaction's changes per (topic, provider, status, currency) and writes each sum
+    // once; it is the only writer, so the counts the triggers kept stay exact from here on.
+    sql: `
+      DROP TRIGGER payments_count_insert;
+      DROP TRIGGER payments_count_delete;
+      DROP TRIGGER payments_count_update;
+    `,
+  },
 ];
 
 /** Applies the migrations `db` has not recorded yet; returns the versions it applied. */

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import Database from "better-sqlite3";
 import { PaymentSchema } from "../../gen/payment/payment_pb.js";
+import { encodePackedRows } from "./packed-rows.js";
 import { decodePageCursor, encodePageCursor } from "./page-cursor.js";
 import type {
   ListPage,
@@ -22,7 +23,7 @@ import type {
 import { type Checkpointer, startCheckpointer } from "./sqlite-checkpointer.js";
 import { migrate } from "./sqlite-migrations.js";
 import { indexedBy, planList, type Where, whereClause, whereOf } from "./sqlite-query.js";
-import { type SqliteWriter, startSqliteWriter, type UpsertRow } from "./sqlite-writer.js";
+import { type SqliteWriter, startSqliteWriter } from "./sqlite-writer.js";
 
 export interface SqliteStoreOptions {
   /** DATA_DIR: created when missing; the database is `payments.sqlite` inside it. */
@@ -74,29 +75,6 @@ interface PaymentRow {
   last_seen_ms: bigint;
 }
 
-// The newer-state rule of isNewerState (payment-store.ts), evaluated by SQLite against the stored
-// row, so an older or replayed record leaves the row (and its last_seen_ms) untouched.
-const upsertSql = `
-  INSERT INTO payments (id, topic, kafka_partition, kafka_offset, kafka_timestamp_ms, provider, status,
-    amount, amount_minor, currency, customer_email, email_lc, created_at, processed_at, metadata,
-    first_seen_ms, last_seen_ms)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (id) DO UPDATE SET
-    topic = excluded.topic, kafka_partition = excluded.kafka_partition,
-    kafka_offset = excluded.kafka_offset, kafka_timestamp_ms = excluded.kafka_timestamp_ms,
-    provider = excluded.provider, status = excluded.status, amount = excluded.amount,
-    amount_minor = excluded.amount_minor, currency = excluded.currency,
-    customer_email = excluded.customer_email, email_lc = excluded.email_lc,
-    created_at = excluded.created_at, processed_at = excluded.processed_at,
-    metadata = excluded.metadata, last_seen_ms = excluded.last_seen_ms
-  WHERE CASE
-    WHEN excluded.topic = payments.topic AND excluded.kafka_partition = payments.kafka_partition
-      THEN excluded.kafka_offset > payments.kafka_offset
-    ELSE excluded.created_at > payments.created_at
-      OR (excluded.created_at = payments.created_at
-        AND excluded.kafka_timestamp_ms > payments.kafka_timestamp_ms)
-  END`;
-
 function toStoredPayment(row: PaymentRow): StoredPayment {
   return {
     payment: create(PaymentSchema, {
@@ -120,29 +98,6 @@ function toStoredPayment(row: PaymentRow): StoredPayment {
     firstSeenMs: Number(row.first_seen_ms),
     lastSeenMs: Number(row.last_seen_ms),
   };
-}
-
-/** A payment as upsertSql's parameters, in their order. */
-function upsertParameters({ payment, source }: StoredPayment, nowMs: number): UpsertRow {
-  return [
-    payment.id,
-    source.topic,
-    source.partition,
-    source.offset,
-    source.kafkaTimestampMs,
-    payment.provider,
-    payment.status,
-    payment.amount,
-    payment.amountMinor,
-    payment.currency,
-    payment.customerEmail,
-    payment.customerEmail.toLowerCase(),
-    payment.createdAt,
-    payment.processedAt,
-    JSON.stringify(payment.metadata),
-    nowMs,
-    nowMs,
-  ];
 }
 
 class SqlitePaymentStore implements PaymentStore {
@@ -173,8 +128,8 @@ class SqlitePaymentStore implements PaymentStore {
   }
 
   upsert(batch: readonly StoredPayment[]): Promise<void> {
-    const nowMs = Date.now();
-    return this.writer.upsert(batch.map((stored) => upsertParameters(stored, nowMs)));
+    if (batch.length === 0) return Promise.resolve();
+    return this.writer.upsert(encodePackedRows(batch), Date.now());
   }
 
   async get(id: string): Promise<StoredPayment | undefined> {
@@ -345,7 +300,6 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Paym
   );
   const writer = startSqliteWriter({
     file,
-    upsertSql,
     cacheKiB,
     autocheckpointPages: backstopCheckpointPages,
     walSizeLimitBytes,
