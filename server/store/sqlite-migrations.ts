@@ -97,6 +97,22 @@ export const migrations: readonly Migration[] = [
       DROP TRIGGER payments_count_update;
     `,
   },
+  {
+    version: 3,
+    name: "one class index",
+    // One index per equality column (topic, provider, status, currency) cost four B-tree writes
+    // per stored row (measured at 400k rows: 2.3, 4.0, 5.2 and 3.8 us of the writer's CPU per row).
+    // One index on all four costs one. It lists each class's payments in seq order, so a page or a
+    // recent() snapshot of any combination of those filters merges the newest few of each class
+    // that payment_counts says the filter admits (classUnion in sqlite-store.ts).
+    sql: `
+      CREATE INDEX payments_class ON payments (topic, provider, status, currency);
+      DROP INDEX payments_topic;
+      DROP INDEX payments_provider;
+      DROP INDEX payments_status;
+      DROP INDEX payments_currency;
+    `,
+  },
 ];
 
 /** Applies the migrations `db` has not recorded yet; returns the versions it applied. */

@@ -47,6 +47,9 @@ const walSizeLimitBytes = 64 * 1024 * 1024;
 // window of at most maxWindow seqs (see pageSeqs).
 const windowFirstAbove = 2_000;
 const maxWindow = 50_000;
+// Classes merged at most for one page (see classUnion); a filter admitting more walks the newest
+// payments instead, where it finds a page soon.
+const maxMergedClasses = 64;
 // Distinct list queries (filter combinations) whose prepared statements are kept.
 const statementCacheSize = 256;
 
@@ -100,6 +103,37 @@ function toStoredPayment(row: PaymentRow): StoredPayment {
   };
 }
 
+/**
+ * The payments of each class (one topic, provider, status and currency) that match `where`, below
+ * `before`, as one UNION ALL: payments_class lists a class's payments in seq order, so each part
+ * reads only its newest `perClass` matches (all of them when absent), and SQLite merges the parts.
+ * One composite index serves every combination of those filters this way, where one index per
+ * column cost four B-tree writes per stored row (sqlite-migrations.ts, version 3).
+ */
+function classUnion(
+  classes: unknown[][],
+  where: Where,
+  before: number | undefined,
+  perClass?: number,
+): Where {
+  const conditions = whereClause(
+    "topic = ? AND provider = ? AND status = ? AND currency = ?",
+    where.sql,
+    before === undefined ? "" : "seq < ?",
+  );
+  const part =
+    perClass === undefined
+      ? `SELECT seq FROM payments INDEXED BY payments_class ${conditions}`
+      : `SELECT seq FROM (SELECT seq FROM payments INDEXED BY payments_class ${conditions} ORDER BY seq DESC LIMIT ?)`;
+  const params = classes.flatMap((key) => [
+    ...key,
+    ...where.params,
+    ...(before === undefined ? [] : [before]),
+    ...(perClass === undefined ? [] : [perClass]),
+  ]);
+  return { sql: classes.map(() => part).join(" UNION ALL "), params };
+}
+
 class SqlitePaymentStore implements PaymentStore {
   private readonly selectById: Database.Statement<[string], PaymentRow>;
   private readonly selectOne: Database.Statement<[], unknown>;
@@ -146,19 +180,16 @@ class SqlitePaymentStore implements PaymentStore {
     const totalCount =
       plan.kind === "counts"
         ? this.countEqual(query)
-        : this.number(
+        : ((index === undefined ? this.countByClass(query, where) : undefined) ??
+          this.number(
             `SELECT count(*) AS n FROM payments${indexedBy(index)} ${whereClause(where.sql)}`,
             where,
-          );
+          ));
 
     // The page's seqs first, from an index alone where one covers the filters; then their rows.
     // One row more than the page says whether there is a next page.
-    const seqs = this.pageSeqs(where, index, before, limit + 1, totalCount);
-    const rows = seqs.length
-      ? (this.statement(
-          `SELECT ${columns} FROM payments WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq DESC`,
-        ).all(`[${seqs.join(",")}]`) as PaymentRow[])
-      : [];
+    const seqs = this.pageSeqs(query, where, index, before, limit + 1, totalCount);
+    const rows = this.rowsOf(seqs);
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
@@ -174,10 +205,8 @@ class SqlitePaymentStore implements PaymentStore {
     if (filter.provider !== undefined) query.providers = [filter.provider];
     if (filter.status !== undefined) query.statuses = [filter.status];
     const where = whereOf(query);
-    const rows = this.statement(
-      `SELECT ${columns} FROM payments ${whereClause(where.sql)} ORDER BY seq DESC LIMIT ?`,
-    ).all(...where.params, Math.floor(limit)) as PaymentRow[];
-    return rows.reverse().map(toStoredPayment);
+    const seqs = this.pageSeqs(query, where, undefined, undefined, Math.floor(limit), 0);
+    return this.rowsOf(seqs).reverse().map(toStoredPayment);
   }
 
   async enforceRetention(nowMs: number): Promise<number> {
@@ -211,9 +240,11 @@ class SqlitePaymentStore implements PaymentStore {
    * The seqs of the `want` newest matches below `before`. Collecting them from a range index means
    * reading every entry of the range; when the range holds many payments, the newest few thousand
    * payments usually hold a page of them, so those are tried first: a bounded read that is exact
-   * whenever it finds `want` matches (nothing newer lies outside it).
+   * whenever it finds `want` matches (nothing newer lies outside it). Without a range index, the
+   * equality filters' classes are merged (classUnion); with none, the newest payments are walked.
    */
   private pageSeqs(
+    query: PaymentQuery,
     where: Where,
     index: string | undefined,
     before: number | undefined,
@@ -229,11 +260,56 @@ class SqlitePaymentStore implements PaymentStore {
       ).all(...where.params, top, top - window, want) as bigint[];
       if (found.length === want) return found;
     }
+    const classes = index === undefined ? this.matchingClasses(query) : undefined;
+    if (classes) {
+      if (classes.length === 0) return [];
+      const union = classUnion(classes, where, before, want);
+      return this.seqStatement(`${union.sql} ORDER BY seq DESC LIMIT ?`).all(
+        ...union.params,
+        want,
+      ) as bigint[];
+    }
     const pageWhere = whereClause(where.sql, before === undefined ? "" : "seq < ?");
     const params = before === undefined ? where.params : [...where.params, before];
-    return this.seqStatement(
-      `SELECT seq FROM payments${indexedBy(index)} ${pageWhere} ORDER BY seq DESC LIMIT ?`,
-    ).all(...params, want) as bigint[];
+    // The e-mail index is the planner's to choose; otherwise the newest payments are walked.
+    const from = index || query.customerEmail ? indexedBy(index) : " NOT INDEXED";
+    return this.seqStatement(`SELECT seq FROM payments${from} ${pageWhere} ORDER BY seq DESC LIMIT ?`).all(
+      ...params,
+      want,
+    ) as bigint[];
+  }
+
+  /** The payments of `seqs`, newest first. */
+  private rowsOf(seqs: bigint[]): PaymentRow[] {
+    if (seqs.length === 0) return [];
+    return this.statement(
+      `SELECT ${columns} FROM payments WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq DESC`,
+    ).all(`[${seqs.join(",")}]`) as PaymentRow[];
+  }
+
+  /**
+   * The (topic, provider, status, currency) classes with payments that the query's equality
+   * filters admit, from payment_counts; undefined when it has none (every class), too many to
+   * merge, or an e-mail filter (whose own index is better).
+   */
+  private matchingClasses(query: PaymentQuery): unknown[][] | undefined {
+    const equality = whereOf(query, "equality");
+    if (!equality.sql || query.customerEmail) return undefined;
+    const classes = this.statement(
+      `SELECT topic, provider, status, currency FROM payment_counts ${whereClause(equality.sql, "n > 0")} LIMIT ${maxMergedClasses + 1}`,
+    )
+      .raw(true)
+      .all(...equality.params) as unknown[][];
+    return classes.length > maxMergedClasses ? undefined : classes;
+  }
+
+  /** Counts the matches class by class (see pageSeqs); undefined where pageSeqs does not merge. */
+  private countByClass(query: PaymentQuery, where: Where): number | undefined {
+    const classes = this.matchingClasses(query);
+    if (!classes) return undefined;
+    if (classes.length === 0) return 0;
+    const union = classUnion(classes, where, undefined);
+    return this.number(`SELECT count(*) AS n FROM (${union.sql})`, union);
   }
 
   private seqStatement(sql: string): Database.Statement {

@@ -106,6 +106,10 @@ describe("SQLite store", () => {
       { createdFrom: 1_000_500n },
       { maxAmountMinor: 80_000n, statuses: [PaymentStatus.STATUS_PENDING, PaymentStatus.STATUS_FAILED] },
       { customerEmail: "C7@Example.com", createdFrom: 1_003_000n },
+      // Equality filters alone: pages merged from each admitted class's run of payments_class.
+      { topic: "quiet", statuses: [PaymentStatus.STATUS_PENDING] },
+      { providers: [Provider.PAYPAL, Provider.STRIPE], currency: "USD" },
+      { statuses: [PaymentStatus.STATUS_FAILED], topic: "busy", currency: "EUR" },
     ];
     for (const query of queries) {
       const expected = rows
