@@ -205,7 +205,7 @@ class SqlitePaymentStore implements PaymentStore {
     if (filter.provider !== undefined) query.providers = [filter.provider];
     if (filter.status !== undefined) query.statuses = [filter.status];
     const where = whereOf(query);
-    const seqs = this.pageSeqs(query, where, undefined, undefined, Math.floor(limit), 0);
+    const seqs = this.pageSeqs(query, where, undefined, undefined, Math.floor(limit), this.countEqual(query));
     return this.rowsOf(seqs).reverse().map(toStoredPayment);
   }
 
@@ -240,8 +240,9 @@ class SqlitePaymentStore implements PaymentStore {
    * The seqs of the `want` newest matches below `before`. Collecting them from a range index means
    * reading every entry of the range; when the range holds many payments, the newest few thousand
    * payments usually hold a page of them, so those are tried first: a bounded read that is exact
-   * whenever it finds `want` matches (nothing newer lies outside it). Without a range index, the
-   * equality filters' classes are merged (classUnion); with none, the newest payments are walked.
+   * whenever it finds `want` matches (nothing newer lies outside it). The same holds for equality
+   * filters that admit many payments; for the rest their classes are merged (classUnion). Without
+   * any of those filters, the newest payments are walked.
    */
   private pageSeqs(
     query: PaymentQuery,
@@ -251,7 +252,8 @@ class SqlitePaymentStore implements PaymentStore {
     want: number,
     matching: number,
   ): bigint[] {
-    if (index && matching > windowFirstAbove) {
+    const classes = index === undefined ? this.matchingClasses(query) : undefined;
+    if ((index || classes) && matching > windowFirstAbove) {
       const top = before ?? this.nextSeq.get()?.n ?? 1;
       const all = this.countAll.get()?.n ?? 0;
       const window = Math.min(maxWindow, Math.ceil((4 * want * all) / Math.max(matching, 1)));
@@ -260,7 +262,6 @@ class SqlitePaymentStore implements PaymentStore {
       ).all(...where.params, top, top - window, want) as bigint[];
       if (found.length === want) return found;
     }
-    const classes = index === undefined ? this.matchingClasses(query) : undefined;
     if (classes) {
       if (classes.length === 0) return [];
       const union = classUnion(classes, where, before, want);
