@@ -63,7 +63,7 @@ const selectStored = db
   .raw(true)
   .safeIntegers(true);
 const insertRow = db.prepare(
-  "INSERT INTO payments (id, topic, kafka_partition, kafka_offset, kafka_timestamp_ms, provider, status, amount, amount_minor, currency, customer_email, email_lc, created_at, processed_at, metadata, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  "INSERT INTO payments (id, topic, kafka_partition, kafka_offset, kafka_timestamp_ms, provider, status, amount, amount_minor, currency, customer_email, email_lc, created_at, processed_at, metadata, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
 );
 const updateRow = db.prepare(
   "UPDATE payments SET topic = ?, kafka_partition = ?, kafka_offset = ?, kafka_timestamp_ms = ?, provider = ?, status = ?, amount = ?, amount_minor = ?, currency = ?, customer_email = ?, email_lc = ?, created_at = ?, processed_at = ?, metadata = ?, last_seen_ms = ? WHERE seq = ?",
@@ -114,15 +114,16 @@ const writeBatches = db.transaction((batches) => {
   const counts = new CountChanges();
   for (const { rows, nowMs } of batches) {
     decodePackedRows(rows, (row) => {
-      const stored = selectStored.get(row.id);
       const emailLc = row.customerEmail.toLowerCase();
-      if (stored === undefined) {
-        insertRow.run(row.id, row.topic, row.partition, row.offset, row.kafkaTimestampMs, row.provider,
-          row.status, row.amount, row.amountMinor, row.currency, row.customerEmail, emailLc, row.createdAt,
-          row.processedAt, row.metadata, nowMs, nowMs);
+      // A new payment (the usual case) costs one id lookup: the insert's own uniqueness check.
+      const { changes } = insertRow.run(row.id, row.topic, row.partition, row.offset, row.kafkaTimestampMs,
+        row.provider, row.status, row.amount, row.amountMinor, row.currency, row.customerEmail, emailLc,
+        row.createdAt, row.processedAt, row.metadata, nowMs, nowMs);
+      if (changes === 1) {
         counts.add(row.topic, row.provider, row.status, row.currency, 1);
         return;
       }
+      const stored = selectStored.get(row.id);
       if (!isNewer(row, stored)) return;
       updateRow.run(row.topic, row.partition, row.offset, row.kafkaTimestampMs, row.provider, row.status,
         row.amount, row.amountMinor, row.currency, row.customerEmail, emailLc, row.createdAt,
