@@ -102,9 +102,18 @@ export function encodePackedRows(batch: readonly StoredPayment[]): ArrayBuffer {
   const bytes = new Uint8Array(buffer);
   let at = 4;
   const text = (value: string) => {
-    const { written } = utf8.encodeInto(value, bytes.subarray(at + 4));
-    view.setUint32(at, written, true);
-    at += 4 + written;
+    // Most of pa's text is ASCII: copied byte by byte, it needs no subarray and no encoder call.
+    let end = at + 4;
+    for (let i = 0; i < value.length; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) {
+        end = at + 4 + utf8.encodeInto(value, bytes.subarray(at + 4)).written;
+        break;
+      }
+      bytes[end++] = code;
+    }
+    view.setUint32(at, end - at - 4, true);
+    at = end;
   };
   view.setUint32(0, batch.length, true);
   batch.forEach(({ payment, source }, i) => {
