@@ -21,17 +21,22 @@ import type { RawInsertResult } from "./raw-inserts.js";
 const BATCH = 2_000;
 const PARTITIONS = 3;
 
-const COLUMNS = `id, topic, kafka_partition, kafka_offset, kafka_timestamp_ms, provider, status, amount,
-  amount_minor, currency, customer_email, email_lc, created_at, processed_at, metadata, first_seen_ms,
+// pa's columns; SQLite's schema also keeps the lower-cased e-mail (email_lc) that its index needs.
+const columns = (withEmailLc: boolean) =>
+  `id, topic, kafka_partition, kafka_offset, kafka_timestamp_ms, provider, status, amount, amount_minor,
+  currency, customer_email, ${withEmailLc ? "email_lc, " : ""}created_at, processed_at, metadata, first_seen_ms,
   last_seen_ms`;
 
 const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
-/** Installs Debian's `pkg` when it is missing (scripts/lib/system-packages.sh). */
-function ensurePackage(pkg: string): void {
+/** Installs Debian's `pkg` when `command` is missing (scripts/lib/system-packages.sh). */
+function ensureCommand(command: string, pkg: string): void {
   execFileSync(
     "bash",
-    ["-c", `source "${path.join(REPO_ROOT, "scripts/lib/system-packages.sh")}" && ensure_packages ${pkg}`],
+    [
+      "-c",
+      `command -v ${command} >/dev/null || { source "${path.join(REPO_ROOT, "scripts/lib/system-packages.sh")}" && ensure_packages ${pkg}; }`,
+    ],
     { stdio: ["ignore", "inherit", "inherit"] },
   );
 }
@@ -40,7 +45,14 @@ function ensurePackage(pkg: string): void {
  * Writes the SQL script of `count` payments (the scenario's seed) to `file`: `prelude`, then one
  * transaction of BATCH rows after another.
  */
-async function writeScript(file: string, prelude: string, topic: string, count: number, seed: number) {
+async function writeScript(
+  file: string,
+  prelude: string,
+  withEmailLc: boolean,
+  topic: string,
+  count: number,
+  seed: number,
+) {
   const out = createWriteStream(file);
   const write = (text: string) =>
     out.write(text) ? Promise.resolve() : new Promise<void>((resolve) => out.once("drain", () => resolve()));
@@ -71,7 +83,7 @@ async function writeScript(file: string, prelude: string, topic: string, count: 
           p.amountMinor,
           quote(p.currency),
           quote(p.customerEmail),
-          quote(p.customerEmail.toLowerCase()),
+          ...(withEmailLc ? [quote(p.customerEmail.toLowerCase())] : []),
           p.createdAt,
           p.processedAt,
           quote(JSON.stringify(p.metadata)),
@@ -80,7 +92,9 @@ async function writeScript(file: string, prelude: string, topic: string, count: 
         ].join(",")})`,
       );
     }
-    await write(`BEGIN;\nINSERT INTO payments (${COLUMNS}) VALUES\n${values.join(",\n")};\nCOMMIT;\n`);
+    await write(
+      `BEGIN;\nINSERT INTO payments (${columns(withEmailLc)}) VALUES\n${values.join(",\n")};\nCOMMIT;\n`,
+    );
   }
   await new Promise<void>((resolve, reject) =>
     out.end((error?: Error | null) => (error ? reject(error) : resolve())),
@@ -89,7 +103,7 @@ async function writeScript(file: string, prelude: string, topic: string, count: 
 
 /** sqlite3 inserting the same `count` payments as pa stores them into pa's schema; only sqlite3 timed. */
 export async function sqliteCliInsert(topic: string, count: number, seed: number): Promise<RawInsertResult> {
-  ensurePackage("sqlite3");
+  ensureCommand("sqlite3", "sqlite3");
   const dir = mkdtempSync(path.join(os.tmpdir(), "pa-bench-sqlite3-"));
   try {
     const file = path.join(dir, "payments.sqlite");
@@ -101,7 +115,7 @@ export async function sqliteCliInsert(topic: string, count: number, seed: number
     // beside it has no counterpart here, so the shell checkpoints when the WAL reaches its limit.
     const prelude =
       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;\n";
-    await writeScript(script, prelude, topic, count, seed);
+    await writeScript(script, prelude, true, topic, count, seed);
     const insertMs = await timeShell("sqlite3", ["-bail", file, `.read ${script}`]);
     const check = new Database(file, { readonly: true });
     try {
@@ -138,7 +152,7 @@ export async function psqlInsert(
   count: number,
   seed: number,
 ): Promise<RawInsertResult> {
-  ensurePackage("postgresql-client");
+  ensureCommand("psql", "postgresql-client");
   const schema = "pa_bench_psql_alone";
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -148,7 +162,7 @@ export async function psqlInsert(
     await client.query(`SET search_path = ${schema}`);
     await migratePostgres(client);
     const script = path.join(dir, "insert.sql");
-    await writeScript(script, `SET search_path = ${schema};\n`, topic, count, seed);
+    await writeScript(script, `SET search_path = ${schema};\n`, false, topic, count, seed);
     const insertMs = await timeShell("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", script]);
     const stored = await client.query<{ n: string }>("SELECT count(*) AS n FROM payments");
     return { rows: Number(stored.rows[0]?.n ?? 0), insertMs };
