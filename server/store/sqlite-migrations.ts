@@ -84,6 +84,35 @@ export const migrations: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 2,
+    name: "counts per transaction",
+    // The count triggers wrote payment_counts once per stored row (about a sixth of a row's cost,
+    // and the only per-row statement besides the row). The writer thread (sqlite-writer.ts) now
+    // sums each transaction's changes per (topic, provider, status, currency) and writes each sum
+    // once; it is the only writer, so the counts the triggers kept stay exact from here on.
+    sql: `
+      DROP TRIGGER payments_count_insert;
+      DROP TRIGGER payments_count_delete;
+      DROP TRIGGER payments_count_update;
+    `,
+  },
+  {
+    version: 3,
+    name: "one class index",
+    // One index per equality column (topic, provider, status, currency) cost four B-tree writes
+    // per stored row (measured at 400k rows: 2.3, 4.0, 5.2 and 3.8 us of the writer's CPU per row).
+    // One index on all four costs one. It lists each class's payments in seq order, so a page or a
+    // recent() snapshot of any combination of those filters merges the newest few of each class
+    // that payment_counts says the filter admits (classUnion in sqlite-store.ts).
+    sql: `
+      CREATE INDEX payments_class ON payments (topic, provider, status, currency);
+      DROP INDEX payments_topic;
+      DROP INDEX payments_provider;
+      DROP INDEX payments_status;
+      DROP INDEX payments_currency;
+    `,
+  },
 ];
 
 /** Applies the migrations `db` has not recorded yet; returns the versions it applied. */

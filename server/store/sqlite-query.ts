@@ -6,7 +6,7 @@
 //    hoping to meet 51 matches soon, which takes the whole table when the range is old. Counting
 //    the range over its covering index costs as much as collecting the page from it, so the page
 //    comes from that index too; unless topic/provider/status/currency alone leave few payments, in
-//    which case their own index is cheaper and the planner picks it.
+//    which case their classes are read from payments_class (classUnion in sqlite-store.ts).
 import type { PaymentQuery } from "./payment-store.js";
 
 export interface Where {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import Database from "better-sqlite3";
 import { PaymentSchema } from "../../gen/payment/payment_pb.js";
+import { encodePackedRows } from "./packed-rows.js";
 import { decodePageCursor, encodePageCursor } from "./page-cursor.js";
 import type {
   ListPage,
@@ -22,7 +23,7 @@ import type {
 import { type Checkpointer, startCheckpointer } from "./sqlite-checkpointer.js";
 import { migrate } from "./sqlite-migrations.js";
 import { indexedBy, planList, type Where, whereClause, whereOf } from "./sqlite-query.js";
-import { type SqliteWriter, startSqliteWriter, type UpsertRow } from "./sqlite-writer.js";
+import { type SqliteWriter, startSqliteWriter } from "./sqlite-writer.js";
 
 export interface SqliteStoreOptions {
   /** DATA_DIR: created when missing; the database is `payments.sqlite` inside it. */
@@ -46,6 +47,9 @@ const walSizeLimitBytes = 64 * 1024 * 1024;
 // window of at most maxWindow seqs (see pageSeqs).
 const windowFirstAbove = 2_000;
 const maxWindow = 50_000;
+// Classes merged at most for one page (see classUnion); a filter admitting more walks the newest
+// payments instead, where it finds a page soon.
+const maxMergedClasses = 64;
 // Distinct list queries (filter combinations) whose prepared statements are kept.
 const statementCacheSize = 256;
 
@@ -74,29 +78,6 @@ interface PaymentRow {
   last_seen_ms: bigint;
 }
 
-// The newer-state rule of isNewerState (payment-store.ts), evaluated by SQLite against the stored
-// row, so an older or replayed record leaves the row (and its last_seen_ms) untouched.
-const upsertSql = `
-  INSERT INTO payments (id, topic, kafka_partition, kafka_offset, kafka_timestamp_ms, provider, status,
-    amount, amount_minor, currency, customer_email, email_lc, created_at, processed_at, metadata,
-    first_seen_ms, last_seen_ms)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (id) DO UPDATE SET
-    topic = excluded.topic, kafka_partition = excluded.kafka_partition,
-    kafka_offset = excluded.kafka_offset, kafka_timestamp_ms = excluded.kafka_timestamp_ms,
-    provider = excluded.provider, status = excluded.status, amount = excluded.amount,
-    amount_minor = excluded.amount_minor, currency = excluded.currency,
-    customer_email = excluded.customer_email, email_lc = excluded.email_lc,
-    created_at = excluded.created_at, processed_at = excluded.processed_at,
-    metadata = excluded.metadata, last_seen_ms = excluded.last_seen_ms
-  WHERE CASE
-    WHEN excluded.topic = payments.topic AND excluded.kafka_partition = payments.kafka_partition
-      THEN excluded.kafka_offset > payments.kafka_offset
-    ELSE excluded.created_at > payments.created_at
-      OR (excluded.created_at = payments.created_at
-        AND excluded.kafka_timestamp_ms > payments.kafka_timestamp_ms)
-  END`;
-
 function toStoredPayment(row: PaymentRow): StoredPayment {
   return {
     payment: create(PaymentSchema, {
@@ -122,27 +103,35 @@ function toStoredPayment(row: PaymentRow): StoredPayment {
   };
 }
 
-/** A payment as upsertSql's parameters, in their order. */
-function upsertParameters({ payment, source }: StoredPayment, nowMs: number): UpsertRow {
-  return [
-    payment.id,
-    source.topic,
-    source.partition,
-    source.offset,
-    source.kafkaTimestampMs,
-    payment.provider,
-    payment.status,
-    payment.amount,
-    payment.amountMinor,
-    payment.currency,
-    payment.customerEmail,
-    payment.customerEmail.toLowerCase(),
-    payment.createdAt,
-    payment.processedAt,
-    JSON.stringify(payment.metadata),
-    nowMs,
-    nowMs,
-  ];
+/**
+ * The payments of each class (one topic, provider, status and currency) that match `where`, below
+ * `before`, as one UNION ALL: payments_class lists a class's payments in seq order, so each part
+ * reads only its newest `perClass` matches (all of them when absent), and SQLite merges the parts.
+ * One composite index serves every combination of those filters this way, where one index per
+ * column cost four B-tree writes per stored row (sqlite-migrations.ts, version 3).
+ */
+function classUnion(
+  classes: unknown[][],
+  where: Where,
+  before: number | undefined,
+  perClass?: number,
+): Where {
+  const conditions = whereClause(
+    "topic = ? AND provider = ? AND status = ? AND currency = ?",
+    where.sql,
+    before === undefined ? "" : "seq < ?",
+  );
+  const part =
+    perClass === undefined
+      ? `SELECT seq FROM payments INDEXED BY payments_class ${conditions}`
+      : `SELECT seq FROM (SELECT seq FROM payments INDEXED BY payments_class ${conditions} ORDER BY seq DESC LIMIT ?)`;
+  const params = classes.flatMap((key) => [
+    ...key,
+    ...where.params,
+    ...(before === undefined ? [] : [before]),
+    ...(perClass === undefined ? [] : [perClass]),
+  ]);
+  return { sql: classes.map(() => part).join(" UNION ALL "), params };
 }
 
 class SqlitePaymentStore implements PaymentStore {
@@ -173,8 +162,8 @@ class SqlitePaymentStore implements PaymentStore {
   }
 
   upsert(batch: readonly StoredPayment[]): Promise<void> {
-    const nowMs = Date.now();
-    return this.writer.upsert(batch.map((stored) => upsertParameters(stored, nowMs)));
+    if (batch.length === 0) return Promise.resolve();
+    return this.writer.upsert(encodePackedRows(batch), Date.now());
   }
 
   async get(id: string): Promise<StoredPayment | undefined> {
@@ -191,19 +180,16 @@ class SqlitePaymentStore implements PaymentStore {
     const totalCount =
       plan.kind === "counts"
         ? this.countEqual(query)
-        : this.number(
+        : ((index === undefined ? this.countByClass(query, where) : undefined) ??
+          this.number(
             `SELECT count(*) AS n FROM payments${indexedBy(index)} ${whereClause(where.sql)}`,
             where,
-          );
+          ));
 
     // The page's seqs first, from an index alone where one covers the filters; then their rows.
     // One row more than the page says whether there is a next page.
-    const seqs = this.pageSeqs(where, index, before, limit + 1, totalCount);
-    const rows = seqs.length
-      ? (this.statement(
-          `SELECT ${columns} FROM payments WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq DESC`,
-        ).all(`[${seqs.join(",")}]`) as PaymentRow[])
-      : [];
+    const seqs = this.pageSeqs(query, where, index, before, limit + 1, totalCount);
+    const rows = this.rowsOf(seqs);
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
@@ -220,10 +206,8 @@ class SqlitePaymentStore implements PaymentStore {
     if (filter.status !== undefined) query.statuses = [filter.status];
     if (filter.tenant) query.tenant = filter.tenant;
     const where = whereOf(query);
-    const rows = this.statement(
-      `SELECT ${columns} FROM payments ${whereClause(where.sql)} ORDER BY seq DESC LIMIT ?`,
-    ).all(...where.params, Math.floor(limit)) as PaymentRow[];
-    return rows.reverse().map(toStoredPayment);
+    const seqs = this.pageSeqs(query, where, undefined, undefined, Math.floor(limit), this.countEqual(query));
+    return this.rowsOf(seqs).reverse().map(toStoredPayment);
   }
 
   async topics(): Promise<string[]> {
@@ -263,16 +247,20 @@ class SqlitePaymentStore implements PaymentStore {
    * The seqs of the `want` newest matches below `before`. Collecting them from a range index means
    * reading every entry of the range; when the range holds many payments, the newest few thousand
    * payments usually hold a page of them, so those are tried first: a bounded read that is exact
-   * whenever it finds `want` matches (nothing newer lies outside it).
+   * whenever it finds `want` matches (nothing newer lies outside it). The same holds for equality
+   * filters that admit many payments; for the rest their classes are merged (classUnion). Without
+   * any of those filters, the newest payments are walked.
    */
   private pageSeqs(
+    query: PaymentQuery,
     where: Where,
     index: string | undefined,
     before: number | undefined,
     want: number,
     matching: number,
   ): bigint[] {
-    if (index && matching > windowFirstAbove) {
+    const classes = index === undefined ? this.matchingClasses(query) : undefined;
+    if ((index || classes) && matching > windowFirstAbove) {
       const top = before ?? this.nextSeq.get()?.n ?? 1;
       const all = this.countAll.get()?.n ?? 0;
       const window = Math.min(maxWindow, Math.ceil((4 * want * all) / Math.max(matching, 1)));
@@ -281,11 +269,55 @@ class SqlitePaymentStore implements PaymentStore {
       ).all(...where.params, top, top - window, want) as bigint[];
       if (found.length === want) return found;
     }
+    if (classes) {
+      if (classes.length === 0) return [];
+      const union = classUnion(classes, where, before, want);
+      return this.seqStatement(`${union.sql} ORDER BY seq DESC LIMIT ?`).all(
+        ...union.params,
+        want,
+      ) as bigint[];
+    }
     const pageWhere = whereClause(where.sql, before === undefined ? "" : "seq < ?");
     const params = before === undefined ? where.params : [...where.params, before];
-    return this.seqStatement(
-      `SELECT seq FROM payments${indexedBy(index)} ${pageWhere} ORDER BY seq DESC LIMIT ?`,
-    ).all(...params, want) as bigint[];
+    // The e-mail index is the planner's to choose; otherwise the newest payments are walked.
+    const from = index || query.customerEmail ? indexedBy(index) : " NOT INDEXED";
+    return this.seqStatement(`SELECT seq FROM payments${from} ${pageWhere} ORDER BY seq DESC LIMIT ?`).all(
+      ...params,
+      want,
+    ) as bigint[];
+  }
+
+  /** The payments of `seqs`, newest first. */
+  private rowsOf(seqs: bigint[]): PaymentRow[] {
+    if (seqs.length === 0) return [];
+    return this.statement(
+      `SELECT ${columns} FROM payments WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq DESC`,
+    ).all(`[${seqs.join(",")}]`) as PaymentRow[];
+  }
+
+  /**
+   * The (topic, provider, status, currency) classes with payments that the query's equality
+   * filters admit, from payment_counts; undefined when it has none (every class), too many to
+   * merge, or an e-mail filter (whose own index is better).
+   */
+  private matchingClasses(query: PaymentQuery): unknown[][] | undefined {
+    const equality = whereOf(query, "equality");
+    if (!equality.sql || query.customerEmail) return undefined;
+    const classes = this.statement(
+      `SELECT topic, provider, status, currency FROM payment_counts ${whereClause(equality.sql, "n > 0")} LIMIT ${maxMergedClasses + 1}`,
+    )
+      .raw(true)
+      .all(...equality.params) as unknown[][];
+    return classes.length > maxMergedClasses ? undefined : classes;
+  }
+
+  /** Counts the matches class by class (see pageSeqs); undefined where pageSeqs does not merge. */
+  private countByClass(query: PaymentQuery, where: Where): number | undefined {
+    const classes = this.matchingClasses(query);
+    if (!classes) return undefined;
+    if (classes.length === 0) return 0;
+    const union = classUnion(classes, where, undefined);
+    return this.number(`SELECT count(*) AS n FROM (${union.sql})`, union);
   }
 
   private seqStatement(sql: string): Database.Statement {
@@ -352,7 +384,6 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Paym
   );
   const writer = startSqliteWriter({
     file,
-    upsertSql,
     cacheKiB,
     autocheckpointPages: backstopCheckpointPages,
     walSizeLimitBytes,

@@ -1,14 +1,13 @@
 // Every write to the embedded store runs in one worker thread with its own SQLite connection.
-// better-sqlite3 is synchronous: an upsert of a batch costs tens of microseconds per row (the
-// indexes and the count triggers), and on the event loop that time was taken from every stream
-// and RPC (measured: a third of pa's main thread at full speed, and most of its latency). Here the
-// event loop only sends the rows and awaits the commit; reads stay on the main connection, which
-// WAL lets run while the worker writes. One worker keeps the writes in the order they were sent.
+// better-sqlite3 is synchronous: an upsert costs microseconds per row (a B-tree write per index),
+// and on the event loop that time was taken from every stream and RPC (measured: a third of pa's
+// main thread at full speed, and most of its latency). Here the event loop only sends each batch
+// as one packed buffer (packed-rows.ts) and awaits the commit; reads stay on the main connection,
+// which WAL lets run while the worker writes. One worker keeps the writes in the order they were
+// sent. It keeps payment_counts (sqlite-migrations.ts) exact itself, per transaction.
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-
-/** One payment as the upsert statement's parameters, in the statement's order. */
-export type UpsertRow = readonly unknown[];
+import { packedRowsDecoderSource } from "./packed-rows.js";
 
 export interface RetentionRequest {
   /** Delete payments last seen before this (ms since epoch); -Infinity for no age limit. */
@@ -19,7 +18,8 @@ export interface RetentionRequest {
 }
 
 export interface SqliteWriter {
-  upsert(rows: UpsertRow[]): Promise<void>;
+  /** Stores the payments of a batch from encodePackedRows (transferred: the buffer is gone after). */
+  upsert(rows: ArrayBuffer, nowMs: number): Promise<void>;
   /** Deletes by age, then the oldest beyond maxPayments; resolves to the number deleted. */
   enforceRetention(request: RetentionRequest): Promise<number>;
   /** Refreshes the planner's statistics (a write, so it runs here too). */
@@ -31,7 +31,7 @@ export interface SqliteWriter {
 }
 
 type Command =
-  | { kind: "upsert"; rows: UpsertRow[] }
+  | { kind: "upsert"; rows: ArrayBuffer; nowMs: number }
   | { kind: "retention"; request: RetentionRequest }
   | { kind: "optimize" }
   | { kind: "stop" };
@@ -46,6 +46,7 @@ interface Reply {
 const workerSource = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
+${packedRowsDecoderSource}
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = 5000");
@@ -53,17 +54,97 @@ db.pragma("temp_store = MEMORY");
 db.pragma("cache_size = -" + workerData.cacheKiB);
 db.pragma("wal_autocheckpoint = " + workerData.autocheckpointPages);
 db.pragma("journal_size_limit = " + workerData.walSizeLimitBytes);
-const upsertRow = db.prepare(workerData.upsertSql);
-const writeBatch = db.transaction((rows) => {
-  for (const row of rows) upsertRow.run(row);
-});
+
+// What the newer-state rule (isNewerState in payment-store.ts) and the counts need of a stored row.
+const selectStored = db
+  .prepare(
+    "SELECT seq, topic, kafka_partition, kafka_offset, kafka_timestamp_ms, created_at, provider, status, currency FROM payments WHERE id = ?",
+  )
+  .raw(true)
+  .safeIntegers(true);
+const insertRow = db.prepare(
+  "INSERT INTO payments (id, topic, kafka_partition, kafka_offset, kafka_timestamp_ms, provider, status, amount, amount_minor, currency, customer_email, email_lc, created_at, processed_at, metadata, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+);
+const updateRow = db.prepare(
+  "UPDATE payments SET topic = ?, kafka_partition = ?, kafka_offset = ?, kafka_timestamp_ms = ?, provider = ?, status = ?, amount = ?, amount_minor = ?, currency = ?, customer_email = ?, email_lc = ?, created_at = ?, processed_at = ?, metadata = ?, last_seen_ms = ? WHERE seq = ?",
+);
+const addCount = db.prepare(
+  "INSERT INTO payment_counts (topic, provider, status, currency, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (topic, provider, status, currency) DO UPDATE SET n = n + excluded.n",
+);
 const deleteLastSeenBefore = db.prepare(
-  "DELETE FROM payments WHERE seq IN (SELECT seq FROM payments WHERE last_seen_ms < ? LIMIT ?)",
+  "DELETE FROM payments WHERE seq IN (SELECT seq FROM payments WHERE last_seen_ms < ? LIMIT ?) RETURNING topic, provider, status, currency",
 );
 const deleteFirstSeen = db.prepare(
-  "DELETE FROM payments WHERE seq IN (SELECT seq FROM payments ORDER BY seq LIMIT ?)",
+  "DELETE FROM payments WHERE seq IN (SELECT seq FROM payments ORDER BY seq LIMIT ?) RETURNING topic, provider, status, currency",
 );
 const countAll = db.prepare("SELECT coalesce(sum(n), 0) AS n FROM payment_counts");
+
+// payment_counts changes per transaction, not per row: the deltas of a transaction's rows are
+// summed here by (topic, provider, status, currency) and written once each at its end.
+class CountChanges {
+  constructor() {
+    this.byKey = new Map();
+  }
+  add(topic, provider, status, currency, delta) {
+    const key = topic + "\\u0000" + provider + "\\u0000" + status + "\\u0000" + currency;
+    const change = this.byKey.get(key);
+    if (change) change.n += delta;
+    else this.byKey.set(key, { topic, provider, status, currency, n: delta });
+  }
+  write() {
+    for (const change of this.byKey.values()) {
+      if (change.n !== 0) addCount.run(change.topic, change.provider, change.status, change.currency, change.n);
+    }
+    this.byKey.clear();
+  }
+}
+
+// The rule of isNewerState (payment-store.ts) against a stored row from selectStored (integers
+// arrive as bigints; < and > compare them with numbers exactly).
+function isNewer(row, stored) {
+  if (row.topic === stored[1] && BigInt(row.partition) === stored[2]) return row.offset > stored[3];
+  if (row.createdAt !== stored[5]) return row.createdAt > stored[5];
+  return row.kafkaTimestampMs > stored[4];
+}
+
+// One transaction for every batch that arrived while the previous one was written: a commit
+// writes each touched page once, and with random keys (id, e-mail, amount) a larger transaction
+// shares more of its pages between rows.
+const writeBatches = db.transaction((batches) => {
+  const counts = new CountChanges();
+  for (const { rows, nowMs } of batches) {
+    decodePackedRows(rows, (row) => {
+      const emailLc = row.customerEmail.toLowerCase();
+      // A new payment (the usual case) costs one id lookup: the insert's own uniqueness check.
+      const { changes } = insertRow.run(row.id, row.topic, row.partition, row.offset, row.kafkaTimestampMs,
+        row.provider, row.status, row.amount, row.amountMinor, row.currency, row.customerEmail, emailLc,
+        row.createdAt, row.processedAt, row.metadata, nowMs, nowMs);
+      if (changes === 1) {
+        counts.add(row.topic, row.provider, row.status, row.currency, 1);
+        return;
+      }
+      const stored = selectStored.get(row.id);
+      if (!isNewer(row, stored)) return;
+      updateRow.run(row.topic, row.partition, row.offset, row.kafkaTimestampMs, row.provider, row.status,
+        row.amount, row.amountMinor, row.currency, row.customerEmail, emailLc, row.createdAt,
+        row.processedAt, row.metadata, nowMs, stored[0]);
+      const [, topic, , , , , provider, status, currency] = stored;
+      if (row.topic !== topic || BigInt(row.provider) !== provider || BigInt(row.status) !== status || row.currency !== currency) {
+        counts.add(topic, Number(provider), Number(status), currency, -1);
+        counts.add(row.topic, row.provider, row.status, row.currency, 1);
+      }
+    });
+  }
+  counts.write();
+});
+
+const deleteChunk = db.transaction((statement, ...params) => {
+  const counts = new CountChanges();
+  const deleted = statement.all(...params);
+  for (const row of deleted) counts.add(row.topic, row.provider, row.status, row.currency, -1);
+  counts.write();
+  return deleted.length;
+});
 
 const reply = (id, error, result) =>
   parentPort.postMessage(error === undefined ? { id, result } : { id, error: String(error) });
@@ -76,14 +157,14 @@ function retention(id, request) {
   const step = () => {
     try {
       if (byAge) {
-        const { changes } = deleteLastSeenBefore.run(request.lastSeenBefore, request.chunk);
+        const changes = deleteChunk(deleteLastSeenBefore, request.lastSeenBefore, request.chunk);
         deleted += changes;
         if (changes < request.chunk) byAge = false;
         return setImmediate(step);
       }
       const excess = Number(countAll.get().n) - request.maxPayments;
       if (excess > 0) {
-        const { changes } = deleteFirstSeen.run(Math.min(excess, request.chunk));
+        const changes = deleteChunk(deleteFirstSeen, Math.min(excess, request.chunk));
         deleted += changes;
         if (changes > 0 && excess > changes) return setImmediate(step);
       }
@@ -95,12 +176,31 @@ function retention(id, request) {
   step();
 }
 
+// Upserts queue here until this thread's event loop has taken every message waiting for it, then
+// go in one transaction (see writeBatches). Any other command first writes the queued upserts, so
+// everything still happens in the order it was sent.
+let queued = [];
+function writeQueued() {
+  if (queued.length === 0) return;
+  const batches = queued;
+  queued = [];
+  try {
+    writeBatches(batches);
+    for (const batch of batches) reply(batch.id);
+  } catch (error) {
+    for (const batch of batches) reply(batch.id, error);
+  }
+}
+
 parentPort.on("message", (message) => {
+  if (message.kind === "upsert") {
+    if (queued.length === 0) setImmediate(writeQueued);
+    queued.push(message);
+    return;
+  }
+  writeQueued();
   try {
     switch (message.kind) {
-      case "upsert":
-        writeBatch(message.rows);
-        return reply(message.id);
       case "retention":
         return retention(message.id, message.request);
       case "optimize":
@@ -119,7 +219,6 @@ parentPort.on("message", (message) => {
 
 export interface SqliteWriterOptions {
   file: string;
-  upsertSql: string;
   cacheKiB: number;
   autocheckpointPages: number;
   walSizeLimitBytes: number;
@@ -164,13 +263,13 @@ export function startSqliteWriter(options: SqliteWriterOptions): SqliteWriter {
     return new Promise<number>((resolve, reject) => {
       pending.set(id, { resolve, reject });
       worker.ref();
-      worker.postMessage({ ...command, id });
+      worker.postMessage({ ...command, id }, command.kind === "upsert" ? [command.rows] : []);
     });
   };
 
   return {
-    async upsert(rows) {
-      if (rows.length > 0) await send({ kind: "upsert", rows });
+    async upsert(rows, nowMs) {
+      await send({ kind: "upsert", rows, nowMs });
     },
     enforceRetention: (request) => send({ kind: "retention", request }),
     async optimize() {

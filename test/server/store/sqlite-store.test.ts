@@ -6,6 +6,7 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { PaymentSchema, PaymentStatus, Provider } from "../../../gen/payment/payment_pb.js";
 import type { PaymentQuery, Retention, StoredPayment } from "../../../server/store/payment-store.js";
+import { migrations } from "../../../server/store/sqlite-migrations.js";
 import { openSqliteStore, sqliteFileName } from "../../../server/store/sqlite-store.js";
 import { describePaymentStoreContract } from "./payment-store-contract.js";
 
@@ -40,7 +41,9 @@ describe("SQLite store", () => {
     await (await openSqliteStore({ dataDir, retention: defaultRetention })).close();
     await (await openSqliteStore({ dataDir, retention: defaultRetention })).close();
     const db = new Database(join(dataDir, sqliteFileName), { readonly: true });
-    expect(db.prepare("SELECT version FROM schema_migrations").all()).toEqual([{ version: 1 }]);
+    expect(db.prepare("SELECT version FROM schema_migrations").all()).toEqual(
+      migrations.map(({ version }) => ({ version })),
+    );
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     db.close();
   });
@@ -103,6 +106,10 @@ describe("SQLite store", () => {
       { createdFrom: 1_000_500n },
       { maxAmountMinor: 80_000n, statuses: [PaymentStatus.STATUS_PENDING, PaymentStatus.STATUS_FAILED] },
       { customerEmail: "C7@Example.com", createdFrom: 1_003_000n },
+      // Equality filters alone: pages merged from each admitted class's run of payments_class.
+      { topic: "quiet", statuses: [PaymentStatus.STATUS_PENDING] },
+      { providers: [Provider.PAYPAL, Provider.STRIPE], currency: "USD" },
+      { statuses: [PaymentStatus.STATUS_FAILED], topic: "busy", currency: "EUR" },
     ];
     for (const query of queries) {
       const expected = rows
@@ -134,5 +141,65 @@ describe("SQLite store", () => {
       expect(totalCount).toBe(expected.length);
     }
     await store.close();
+  });
+  it("upgrades a database of schema version 1: its counts stay exact without the count triggers", async () => {
+    const dataDir = tempDir();
+    const file = join(dataDir, sqliteFileName);
+    const old = new Database(file);
+    old.pragma("journal_mode = WAL");
+    old.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL);
+      ${migrations[0]?.sql}
+      INSERT INTO schema_migrations VALUES (1, 'payments', 0);`);
+    const insert =
+      old.prepare(`INSERT INTO payments (id, topic, kafka_partition, kafka_offset, kafka_timestamp_ms,
+      provider, status, amount, amount_minor, currency, customer_email, email_lc, created_at, processed_at, metadata,
+      first_seen_ms, last_seen_ms) VALUES (?, 'old', 0, ?, ?, ?, ?, 1.5, 150, ?, 'a@b.c', 'a@b.c', 100, 100, '{}', ?, ?)`);
+    // Stored by version 1's triggers: 30 payments over 3 providers, 2 statuses, 2 currencies.
+    for (let i = 0; i < 30; i++)
+      insert.run(`old-${i}`, i, i, (i % 3) + 1, (i % 2) + 1, i % 2 ? "USD" : "EUR", i, Date.now());
+    old.close();
+
+    const store = await openSqliteStore({ dataDir, retention: { maxPayments: 25, maxAgeMs: 86_400_000 } });
+    const count = async (query: PaymentQuery) => (await store.list({ ...query, limit: 1 })).totalCount;
+    expect(await count({})).toBe(30);
+    expect(await count({ providers: [Provider.STRIPE] })).toBe(10);
+    // A status change of a payment stored before the upgrade moves it between counts once.
+    await store.upsert([
+      {
+        payment: create(PaymentSchema, {
+          id: "old-0",
+          provider: Provider.STRIPE,
+          status: PaymentStatus.STATUS_FAILED,
+          currency: "EUR",
+          createdAt: 100n,
+        }),
+        source: { topic: "old", partition: 0, offset: 100, kafkaTimestampMs: 100 },
+      },
+      {
+        payment: create(PaymentSchema, {
+          id: "new-0",
+          provider: Provider.PAYPAL,
+          status: PaymentStatus.STATUS_FAILED,
+          currency: "EUR",
+        }),
+        source: { topic: "old", partition: 1, offset: 0, kafkaTimestampMs: 100 },
+      },
+    ]);
+    expect(await count({})).toBe(31);
+    expect(await count({ statuses: [PaymentStatus.STATUS_FAILED] })).toBe(2);
+    expect(await count({ statuses: [PaymentStatus.STATUS_PENDING], currency: "EUR" })).toBe(14);
+    // Retention deletes the 6 first seen (old-0 among them, which keeps its first-seen place).
+    expect(await store.enforceRetention(Date.now())).toBe(6);
+    expect(await count({})).toBe(25);
+    expect(await count({ statuses: [PaymentStatus.STATUS_FAILED] })).toBe(1);
+    expect(await count({ providers: [Provider.STRIPE] })).toBe(8);
+    await store.close();
+
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").all()).toEqual([]);
+    expect(db.prepare("SELECT version FROM schema_migrations").all()).toEqual(
+      migrations.map(({ version }) => ({ version })),
+    );
+    db.close();
   });
 });

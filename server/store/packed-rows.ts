@@ -1,0 +1,137 @@
+// Payments cross from the event loop to the SQLite writer thread as one ArrayBuffer per batch,
+// transferred, not copied: posting an array of row arrays structured-cloned every string and
+// number of every row on the event loop and again into the writer's heap. The writer thread runs
+// plain CommonJS given as source text (sqlite-writer.ts), so the decoder is source text as well;
+// decodePackedRows compiles that same text for this module's callers and tests.
+//
+// Layout, little-endian: u32 row count, then per row provider, status, partition (i32 each),
+// offset, Kafka timestamp, amount (f64 each), amount_minor, created_at, processed_at (i64 each),
+// then id, topic, currency, customer_email and the metadata as JSON, each a u32 byte length and
+// its UTF-8 bytes.
+import type { StoredPayment } from "./payment-store.js";
+
+/** One payment as the writer thread reads it. */
+export interface PackedRow {
+  provider: number;
+  status: number;
+  partition: number;
+  offset: number;
+  kafkaTimestampMs: number;
+  amount: number;
+  amountMinor: bigint;
+  createdAt: bigint;
+  processedAt: bigint;
+  id: string;
+  topic: string;
+  currency: string;
+  customerEmail: string;
+  /** The payment's metadata as JSON text. */
+  metadata: string;
+}
+
+const fixedBytes = 3 * 4 + 3 * 8 + 3 * 8;
+const textFields = 5;
+
+/** The decoder's source: a function `decodePackedRows(buffer, visit)` that needs only Node's Buffer. */
+export const packedRowsDecoderSource = `
+function decodePackedRows(buffer, visit) {
+  const view = new DataView(buffer);
+  const bytes = Buffer.from(buffer);
+  let at = 4;
+  const text = () => {
+    const length = view.getUint32(at, true);
+    const start = at + 4;
+    at = start + length;
+    return bytes.toString("utf8", start, at);
+  };
+  // One object, refilled per row: the visitor reads it before the next row is decoded.
+  const row = {
+    provider: 0, status: 0, partition: 0, offset: 0, kafkaTimestampMs: 0, amount: 0,
+    amountMinor: 0n, createdAt: 0n, processedAt: 0n,
+    id: "", topic: "", currency: "", customerEmail: "", metadata: "",
+  };
+  const count = view.getUint32(0, true);
+  for (let i = 0; i < count; i++) {
+    row.provider = view.getInt32(at, true);
+    row.status = view.getInt32(at + 4, true);
+    row.partition = view.getInt32(at + 8, true);
+    row.offset = view.getFloat64(at + 12, true);
+    row.kafkaTimestampMs = view.getFloat64(at + 20, true);
+    row.amount = view.getFloat64(at + 28, true);
+    row.amountMinor = view.getBigInt64(at + 36, true);
+    row.createdAt = view.getBigInt64(at + 44, true);
+    row.processedAt = view.getBigInt64(at + 52, true);
+    at += ${fixedBytes};
+    row.id = text();
+    row.topic = text();
+    row.currency = text();
+    row.customerEmail = text();
+    row.metadata = text();
+    visit(row);
+  }
+  return count;
+}`;
+
+/**
+ * Calls `visit` with each row of a buffer from encodePackedRows, in order, reusing one object (copy
+ * what must outlive the call); returns the number of rows.
+ */
+export const decodePackedRows = new Function(`${packedRowsDecoderSource}\nreturn decodePackedRows;`)() as (
+  buffer: ArrayBuffer,
+  visit: (row: PackedRow) => void,
+) => number;
+
+const utf8 = new TextEncoder();
+
+/** The batch as one buffer, ready to be transferred to the writer thread. */
+export function encodePackedRows(batch: readonly StoredPayment[]): ArrayBuffer {
+  const metadata = batch.map((stored) => JSON.stringify(stored.payment.metadata));
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit; the unused tail is simply never read.
+  let capacity = 4;
+  batch.forEach(({ payment, source }, i) => {
+    const chars =
+      payment.id.length +
+      source.topic.length +
+      payment.currency.length +
+      payment.customerEmail.length +
+      (metadata[i]?.length ?? 0);
+    capacity += fixedBytes + 4 * textFields + 3 * chars;
+  });
+  const buffer = new ArrayBuffer(capacity);
+  const view = new DataView(buffer);
+  const bytes = new Uint8Array(buffer);
+  let at = 4;
+  const text = (value: string) => {
+    // Most of pa's text is ASCII: copied byte by byte, it needs no subarray and no encoder call.
+    let end = at + 4;
+    for (let i = 0; i < value.length; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) {
+        end = at + 4 + utf8.encodeInto(value, bytes.subarray(at + 4)).written;
+        break;
+      }
+      bytes[end++] = code;
+    }
+    view.setUint32(at, end - at - 4, true);
+    at = end;
+  };
+  view.setUint32(0, batch.length, true);
+  batch.forEach(({ payment, source }, i) => {
+    view.setInt32(at, payment.provider, true);
+    view.setInt32(at + 4, payment.status, true);
+    view.setInt32(at + 8, source.partition, true);
+    view.setFloat64(at + 12, source.offset, true);
+    view.setFloat64(at + 20, source.kafkaTimestampMs, true);
+    view.setFloat64(at + 28, payment.amount, true);
+    view.setBigInt64(at + 36, payment.amountMinor, true);
+    view.setBigInt64(at + 44, payment.createdAt, true);
+    view.setBigInt64(at + 52, payment.processedAt, true);
+    at += fixedBytes;
+    text(payment.id);
+    text(source.topic);
+    text(payment.currency);
+    text(payment.customerEmail);
+    text(metadata[i] ?? "{}");
+  });
+  return buffer;
+}
