@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file payment/payment.proto.
  */
 export const file_payment_payment: GenFile = /*@__PURE__*/
-  fileDesc("ChVwYXltZW50L3BheW1lbnQucHJvdG8SB3BheW1lbnQi5wIKB1BheW1lbnQSCgoCaWQYASABKAkSIwoIcHJvdmlkZXIYAiABKA4yES5wYXltZW50LlByb3ZpZGVyEg4KBmFtb3VudBgDIAEoARIQCghjdXJyZW5jeRgEIAEoCRImCgZzdGF0dXMYBSABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSFgoOY3VzdG9tZXJfZW1haWwYBiABKAkSEgoKY3JlYXRlZF9hdBgHIAEoAxIUCgxwcm9jZXNzZWRfYXQYCCABKAMSMAoIbWV0YWRhdGEYCSADKAsyHi5wYXltZW50LlBheW1lbnQuTWV0YWRhdGFFbnRyeRIUCgxhbW91bnRfbWlub3IYCiABKAMSJgoGc291cmNlGAsgASgLMhYucGF5bWVudC5QYXltZW50U291cmNlGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLVAQoNUGF5bWVudFNvdXJjZRINCgV0b3BpYxgBIAEoCRIRCglwYXJ0aXRpb24YAiABKAUSDgoGb2Zmc2V0GAMgASgDEjMKD2thZmthX3RpbWVzdGFtcBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZmlyc3Rfc2VlbhgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJbGFzdF9zZWVuGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCInChFHZXRQYXltZW50UmVxdWVzdBISCgpwYXltZW50X2lkGAEgASgJItQDChNMaXN0UGF5bWVudHNSZXF1ZXN0EiMKCHByb3ZpZGVyGAEgASgOMhEucGF5bWVudC5Qcm92aWRlchImCgZzdGF0dXMYAiABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSDQoFbGltaXQYAyABKAUSDgoGY3Vyc29yGAQgASgJEg0KBXRvcGljGAUgASgJEiQKCXByb3ZpZGVycxgGIAMoDjIRLnBheW1lbnQuUHJvdmlkZXISKAoIc3RhdHVzZXMYByADKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSEAoIY3VycmVuY3kYCCABKAkSFgoOY3VzdG9tZXJfZW1haWwYCSABKAkSMAoMY3JlYXRlZF9mcm9tGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX3RvGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChBtaW5fYW1vdW50X21pbm9yGAwgASgDSACIAQESHQoQbWF4X2Ftb3VudF9taW5vchgNIAEoA0gBiAEBQhMKEV9taW5fYW1vdW50X21pbm9yQhMKEV9tYXhfYW1vdW50X21pbm9yIlsKC1BheW1lbnRMaXN0EiIKCHBheW1lbnRzGAEgAygLMhAucGF5bWVudC5QYXltZW50EhMKC25leHRfY3Vyc29yGAIgASgJEhMKC3RvdGFsX2NvdW50GAMgASgFIr0CCg1TdHJlYW1SZXF1ZXN0Eg0KBXRvcGljGAEgASgJEiMKCHByb3ZpZGVyGAIgASgOMhEucGF5bWVudC5Qcm92aWRlchImCgZzdGF0dXMYAyABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSGwoOZXhpc3RpbmdfbGltaXQYBCABKAVIAYgBARIlCgVzdGFydBgFIAEoDjIULnBheW1lbnQuU3RyZWFtU3RhcnRIABIwCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAEhYKDHN0YXJ0X2N1cnNvchgHIAEoCUgAEh0KFWFsbG93X2N1cnNvcl9mYWxsYmFjaxgIIAEoCEIQCg5zdGFydF9wb3NpdGlvbkIRCg9fZXhpc3RpbmdfbGltaXQivAEKDFBheW1lbnRFdmVudBIhCgdwYXltZW50GAEgASgLMhAucGF5bWVudC5QYXltZW50EhIKCmV2ZW50X3R5cGUYAiABKAkSDQoFdG9waWMYAyABKAkSEQoJcGFydGl0aW9uGAQgASgFEg4KBm9mZnNldBgFIAEoAxIzCg9rYWZrYV90aW1lc3RhbXAYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmN1cnNvchgHIAEoCSISChBHZXRUb3BpY3NSZXF1ZXN0IlEKCVRvcGljTGlzdBIOCgZ0b3BpY3MYASADKAkSDQoFY291bnQYAiABKAUSJQoHZGV0YWlscxgDIAMoCzIULnBheW1lbnQuVG9waWNTdGF0dXMi5gIKC1RvcGljU3RhdHVzEg0KBXRvcGljGAEgASgJEhMKC3N1YnNjcmliZXJzGAIgASgFEhIKCnBhcnRpdGlvbnMYAyABKAUSGQoRbWVzc2FnZXNfY29uc3VtZWQYBCABKAMSGQoMY29uc3VtZXJfbGFnGAUgASgDSACIAQESMAoMYWN0aXZlX3NpbmNlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZwaW5uZWQYByABKAgSHgoWbWVzc2FnZXNfZGVhZF9sZXR0ZXJlZBgIIAEoAxIVCg1icmVha2VyX3N0YXRlGAkgASgJEhUKDXBhdXNlZF9yZWFzb24YCiABKAkSEQoJcmVhZF9vbmx5GAsgASgIEhgKEG1lc3NhZ2VzX2ludmFsaWQYDCABKAMSGwoTbGFzdF9pbnZhbGlkX3JlYXNvbhgNIAEoCUIPCg1fY29uc3VtZXJfbGFnKmEKCFByb3ZpZGVyEhQKEFBST1ZJREVSX1VOS05PV04QABITCg9QUk9WSURFUl9TVFJJUEUQARIVChFQUk9WSURFUl9SQVpPUlBBWRACEhMKD1BST1ZJREVSX1BBWVBBTBADKnUKDVBheW1lbnRTdGF0dXMSEgoOU1RBVFVTX1VOS05PV04QABISCg5TVEFUVVNfUEVORElORxABEhQKEFNUQVRVU19DT01QTEVURUQQAhIRCg1TVEFUVVNfRkFJTEVEEAMSEwoPU1RBVFVTX1JFRlVOREVEEAQqXwoLU3RyZWFtU3RhcnQSHAoYU1RSRUFNX1NUQVJUX1VOU1BFQ0lGSUVEEAASFwoTU1RSRUFNX1NUQVJUX0xBVEVTVBABEhkKFVNUUkVBTV9TVEFSVF9FQVJMSUVTVBACMp4CCg5QYXltZW50U2VydmljZRI/CgpHZXRQYXltZW50EhoucGF5bWVudC5HZXRQYXltZW50UmVxdWVzdBoQLnBheW1lbnQuUGF5bWVudCIDkAIBEkcKDExpc3RQYXltZW50cxIcLnBheW1lbnQuTGlzdFBheW1lbnRzUmVxdWVzdBoULnBheW1lbnQuUGF5bWVudExpc3QiA5ACARJBCg5TdHJlYW1QYXltZW50cxIWLnBheW1lbnQuU3RyZWFtUmVxdWVzdBoVLnBheW1lbnQuUGF5bWVudEV2ZW50MAESPwoJR2V0VG9waWNzEhkucGF5bWVudC5HZXRUb3BpY3NSZXF1ZXN0GhIucGF5bWVudC5Ub3BpY0xpc3QiA5ACAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChVwYXltZW50L3BheW1lbnQucHJvdG8SB3BheW1lbnQi5wIKB1BheW1lbnQSCgoCaWQYASABKAkSIwoIcHJvdmlkZXIYAiABKA4yES5wYXltZW50LlByb3ZpZGVyEg4KBmFtb3VudBgDIAEoARIQCghjdXJyZW5jeRgEIAEoCRImCgZzdGF0dXMYBSABKA4yFi5wYXltZW50LlBheW1lbnRTdGF0dXMSFgoOY3VzdG9tZXJfZW1haWwYBiABKAkSEgoKY3JlYXRlZF9hdBgHIAEoAxIUCgxwcm9jZXNzZWRfYXQYCCABKAMSMAoIbWV0YWRhdGEYCSADKAsyHi5wYXltZW50LlBheW1lbnQuTWV0YWRhdGFFbnRyeRIUCgxhbW91bnRfbWlub3IYCiABKAMSJgoGc291cmNlGAsgASgLMhYucGF5bWVudC5QYXltZW50U291cmNlGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLVAQoNUGF5bWVudFNvdXJjZRINCgV0b3BpYxgBIAEoCRIRCglwYXJ0aXRpb24YAiABKAUSDgoGb2Zmc2V0GAMgASgDEjMKD2thZmthX3RpbWVzdGFtcBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZmlyc3Rfc2VlbhgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJbGFzdF9zZWVuGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJAChFHZXRQYXltZW50UmVxdWVzdBISCgpwYXltZW50X2lkGAEgASgJEhcKD2NvbnNpc3RlbnRfd2l0aBgCIAEoCSLtAwoTTGlzdFBheW1lbnRzUmVxdWVzdBIjCghwcm92aWRlchgBIAEoDjIRLnBheW1lbnQuUHJvdmlkZXISJgoGc3RhdHVzGAIgASgOMhYucGF5bWVudC5QYXltZW50U3RhdHVzEg0KBWxpbWl0GAMgASgFEg4KBmN1cnNvchgEIAEoCRINCgV0b3BpYxgFIAEoCRIkCglwcm92aWRlcnMYBiADKA4yES5wYXltZW50LlByb3ZpZGVyEigKCHN0YXR1c2VzGAcgAygOMhYucGF5bWVudC5QYXltZW50U3RhdHVzEhAKCGN1cnJlbmN5GAggASgJEhYKDmN1c3RvbWVyX2VtYWlsGAkgASgJEjAKDGNyZWF0ZWRfZnJvbRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF90bxgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoQbWluX2Ftb3VudF9taW5vchgMIAEoA0gAiAEBEh0KEG1heF9hbW91bnRfbWlub3IYDSABKANIAYgBARIXCg9jb25zaXN0ZW50X3dpdGgYDiABKAlCEwoRX21pbl9hbW91bnRfbWlub3JCEwoRX21heF9hbW91bnRfbWlub3IiagoLUGF5bWVudExpc3QSIgoIcGF5bWVudHMYASADKAsyEC5wYXltZW50LlBheW1lbnQSEwoLbmV4dF9jdXJzb3IYAiABKAkSEwoLdG90YWxfY291bnQYAyABKAUSDQoFYXNfb2YYBCABKAkivQIKDVN0cmVhbVJlcXVlc3QSDQoFdG9waWMYASABKAkSIwoIcHJvdmlkZXIYAiABKA4yES5wYXltZW50LlByb3ZpZGVyEiYKBnN0YXR1cxgDIAEoDjIWLnBheW1lbnQuUGF5bWVudFN0YXR1cxIbCg5leGlzdGluZ19saW1pdBgEIAEoBUgBiAEBEiUKBXN0YXJ0GAUgASgOMhQucGF5bWVudC5TdHJlYW1TdGFydEgAEjAKCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAASFgoMc3RhcnRfY3Vyc29yGAcgASgJSAASHQoVYWxsb3dfY3Vyc29yX2ZhbGxiYWNrGAggASgIQhAKDnN0YXJ0X3Bvc2l0aW9uQhEKD19leGlzdGluZ19saW1pdCK8AQoMUGF5bWVudEV2ZW50EiEKB3BheW1lbnQYASABKAsyEC5wYXltZW50LlBheW1lbnQSEgoKZXZlbnRfdHlwZRgCIAEoCRINCgV0b3BpYxgDIAEoCRIRCglwYXJ0aXRpb24YBCABKAUSDgoGb2Zmc2V0GAUgASgDEjMKD2thZmthX3RpbWVzdGFtcBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGY3Vyc29yGAcgASgJIhIKEEdldFRvcGljc1JlcXVlc3QiUQoJVG9waWNMaXN0Eg4KBnRvcGljcxgBIAMoCRINCgVjb3VudBgCIAEoBRIlCgdkZXRhaWxzGAMgAygLMhQucGF5bWVudC5Ub3BpY1N0YXR1cyKKAwoLVG9waWNTdGF0dXMSDQoFdG9waWMYASABKAkSEwoLc3Vic2NyaWJlcnMYAiABKAUSEgoKcGFydGl0aW9ucxgDIAEoBRIZChFtZXNzYWdlc19jb25zdW1lZBgEIAEoAxIZCgxjb25zdW1lcl9sYWcYBSABKANIAIgBARIwCgxhY3RpdmVfc2luY2UYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnBpbm5lZBgHIAEoCBIeChZtZXNzYWdlc19kZWFkX2xldHRlcmVkGAggASgDEhUKDWJyZWFrZXJfc3RhdGUYCSABKAkSFQoNcGF1c2VkX3JlYXNvbhgKIAEoCRIRCglyZWFkX29ubHkYCyABKAgSGAoQbWVzc2FnZXNfaW52YWxpZBgMIAEoAxIbChNsYXN0X2ludmFsaWRfcmVhc29uGA0gASgJEhUKCHZpZXdfbGFnGB4gASgDSAGIAQFCDwoNX2NvbnN1bWVyX2xhZ0ILCglfdmlld19sYWcqYQoIUHJvdmlkZXISFAoQUFJPVklERVJfVU5LTk9XThAAEhMKD1BST1ZJREVSX1NUUklQRRABEhUKEVBST1ZJREVSX1JBWk9SUEFZEAISEwoPUFJPVklERVJfUEFZUEFMEAMqdQoNUGF5bWVudFN0YXR1cxISCg5TVEFUVVNfVU5LTk9XThAAEhIKDlNUQVRVU19QRU5ESU5HEAESFAoQU1RBVFVTX0NPTVBMRVRFRBACEhEKDVNUQVRVU19GQUlMRUQQAxITCg9TVEFUVVNfUkVGVU5ERUQQBCpfCgtTdHJlYW1TdGFydBIcChhTVFJFQU1fU1RBUlRfVU5TUEVDSUZJRUQQABIXChNTVFJFQU1fU1RBUlRfTEFURVNUEAESGQoVU1RSRUFNX1NUQVJUX0VBUkxJRVNUEAIyngIKDlBheW1lbnRTZXJ2aWNlEj8KCkdldFBheW1lbnQSGi5wYXltZW50LkdldFBheW1lbnRSZXF1ZXN0GhAucGF5bWVudC5QYXltZW50IgOQAgESRwoMTGlzdFBheW1lbnRzEhwucGF5bWVudC5MaXN0UGF5bWVudHNSZXF1ZXN0GhQucGF5bWVudC5QYXltZW50TGlzdCIDkAIBEkEKDlN0cmVhbVBheW1lbnRzEhYucGF5bWVudC5TdHJlYW1SZXF1ZXN0GhUucGF5bWVudC5QYXltZW50RXZlbnQwARI/CglHZXRUb3BpY3MSGS5wYXltZW50LkdldFRvcGljc1JlcXVlc3QaEi5wYXltZW50LlRvcGljTGlzdCIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A payment normalized from a provider's raw Kafka message.
@@ -150,6 +150,19 @@ export type GetPaymentRequest = Message<"payment.GetPaymentRequest"> & {
    * @generated from field: string payment_id = 1;
    */
   paymentId: string;
+
+  /**
+   * A PaymentEvent's cursor (or a PaymentList's as_of): read your stream. The call first waits
+   * until pa's store (the view that follows the log) holds every record of that cursor's topic
+   * before its positions, bounded by the call's deadline (and 60 s at most): then
+   * DEADLINE_EXCEEDED; UNAVAILABLE while the view is paused (the store's circuit breaker open);
+   * FAILED_PRECONDITION for a topic streamed read-only (nothing of it is stored). Partitions this
+   * instance does not process (SHARE_PROCESSING, or a topic no stream reads right now): it polls
+   * the store for the payment until the deadline instead. Empty: no wait.
+   *
+   * @generated from field: string consistent_with = 2;
+   */
+  consistentWith: string;
 };
 
 /**
@@ -247,6 +260,15 @@ export type ListPaymentsRequest = Message<"payment.ListPaymentsRequest"> & {
    * @generated from field: optional int64 max_amount_minor = 13;
    */
   maxAmountMinor?: bigint | undefined;
+
+  /**
+   * A PaymentEvent's cursor: the list is read only after pa's store holds that cursor's topic up
+   * to it, as GetPaymentRequest.consistent_with says (no polling: partitions processed elsewhere
+   * are not waited for).
+   *
+   * @generated from field: string consistent_with = 14;
+   */
+  consistentWith: string;
 };
 
 /**
@@ -276,6 +298,17 @@ export type PaymentList = Message<"payment.PaymentList"> & {
    * @generated from field: int32 total_count = 3;
    */
   totalCount: number;
+
+  /**
+   * With a `topic` filter on a topic pa processes: a cursor of the store's position in that topic
+   * when this page was read (per partition, the first offset it did not yet hold). Start
+   * StreamPayments with start_cursor = as_of to get exactly the updates after what was listed.
+   * Partitions another instance processes carry this instance's stream position instead. Empty
+   * without a topic filter (a cursor names one topic) and for a topic streamed read-only.
+   *
+   * @generated from field: string as_of = 4;
+   */
+  asOf: string;
 };
 
 /**
@@ -520,7 +553,7 @@ export type TopicStatus = Message<"payment.TopicStatus"> & {
   messagesDeadLettered: bigint;
 
   /**
-   * "closed" while the topic is processing; while it is paused, the state ("open" or "half-open")
+   * "closed" while the topic's view is storing; while it is paused, the state ("open" or "half-open")
    * of the circuit breaker of the dependency (store or dead-letter topic) it waits for.
    *
    * @generated from field: string breaker_state = 9;
@@ -528,8 +561,9 @@ export type TopicStatus = Message<"payment.TopicStatus"> & {
   breakerState: string;
 
   /**
-   * Why the topic's partitions are paused; empty while it is processing. A paused topic resumes
-   * from its first unprocessed record once the dependency is back.
+   * Why the topic's view (its store writes and dead letters) is paused; empty while it follows
+   * the log. Streams go on meanwhile; the view resumes from its first unstored record once the
+   * dependency is back.
    *
    * @generated from field: string paused_reason = 10;
    */
@@ -558,6 +592,16 @@ export type TopicStatus = Message<"payment.TopicStatus"> & {
    * @generated from field: string last_invalid_reason = 13;
    */
   lastInvalidReason: string;
+
+  /**
+   * Records already streamed that pa's store (the view) has not stored or dead-lettered yet,
+   * over the partitions this instance processes; unset for a read-only topic. The view's distance
+   * behind the end of the topic is consumer_lag + view_lag. (Numbers 14-29 are kept for other
+   * status fields.)
+   *
+   * @generated from field: optional int64 view_lag = 30;
+   */
+  viewLag?: bigint | undefined;
 };
 
 /**

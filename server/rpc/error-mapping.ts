@@ -11,7 +11,9 @@ import { TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
 import { InvalidCursorError } from "../store/payment-store.js";
 import { InvalidStreamCursorError, StreamCursorOutOfRangeError } from "../streaming/stream-cursor.js";
-import { StreamInterruptedError, StreamLimitError } from "../streaming/stream-hub.js";
+import { StreamInterruptedError, StreamLimitError, ViewNotKeptError } from "../streaming/stream-hub.js";
+import { ViewUnavailableError } from "../streaming/topic-feed.js";
+import { ConsistencyDeadlineError } from "./read-your-stream.js";
 import { RequestError } from "./request-validation.js";
 
 export class PaymentNotFoundError extends Error {
@@ -59,6 +61,10 @@ export function toConnectError(error: unknown, logger?: Logger): ConnectError {
   }
   if (error instanceof StreamCursorOutOfRangeError) return new ConnectError(error.message, Code.OutOfRange);
   if (error instanceof StreamLimitError) return new ConnectError(error.message, Code.ResourceExhausted);
+  if (error instanceof ConsistencyDeadlineError)
+    return new ConnectError(error.message, Code.DeadlineExceeded);
+  if (error instanceof ViewUnavailableError) return new ConnectError(error.message, Code.Unavailable);
+  if (error instanceof ViewNotKeptError) return new ConnectError(error.message, Code.FailedPrecondition);
   if (error instanceof StreamInterruptedError) {
     const trailer = new Headers();
     if (error.cursor) trailer.set(RESUME_CURSOR_TRAILER, error.cursor);

@@ -13,10 +13,12 @@ import {
 import type { Access } from "../auth/access.js";
 import { type Identity, identityKey } from "../auth/identity.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
+import { encodeStreamCursor } from "../streaming/stream-cursor.js";
 import type { StreamHub } from "../streaming/stream-hub.js";
 import { PaymentNotFoundError } from "./error-mapping.js";
 import { listQuery } from "./list-query.js";
 import type { PaymentStreams } from "./payment-streams.js";
+import { awaitConsistency, pollUntilFound } from "./read-your-stream.js";
 import { RequestError } from "./request-validation.js";
 
 /** The client connection a call arrived on, set by the HTTP layer, for per-connection limits. */
@@ -57,7 +59,13 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
       const identity = context.values.get(identityKey);
       const id = request.paymentId.trim();
       if (!id) throw new RequestError("invalid_argument", "payment_id is required");
-      const stored = await deps.store.get(id);
+      const consistency = request.consistentWith
+        ? await awaitConsistency(deps.hub, deps.access, identity, request.consistentWith, context.signal)
+        : undefined;
+      let stored = await deps.store.get(id);
+      // The view of some partition is kept elsewhere: the payment may still be on its way there.
+      if (!stored && consistency?.outcome === "partial")
+        stored = await pollUntilFound(consistency, () => deps.store.get(id));
       // One it may not see is answered as one that does not exist: no existence leak.
       if (!stored || !deps.access.maySee(identity, stored)) throw new PaymentNotFoundError(id);
       return shown(identity, stored);
@@ -68,12 +76,19 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
       const query = listQuery(request);
       if (query.customerEmail) deps.access.requirePii(identity, "filtering by customer_email");
       if (query.topic) deps.access.requireTopic(identity, query.topic);
+      if (request.consistentWith)
+        await awaitConsistency(deps.hub, deps.access, identity, request.consistentWith, context.signal);
       const scope = deps.access.listScope(identity, query.topic ? [query.topic] : await deps.store.topics());
-      const page = await deps.store.list({ ...query, ...scope });
+      const read = () => deps.store.list({ ...query, ...scope });
+      // Read at a known view position of the listed topic, so that a stream can start right there.
+      const { value: page, positions } = query.topic
+        ? await deps.hub.readAtViewPosition(query.topic, read)
+        : { value: await read(), positions: undefined };
       return create(PaymentListSchema, {
         payments: page.payments.map((stored) => shown(identity, stored)),
         nextCursor: page.nextCursor,
         totalCount: page.totalCount,
+        asOf: query.topic && positions ? encodeStreamCursor(query.topic, positions) : "",
       });
     },
 
@@ -119,6 +134,7 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
             readOnly: s.readOnly,
             messagesInvalid: BigInt(s.messagesInvalid),
             lastInvalidReason: s.lastInvalidReason,
+            ...(s.viewLag !== undefined ? { viewLag: BigInt(s.viewLag) } : {}),
           }),
         ),
       });

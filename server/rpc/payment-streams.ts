@@ -76,8 +76,27 @@ export class PaymentStreams {
     const releaseSlot = this.reserveSlot(connection);
     let subscription: Subscription | undefined;
     try {
-      subscription = await deps.hub.subscribe(topic, view ? { ...filter, view } : filter, start);
-      const stored = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
+      let stored: StoredPayment[] = [];
+      // The hand-off: a live stream's snapshot is read at a known view position and its live part
+      // starts exactly there (the stretch the view has not stored yet comes from Kafka), so every
+      // update is sent once, in "existing" or in "new".
+      const snapshot =
+        existing > 0 && start.kind === "latest"
+          ? await deps.hub.snapshotAtView(topic, () => deps.store.recent({ topic, ...filter }, existing))
+          : undefined;
+      if (snapshot) {
+        const { value, positions } = snapshot;
+        // Stored by an earlier run past what it committed: left to the live part.
+        stored = value.filter((row) => row.source.offset < (positions[row.source.partition] ?? 0));
+        subscription = await deps.hub.subscribe(topic, view ? { ...filter, view } : filter, {
+          kind: "cursor",
+          positions,
+          allowFallback: true,
+        });
+      } else {
+        subscription = await deps.hub.subscribe(topic, view ? { ...filter, view } : filter, start);
+        stored = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
+      }
       const opened = subscription;
       const cancelExpiry = onCredentialExpiry(identity, () =>
         deps.hub.interrupt(
