@@ -226,7 +226,12 @@ export class StreamHub {
     if (!this.processes(topic)) return undefined;
     const feed = await this.feedFor(topic);
     if (feed.readOnly) return undefined;
-    return feed.atViewPosition(read);
+    try {
+      return await feed.atViewPosition(read);
+    } catch (error) {
+      this.lingerIfUnused(feed);
+      throw error;
+    }
   }
 
   private async committedPositions(topic: string): Promise<number[]> {
