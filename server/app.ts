@@ -28,6 +28,8 @@ import { TokensFile } from "./auth/tokens-file.js";
 import type { Config } from "./config/config.js";
 import { corsHandler } from "./http/cors.js";
 import { serveHealthEndpoints } from "./http/health-endpoints.js";
+import { type HttpIdentify, serveMetrics } from "./http/metrics-endpoint.js";
+import { MetricsListener } from "./http/metrics-listener.js";
 import { OnePortServer } from "./http/one-port-server.js";
 import { staticFiles } from "./http/static-files.js";
 import { connectionConfig } from "./kafka/client-config.js";
@@ -35,6 +37,10 @@ import { ConsumerPool } from "./kafka/consumer-pool.js";
 import { GroupMembership } from "./kafka/group-membership.js";
 import { TopicAdmin } from "./kafka/topic-admin.js";
 import type { Logger } from "./observability/logger.js";
+import { PaMetrics } from "./observability/metrics.js";
+import { rpcMetricsInterceptor } from "./observability/rpc-metrics-interceptor.js";
+import { RpcObserver } from "./observability/rpc-observer.js";
+import { Tracing } from "./observability/tracing.js";
 import { GuardedDeadLetterProducer } from "./resilience/guarded-dead-letter-producer.js";
 import { GuardedPaymentStore } from "./resilience/guarded-payment-store.js";
 import { ProcessingResilience } from "./resilience/processing-resilience.js";
@@ -59,6 +65,10 @@ export interface App {
    * Keeps the tokens in use when the file is bad; returns whether it reloaded.
    */
   reloadTokens(): boolean;
+  /** METRICS_PORT's listener, when configured. */
+  metricsAddress?: AddressInfo;
+  /** OpenTelemetry tracing (off, with the no-op tracer, unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
+  tracing: Tracing;
   stop(): Promise<void>;
 }
 
@@ -84,6 +94,20 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     ...(config.auth.mode === "jwt" ? { jwt: JwtVerifier.create(config.auth) } : {}),
     mtls,
   });
+  const metrics = new PaMetrics();
+  const tracing = await Tracing.start({
+    ...(config.observability.otlpEndpoint ? { endpoint: config.observability.otlpEndpoint } : {}),
+    serviceName: config.observability.serviceName,
+  });
+  if (tracing.enabled) logger.info(`[MANAGER] Tracing to ${config.observability.otlpEndpoint}`);
+  const observer = new RpcObserver(metrics, tracing);
+  // Who reads /metrics from off the host: the caller the authenticator makes of the request (with
+  // AUTH_MODE=none, ANONYMOUS, which has the `metrics` grant).
+  const identifyHttp: HttpIdentify = (request) =>
+    authenticator.authenticate({
+      authorization: request.headers?.authorization,
+      certificate: mtls ? clientCertificateOf(request.socket) : undefined,
+    });
   const settings = connectionConfig(config.kafka);
   const admin = new TopicAdmin(settings);
   const store = await openStore(config.store);
@@ -120,6 +144,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     rules,
     consumerSettings: settings,
     logger,
+    metrics,
+    tracing,
   });
   const health = new HealthStatus();
   health.set("", "NOT_SERVING");
@@ -165,11 +191,13 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     access,
     streams: config.streams,
     maxStreamsPerConnection: config.server.maxStreamsPerConnection,
+    tracing,
   });
   const nativeGrpcStreams = new NativeGrpcStreams({
     streams: paymentStreams,
     frames: new EventFrames(),
     logger,
+    observer,
     unavailableReason,
     authenticate: (request) =>
       authenticator.authenticate({
@@ -186,6 +214,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       access,
       logger,
       cacheRecords: config.admin.deadLetterCacheRecords,
+      tracing,
     });
     registerHealth(router, health);
     registerReflection(router, {
@@ -203,8 +232,10 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   const cors = corsHandler(config.access.corsOrigins);
   const handler = connectNodeAdapter({
     routes,
-    // The audit log sees each admin call's final code, so it is outside the error mapping.
+    // Outermost first: the audit log and the RPC metrics see the code the client gets, after error
+    // mapping; authentication comes before anything that needs the caller.
     interceptors: [
+      rpcMetricsInterceptor(observer),
       auditInterceptor(logger),
       errorMappingInterceptor(logger),
       authenticationInterceptor(authenticator, {
@@ -225,6 +256,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     },
     fallback: (request, response) => {
       if (serveHealthEndpoints(request, response, readiness)) return;
+      if (serveMetrics(request, response, metrics, identifyHttp)) return;
       if (dashboard(request, response)) return;
       response.writeHead(404, { "content-type": "text/plain" });
       response.end(`no route for ${request.method} ${request.url}\n`);
@@ -256,6 +288,18 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   });
   const address = await server.listen();
   tokens?.start();
+  metrics.observe({
+    feeds: () => hub.activeFeeds(),
+    streamCount: () => hub.streamCount,
+    connectionCount: () => server.connectionCount,
+    breakers: () => resilience.guards.map((guard) => ({ dependency: guard.name, state: guard.state })),
+  });
+  const { metricsPort } = config.observability;
+  const metricsListener =
+    metricsPort !== undefined
+      ? new MetricsListener(config.server.host, metricsPort, metrics, readiness)
+      : undefined;
+  const metricsAddress = await metricsListener?.listen();
 
   let stopping = false;
   const connectPolicy = retry(handleAll, {
@@ -332,6 +376,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     ready,
     hub,
     reloadTokens: () => tokens?.reload() ?? false,
+    tracing,
+    ...(metricsAddress ? { metricsAddress } : {}),
     async stop() {
       stopping = true;
       tokens?.stop();
@@ -350,6 +396,9 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         await admin.disconnect();
       }
       await store.close();
+      await metricsListener?.close();
+      // Last: the spans of the final batches are exported before pa exits.
+      await tracing.stop();
     },
   };
 }

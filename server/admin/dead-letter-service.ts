@@ -23,6 +23,7 @@ import { maskEmailsIn } from "../auth/pii-mask.js";
 import type { LibrdkafkaConfig } from "../kafka/client-config.js";
 import { type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
+import { type Tracing, traceContextKey } from "../observability/tracing.js";
 import {
   errorFilter,
   pageSize,
@@ -36,7 +37,7 @@ import { pageDeadLetters } from "./dead-letter-page.js";
 import { DeadLetterReadError, readDeadLetterRange } from "./dead-letter-reader.js";
 import type { DeadLetterRecord, RecordPosition } from "./dead-letter-record.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
-import { republish } from "./redrive.js";
+import { type RedriveTrace, republish } from "./redrive.js";
 import { planRedrive, type RedriveChoice } from "./redrive-selection.js";
 
 export interface DeadLetterServiceDependencies {
@@ -50,6 +51,8 @@ export interface DeadLetterServiceDependencies {
   readTimeoutMs?: number;
   /** Dead letters kept between calls, over all topics (DLQ_CACHE_RECORDS; 0: none). */
   cacheRecords: number;
+  /** A redriven record continues its original trace (and links the redrive call's). */
+  tracing: Tracing;
 }
 
 export function registerDeadLetterService(router: ConnectRouter, deps: DeadLetterServiceDependencies): void {
@@ -117,11 +120,17 @@ export function registerDeadLetterService(router: ConnectRouter, deps: DeadLette
       const identity = context.values.get(identityKey);
       const topic = sourceTopic(request.topic, (named) => deps.access.requireAdmin(identity, named));
       const choice = redriveChoice(request);
-      return oneAtATime(() => redrive(topic, choice, request));
+      const trace = { tracing: deps.tracing, call: context.values.get(traceContextKey) };
+      return oneAtATime(() => redrive(topic, choice, request, trace));
     },
   });
 
-  async function redrive(topic: string, choice: RedriveChoice, request: RedriveDeadLettersRequest) {
+  async function redrive(
+    topic: string,
+    choice: RedriveChoice,
+    request: RedriveDeadLettersRequest,
+    trace: RedriveTrace,
+  ) {
     const { partitions, entries } = await entriesOf(topic);
     const plan = planRedrive(entries, choice, request.force);
     const redriven: RedriveResult[] = [];
@@ -129,7 +138,7 @@ export function registerDeadLetterService(router: ConnectRouter, deps: DeadLette
     if (request.dryRun) {
       redriven.push(...plan.redrive.map((entry) => result(entry.source, {})));
     } else {
-      for (const outcome of await republish(deps.settings, topic, partitions, plan.redrive)) {
+      for (const outcome of await republish(deps.settings, topic, partitions, plan.redrive, trace)) {
         if ("landed" in outcome) {
           redriven.push(
             result(outcome.source, {

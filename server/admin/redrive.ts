@@ -7,6 +7,7 @@
 // (the DLQ stays a topic of envelopes; a copy is what the list collapses anyway). A producer of
 // its own per call: redrives are rare.
 import { KafkaJS } from "@confluentinc/kafka-javascript";
+import { type Context, type Link, ROOT_CONTEXT, type Span, SpanKind, trace } from "@opentelemetry/api";
 import type { LibrdkafkaConfig } from "../kafka/client-config.js";
 import {
   DEAD_LETTER_HEADERS,
@@ -15,6 +16,8 @@ import {
   REDRIVE_COUNT_HEADER,
   REDRIVEN_FROM_HEADER,
 } from "../kafka/dead-letter-producer.js";
+import { traceHeaders } from "../kafka/record-headers.js";
+import type { Tracing } from "../observability/tracing.js";
 import type { DeadLetterEntry } from "./dead-letter-index.js";
 import { positionValue, REDRIVEN_TO_HEADER, type RecordPosition } from "./dead-letter-record.js";
 
@@ -32,6 +35,48 @@ export interface OutgoingRecord {
   value: Buffer | string;
   partition: number;
   headers: KafkaJS.IHeaders;
+}
+
+/** Tracing for a redrive: the redrive call's context, while tracing is on. */
+export interface RedriveTrace {
+  tracing: Tracing;
+  call: Context | undefined;
+}
+
+/**
+ * A publish span per redriven record, in the trace its original record carried (else the redrive
+ * call's), linked to the call; the record's traceparent becomes this span, so its next consume
+ * continues the same trace. Nothing while tracing is off.
+ */
+function tracePublish(
+  redriveTrace: RedriveTrace | undefined,
+  sourceTopic: string,
+  entry: DeadLetterEntry,
+  record: OutgoingRecord,
+): Span | undefined {
+  if (!redriveTrace?.tracing.enabled) return undefined;
+  const { tracing, call } = redriveTrace;
+  const carried = traceHeaders(entry);
+  const parent = (carried && tracing.extract(carried)) ?? call ?? ROOT_CONTEXT;
+  const callSpan = call && trace.getSpanContext(call);
+  const links: Link[] = callSpan && parent !== call ? [{ context: callSpan }] : [];
+  const span = tracing.tracer.startSpan(
+    `${sourceTopic} publish`,
+    {
+      kind: SpanKind.PRODUCER,
+      links,
+      attributes: {
+        "messaging.system": "kafka",
+        "messaging.destination.name": sourceTopic,
+        "pa.redrive.count": entry.redriveCount + 1,
+      },
+    },
+    parent,
+  );
+  const headers = record.headers as Record<string, unknown>;
+  delete headers.tracestate;
+  Object.assign(headers, tracing.inject(trace.setSpan(parent, span)));
+  return span;
 }
 
 /** Where a republished record landed, or why producing it failed. */
@@ -96,6 +141,7 @@ export async function republish(
   sourceTopic: string,
   sourcePartitions: number,
   entries: readonly DeadLetterEntry[],
+  redriveTrace?: RedriveTrace,
 ): Promise<RedriveOutcome[]> {
   if (entries.length === 0) return [];
   const producer = new KafkaJS.Kafka({
@@ -116,9 +162,17 @@ export async function republish(
   try {
     // One send per record, all issued before any is awaited: librdkafka keeps their order, and
     // each send's metadata is that one record's offset (a shared send reports only the lowest).
-    const sent = entries.map((entry) =>
-      producer.send({ topic: sourceTopic, messages: [redriveMessage(sourceTopic, entry, sourcePartitions)] }),
-    );
+    const sent = entries.map((entry) => {
+      const message = redriveMessage(sourceTopic, entry, sourcePartitions);
+      const span = tracePublish(redriveTrace, sourceTopic, entry, message);
+      const sending = producer.send({ topic: sourceTopic, messages: [message] });
+      if (span)
+        void sending.then(
+          () => span.end(),
+          () => span.end(),
+        );
+      return sending;
+    });
     const results = await Promise.allSettled(sent);
     const landings = results.map((result, i) => {
       const entry = entries[i] as DeadLetterEntry;

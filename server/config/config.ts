@@ -161,6 +161,21 @@ export interface Config {
      */
     corsOrigins: string[];
   };
+  observability: {
+    /**
+     * METRICS_PORT: a second, plain-HTTP listener (on GRPC_HOST) serving only /metrics, /healthz and
+     * /readyz to anyone who reaches it, for a Prometheus outside the loopback interface when pa's
+     * own port requires credentials. Unset: /metrics only on pa's port.
+     */
+    metricsPort?: number;
+    /**
+     * OTEL_EXPORTER_OTLP_ENDPOINT: the OpenTelemetry collector's OTLP/HTTP base URL (traces go to
+     * <url>/v1/traces). Unset: tracing is off and costs nothing.
+     */
+    otlpEndpoint?: string;
+    /** OTEL_SERVICE_NAME: the service.name of pa's spans (default "pa"). */
+    serviceName: string;
+  };
   log: {
     level: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
     format: "pretty" | "json";
@@ -360,6 +375,20 @@ const schema = z.object({
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     })
     .optional(),
+  METRICS_PORT: count(0, 65535).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .trim()
+    .refine((value) => {
+      if (value === "") return true;
+      try {
+        return ["http:", "https:"].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, "must be the collector's http:// or https:// URL, e.g. http://otel-collector:4318")
+    .optional(),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default("pa"),
   RETRY_MAX_ATTEMPTS: count(0, 100).default(3),
   RETRY_INITIAL_DELAY: duration.default(100),
   WRITE_ATTEMPT_TIMEOUT: duration.refine((ms) => ms >= 100, "must be at least 100ms").default(10_000),
@@ -452,6 +481,11 @@ export function parseConfig(env: Env, isTty = false): Config {
         "with the embedded store each instance would hold only its share of the payments",
     );
   }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.GRPC_PORT) {
+    throw new ConfigError(
+      `invalid configuration:\n  METRICS_PORT: must differ from GRPC_PORT (both ${e.GRPC_PORT}); /metrics is on GRPC_PORT already, unset METRICS_PORT or pick another port`,
+    );
+  }
   if (e.STREAM_DEFAULT_EXISTING > e.STREAM_MAX_EXISTING) {
     throw new ConfigError(
       "invalid configuration:\n  STREAM_DEFAULT_EXISTING: must not exceed STREAM_MAX_EXISTING " +
@@ -531,6 +565,11 @@ export function parseConfig(env: Env, isTty = false): Config {
       ...(e.TENANT_METADATA_KEY ? { tenantMetadataKey: e.TENANT_METADATA_KEY } : {}),
       piiMetadataKeys: e.PII_METADATA_KEYS,
       corsOrigins: e.CORS_ORIGINS,
+    },
+    observability: {
+      ...(e.METRICS_PORT !== undefined ? { metricsPort: e.METRICS_PORT } : {}),
+      ...(e.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
+      serviceName: e.OTEL_SERVICE_NAME,
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (isTty ? "pretty" : "json") },
   };

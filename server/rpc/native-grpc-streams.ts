@@ -19,8 +19,8 @@ import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grp
 import { PaymentService, StreamRequestSchema } from "../../gen/payment/payment_pb.js";
 import type { Identity } from "../auth/identity.js";
 import type { Logger } from "../observability/logger.js";
+import type { CallEnd, RpcObserver } from "../observability/rpc-observer.js";
 import { type EventFrames, FRAME_HEADER_BYTES } from "../streaming/event-frames.js";
-import type { Subscription } from "../streaming/subscription.js";
 import { toConnectError } from "./error-mapping.js";
 import type { PaymentStream, PaymentStreams } from "./payment-streams.js";
 
@@ -30,6 +30,8 @@ export interface NativeGrpcStreamsDependencies {
   logger: Logger;
   /** Who is calling (throws AuthenticationError), as Connect's authentication interceptor does. */
   authenticate: (request: Http2ServerRequest) => Promise<Identity>;
+  /** Times and traces each call, as the Connect interceptor does for the other paths. */
+  observer: RpcObserver;
   /** Why payment RPCs cannot be served right now (Kafka not connected yet), or undefined. */
   unavailableReason: () => string | undefined;
 }
@@ -65,6 +67,7 @@ class NativeStreamCall {
   private opened: PaymentStream | undefined;
   private deadlineError: ConnectError | undefined;
   private deadline: NodeJS.Timeout | undefined;
+  private readonly observed: CallEnd;
 
   constructor(
     private readonly deps: NativeGrpcStreamsDependencies,
@@ -75,6 +78,15 @@ class NativeStreamCall {
     private readonly contentType: string,
   ) {
     this.stream = response.stream;
+    this.observed = deps.observer.start({
+      service: PaymentService.typeName,
+      method: PaymentService.method.streamPayments.name,
+      protocol: "grpc",
+      header: (name) => {
+        const value = request.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      },
+    }).end;
   }
 
   run(): void {
@@ -100,15 +112,20 @@ class NativeStreamCall {
     }
     this.respond();
     if (opened.existing.length > 0) await this.write(this.deps.frames.chunkOf(opened.existing));
-    await this.pump(opened.subscription);
+    await this.pump(opened);
   }
 
   /** Writes the subscription's events as they come, in chunks, until it ends. */
-  private async pump(subscription: Subscription): Promise<void> {
+  private async pump(opened: PaymentStream): Promise<void> {
+    const { subscription } = opened;
     for (;;) {
       const events = subscription.take(MAX_EVENTS_PER_WRITE);
       if (events.length > 0) {
-        await this.write(this.deps.frames.chunkOf(events));
+        // write() hands the chunk to the stream before it waits for flow control: that moment is
+        // when the events were written to this client.
+        const written = this.write(this.deps.frames.chunkOf(events));
+        opened.sent(events);
+        await written;
         continue;
       }
       const ending = subscription.ending;
@@ -207,6 +224,10 @@ class NativeStreamCall {
   private finish(error: ConnectError | undefined): void {
     if (this.finished) return;
     this.finished = true;
+    // A client that went away before the end gets no status: its call counts as cancelled.
+    this.observed(
+      this.stream.closed && !error ? new ConnectError("the client went away", Code.Canceled) : error,
+    );
     clearTimeout(this.deadline);
     this.opened?.close();
     if (this.stream.closed || this.stream.destroyed) return;

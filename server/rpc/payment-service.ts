@@ -4,6 +4,7 @@ import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type ConnectRouter, createContextKey } from "@connectrpc/connect";
 import {
   type Payment,
+  type PaymentEvent,
   PaymentListSchema,
   PaymentService,
   PaymentSourceSchema,
@@ -15,6 +16,7 @@ import { type Identity, identityKey } from "../auth/identity.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { encodeStreamCursor } from "../streaming/stream-cursor.js";
 import type { StreamHub } from "../streaming/stream-hub.js";
+import type { SubscriberSummary } from "../streaming/subscriber-stats.js";
 import { PaymentNotFoundError } from "./error-mapping.js";
 import { listQuery } from "./list-query.js";
 import type { PaymentStreams } from "./payment-streams.js";
@@ -50,6 +52,27 @@ function withSource(stored: StoredPayment, shown: Payment): Payment {
     }),
   };
 }
+
+/** GetTopics' view of the topic's subscribers: lag and latency percentiles, and the slowest one. */
+function subscriberFields(summary: SubscriberSummary | undefined) {
+  if (!summary) return {};
+  const { slowest } = summary;
+  // Tenths of a millisecond: finer is noise, and the dashboard shows the number as it comes.
+  const ms = (value: number) => Math.round(value * 10) / 10;
+  return {
+    subscriberLagP50: BigInt(summary.lagP50),
+    subscriberLagP99: BigInt(summary.lagP99),
+    ...(summary.latencyP50Ms !== undefined ? { deliveryLatencyP50Ms: ms(summary.latencyP50Ms) } : {}),
+    ...(summary.latencyP99Ms !== undefined ? { deliveryLatencyP99Ms: ms(summary.latencyP99Ms) } : {}),
+    slowestSubscriberPeer: slowest.peer,
+    slowestSubscriberIdentity: slowest.identity,
+    slowestSubscriberLag: BigInt(slowest.lagRecords),
+    ...(slowest.latencyMs !== undefined ? { slowestSubscriberLatencyMs: ms(slowest.latencyMs) } : {}),
+  };
+}
+
+// The native path writes up to 512 events at once; Connect's counts follow the same rhythm.
+const MAX_EVENTS_PER_COUNT = 512;
 
 export function registerPaymentService(router: ConnectRouter, deps: PaymentServiceDependencies): void {
   const shown = (identity: Identity, stored: StoredPayment) =>
@@ -104,10 +127,20 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
       // signal releases the subscription (and its queue) at once.
       const release = () => stream.close();
       context.signal.addEventListener("abort", release, { once: true });
+      // Counted (and their latency taken) once per burst, when the queue runs dry, not per event.
+      const written: PaymentEvent[] = [];
       try {
         yield* stream.existing;
-        yield* stream.subscription.events();
+        for await (const event of stream.subscription.events()) {
+          written.push(event);
+          if (stream.subscription.queued === 0 || written.length >= MAX_EVENTS_PER_COUNT) {
+            stream.sent(written);
+            written.length = 0;
+          }
+          yield event;
+        }
       } finally {
+        stream.sent(written);
         context.signal.removeEventListener("abort", release);
         stream.close();
       }
@@ -134,6 +167,7 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
             readOnly: s.readOnly,
             messagesInvalid: BigInt(s.messagesInvalid),
             lastInvalidReason: s.lastInvalidReason,
+            ...subscriberFields(s.subscribersSummary),
             ...(s.viewLag !== undefined ? { viewLag: BigInt(s.viewLag) } : {}),
           }),
         ),

@@ -4,6 +4,7 @@
 // (native-grpc-streams.ts) both start their streams here, so they behave the same.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { SpanKind } from "@opentelemetry/api";
 import {
   type PaymentEvent,
   PaymentEventSchema,
@@ -14,6 +15,8 @@ import {
 import type { Access } from "../auth/access.js";
 import { onCredentialExpiry } from "../auth/credential-expiry.js";
 import { CredentialExpiredError, type Identity } from "../auth/identity.js";
+import type { TopicMetrics } from "../observability/metrics.js";
+import type { Tracing } from "../observability/tracing.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
 import type { Subscription } from "../streaming/subscription.js";
@@ -26,12 +29,18 @@ export interface PaymentStreamsDependencies {
   access: Access;
   streams: { defaultExisting: number; maxExisting: number };
   maxStreamsPerConnection: number;
+  tracing: Tracing;
 }
 
 /** One open StreamPayments call: first `existing`, then the subscription's events. */
 export interface PaymentStream {
   existing: PaymentEvent[];
   subscription: Subscription;
+  /**
+   * Called where the subscription's events are written to the client (native write(), Connect's
+   * yield): counts them and records the delivery latency of the last one.
+   */
+  sent(events: readonly PaymentEvent[]): void;
   /** Releases the subscription and the connection's slot. Idempotent. */
   close(): void;
 }
@@ -45,6 +54,54 @@ function existingEvent(stored: StoredPayment): PaymentEvent {
     offset: BigInt(stored.source.offset),
     kafkaTimestamp: timestampFromMs(stored.source.kafkaTimestampMs),
   });
+}
+
+/** The client's address:port, from the connection (an HTTP/2 session or an HTTP/1.1 socket). */
+function peerAddress(connection: object | undefined): string {
+  const socket = (connection && "socket" in connection ? connection.socket : connection) as
+    | { remoteAddress?: string; remotePort?: number }
+    | undefined;
+  if (!socket?.remoteAddress) return "";
+  const host = socket.remoteAddress.includes(":") ? `[${socket.remoteAddress}]` : socket.remoteAddress;
+  return `${host}:${socket.remotePort ?? 0}`;
+}
+
+// One counter add and one histogram observation per write, whatever its number of events.
+function recordSent(
+  subscription: Subscription,
+  metrics: TopicMetrics | undefined,
+  events: readonly PaymentEvent[],
+) {
+  const last = events[events.length - 1];
+  if (!last) return;
+  metrics?.streamedEvents.inc(events.length);
+  if (!last.kafkaTimestamp) return;
+  const { seconds, nanos } = last.kafkaTimestamp;
+  const latencyMs = Math.max(0, Date.now() - (Number(seconds) * 1000 + nanos / 1e6));
+  subscription.recordDeliveryLatency(latencyMs);
+  metrics?.deliveryLatency.observe(latencyMs / 1000);
+}
+
+// A span per event of a traced record, under its consume span, as it is written to this client.
+function traceSent(tracing: Tracing, subscription: Subscription, events: readonly PaymentEvent[]) {
+  for (const event of events) {
+    const context = tracing.contextOfEvent(event);
+    if (!context) continue;
+    tracing.tracer
+      .startSpan(
+        `${subscription.topic} send`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            "messaging.destination.name": subscription.topic,
+            "client.address": subscription.subscriber.peer,
+            "pa.subscriber.identity": subscription.subscriber.identity,
+          },
+        },
+        context,
+      )
+      .end();
+  }
 }
 
 export class PaymentStreams {
@@ -73,6 +130,7 @@ export class PaymentStreams {
     };
     const view = deps.access.eventView(identity);
 
+    const subscriber = { peer: peerAddress(connection), identity: identity.name };
     const releaseSlot = this.reserveSlot(connection);
     let subscription: Subscription | undefined;
     try {
@@ -88,16 +146,27 @@ export class PaymentStreams {
         const { value, positions } = snapshot;
         // Stored by an earlier run past what it committed: left to the live part.
         stored = value.filter((row) => row.source.offset < (positions[row.source.partition] ?? 0));
-        subscription = await deps.hub.subscribe(topic, view ? { ...filter, view } : filter, {
-          kind: "cursor",
-          positions,
-          allowFallback: true,
-        });
+        subscription = await deps.hub.subscribe(
+          topic,
+          view ? { ...filter, view } : filter,
+          {
+            kind: "cursor",
+            positions,
+            allowFallback: true,
+          },
+          subscriber,
+        );
       } else {
-        subscription = await deps.hub.subscribe(topic, view ? { ...filter, view } : filter, start);
+        subscription = await deps.hub.subscribe(
+          topic,
+          view ? { ...filter, view } : filter,
+          start,
+          subscriber,
+        );
         stored = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
       }
       const opened = subscription;
+      const metrics = deps.hub.topicMetrics(topic);
       const cancelExpiry = onCredentialExpiry(identity, () =>
         deps.hub.interrupt(
           opened,
@@ -111,6 +180,10 @@ export class PaymentStreams {
           return view ? view(event) : event;
         }),
         subscription: opened,
+        sent: (events) => {
+          recordSent(opened, metrics, events);
+          if (deps.tracing.enabled) traceSent(deps.tracing, opened, events);
+        },
         close() {
           if (closed) return;
           closed = true;

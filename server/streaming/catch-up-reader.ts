@@ -78,6 +78,7 @@ export async function catchUp(
         ),
       );
       const nowMs = Date.now();
+      let served = 0;
       for (const record of records) {
         const { partition, offset } = record;
         const wanted = subscription.lagging.get(partition);
@@ -103,12 +104,14 @@ export async function catchUp(
             source: { topic: feed.topic, partition, offset, kafkaTimestampMs: record.timestamp ?? nowMs },
           };
           subscription.push(feed.event(stored, record, feed.cursorFor(subscription)));
+          served++;
         }
         if (offset + 1 >= (feed.next[partition] ?? 0)) {
           attach(feed, subscription, partition, offset + 1);
           detach(partition);
         }
       }
+      feed.metrics.catchUpEvents.inc(served);
       for (const partition of attachWhereCaughtUp(feed, subscription)) {
         if (assigned.has(partition)) detach(partition);
       }

@@ -8,6 +8,7 @@ import picomatch from "picomatch";
 import type { Config } from "../config/config.js";
 import type { DeadLetter, DeadLetterProducer } from "../kafka/dead-letter-producer.js";
 import type { Logger } from "../observability/logger.js";
+import type { TopicMetrics } from "../observability/metrics.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 
 export interface CommitOffset {
@@ -49,6 +50,9 @@ export interface ProcessedTopicDependencies {
   deadLetters: DeadLetterProducer;
   committer: OffsetCommitter;
   logger: Logger;
+  metrics: TopicMetrics;
+  /** Starts timing a store write; the returned function ends it. */
+  timeStoreWrite: () => () => void;
 }
 
 /** A processed topic: payments stored, invalid records dead-lettered, offsets committed. */
@@ -61,8 +65,15 @@ export function processedTopic(
     readOnly: false,
     committer: deps.committer,
     async persist(valid, invalid) {
-      await Promise.all([deps.store.upsert(valid), deps.deadLetters.send(topic, partitions, invalid)]);
+      const stored = async () => {
+        if (valid.length === 0) return;
+        const done = deps.timeStoreWrite();
+        await deps.store.upsert(valid);
+        done();
+      };
+      await Promise.all([stored(), deps.deadLetters.send(topic, partitions, invalid)]);
       for (const letter of invalid) {
+        deps.metrics.deadLettered(letter.error);
         deps.logger.warn(
           { topic, partition: letter.partition, offset: letter.offset, error: letter.error },
           `[DLQ:${topic}] Sent: ${letter.key?.toString() ?? `${letter.partition}@${letter.offset}`} (${letter.reason})`,

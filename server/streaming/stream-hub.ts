@@ -12,12 +12,15 @@ import type { GroupMembership } from "../kafka/group-membership.js";
 import type { PooledConsumer } from "../kafka/pooled-consumer.js";
 import { type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
+import type { PaMetrics, TopicMetrics } from "../observability/metrics.js";
+import type { Tracing } from "../observability/tracing.js";
 import type { PaymentRules } from "../payment/parse-payment.js";
 import type { PaymentStore } from "../store/payment-store.js";
 import { catchUp } from "./catch-up-reader.js";
 import { type ProcessingPolicy, processedTopic, processesTopic, READ_ONLY } from "./processing-policy.js";
 import { resumeOffsets } from "./stream-cursor.js";
-import { type StreamFilter, Subscription } from "./subscription.js";
+import { type SubscriberSummary, subscriberStats, summarize } from "./subscriber-stats.js";
+import { type StreamFilter, type SubscriberInfo, Subscription, UNKNOWN_SUBSCRIBER } from "./subscription.js";
 import { TopicFeed } from "./topic-feed.js";
 
 export type StartPosition =
@@ -63,6 +66,8 @@ export interface TopicStatusView {
   lastInvalidReason: string;
   /** Records streamed that the view has not stored yet; undefined for a read-only topic. */
   viewLag: number | undefined;
+  /** Lag and latency over the subscribers; undefined without subscribers (or heads not known yet). */
+  subscribersSummary: SubscriberSummary | undefined;
 }
 
 /**
@@ -87,6 +92,8 @@ export interface StreamHubDependencies {
   rules: PaymentRules;
   consumerSettings: LibrdkafkaConfig;
   logger: Logger;
+  metrics: PaMetrics;
+  tracing: Tracing;
   /** pa's seat in the consumer group for the pinned topics, when there are any. */
   membership?: GroupMembership;
 }
@@ -117,7 +124,12 @@ export class StreamHub {
     for (const topic of this.deps.config.kafka.pinnedTopics) this.startPinned(topic);
   }
 
-  async subscribe(topic: string, filter: StreamFilter, start: StartPosition): Promise<Subscription> {
+  async subscribe(
+    topic: string,
+    filter: StreamFilter,
+    start: StartPosition,
+    subscriber: SubscriberInfo = UNKNOWN_SUBSCRIBER,
+  ): Promise<Subscription> {
     if (this.stopping)
       throw new StreamInterruptedError("pa is shutting down; reconnect to another instance", "");
     if (this.openStreams >= this.deps.config.server.maxStreams) {
@@ -132,8 +144,12 @@ export class StreamHub {
       // A read-only topic's new feed starts where its first subscriber does.
       feed = await this.feedFor(topic, offsets);
       const active = feed;
-      const subscription = new Subscription(topic, filter, this.deps.config.streams.bufferEvents, (s) =>
-        this.release(s, active),
+      const subscription = new Subscription(
+        topic,
+        filter,
+        this.deps.config.streams.bufferEvents,
+        (s) => this.release(s, active),
+        subscriber,
       );
       // Decided synchronously with adding the subscriber, so no record slips in between.
       for (let partition = 0; partition < feed.partitions; partition++) {
@@ -180,7 +196,18 @@ export class StreamHub {
         messagesInvalid: feed.invalid,
         lastInvalidReason: feed.lastInvalidReason,
         viewLag: feed.viewLag(),
+        subscribersSummary: summarize(subscriberStats(feed)),
       }));
+  }
+
+  /** An active topic's counters (for the RPC writers); undefined once its feed stopped. */
+  topicMetrics(topic: string): TopicMetrics | undefined {
+    return this.feeds.get(topic)?.metrics;
+  }
+
+  /** The active topics' feeds, for the metrics read at scrape time (do not mutate). */
+  activeFeeds(): Iterable<TopicFeed> {
+    return this.feeds.values();
   }
 
   /** Waits until the topic's view stored up to `positions` where this instance keeps it (see ViewWait). */
@@ -302,6 +329,7 @@ export class StreamHub {
     const processed = this.processes(topic) || !firstOffsets;
     const partitions = processed ? await this.deps.admin.partitionCount(topic) : firstOffsets.length;
     const offsets = processed ? await this.groupOffsets(topic, partitions, member) : [...firstOffsets];
+    const metrics = this.deps.metrics.forTopic(topic);
     const policy: ProcessingPolicy = processed
       ? processedTopic(topic, partitions, {
           store: this.deps.store,
@@ -309,6 +337,8 @@ export class StreamHub {
           // A group with live members refuses commits from a client outside it.
           committer: this.deps.membership ?? member,
           logger,
+          metrics,
+          timeStoreWrite: () => this.deps.metrics.storeWriteDuration.startTimer(),
         })
       : READ_ONLY;
     const pinned = config.kafka.pinnedTopics.includes(topic);
@@ -316,6 +346,8 @@ export class StreamHub {
       policy,
       rules: this.deps.rules,
       logger,
+      metrics,
+      tracing: this.deps.tracing,
       ...(this.deps.membership ? { membership: this.deps.membership } : {}),
       onLagging: (subscription, laggingFeed) => this.scheduleCatchUp(subscription, laggingFeed),
     });

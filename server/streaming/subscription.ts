@@ -18,6 +18,16 @@ export interface StreamFilter {
   view?: (event: PaymentEvent) => PaymentEvent;
 }
 
+/** Who holds a stream, for GetTopics' slowest subscriber: never a metric label. */
+export interface SubscriberInfo {
+  /** The client's address and port as pa's socket sees it (a proxy's, behind one). */
+  peer: string;
+  /** The caller's identity name ("anonymous" without authentication). */
+  identity: string;
+}
+
+export const UNKNOWN_SUBSCRIBER: SubscriberInfo = Object.freeze({ peer: "", identity: "" });
+
 export class Subscription {
   /** partition -> next offset this subscriber needs, for partitions detached from the live feed. */
   readonly lagging = new Map<number, number>();
@@ -28,6 +38,11 @@ export class Subscription {
   /** The cursor of the last event handed to the client. */
   lastCursor = "";
   delivered = 0;
+  /**
+   * From the Kafka timestamp of the last event written to the client to the moment it was written;
+   * undefined until one was.
+   */
+  deliveryLatencyMs: number | undefined;
 
   private queue: PaymentEvent[] = [];
   private head = 0;
@@ -41,6 +56,7 @@ export class Subscription {
     readonly filter: StreamFilter,
     readonly capacity: number,
     private readonly onClose: (subscription: Subscription) => void,
+    readonly subscriber: SubscriberInfo = UNKNOWN_SUBSCRIBER,
   ) {}
 
   /** Attached to the live feed on every partition with no pending start offset: shares its events. */
@@ -135,6 +151,11 @@ export class Subscription {
     }
     this.delivered += taken.length;
     return taken;
+  }
+
+  /** Called where an event is written to the client (see PaymentStream.sent). */
+  recordDeliveryLatency(latencyMs: number): void {
+    this.deliveryLatencyMs = latencyMs;
   }
 
   /** Resolves when events are queued, or the subscription ended or closed. */

@@ -14,11 +14,16 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@confluentinc/kafka-javascript";
+import type { Context } from "@opentelemetry/api";
 import { type PaymentEvent, PaymentEventSchema, Provider } from "../../gen/payment/payment_pb.js";
 import type { DeadLetter } from "../kafka/dead-letter-producer.js";
 import type { GroupMembership } from "../kafka/group-membership.js";
 import type { PooledConsumer } from "../kafka/pooled-consumer.js";
+import { traceHeaders } from "../kafka/record-headers.js";
 import type { Logger } from "../observability/logger.js";
+import type { TopicMetrics } from "../observability/metrics.js";
+import { BatchTraces } from "../observability/record-traces.js";
+import type { Tracing } from "../observability/tracing.js";
 import { currencyExponent } from "../payment/currencies.js";
 import { formatMinor } from "../payment/money.js";
 import { type PaymentRules, parsePayment } from "../payment/parse-payment.js";
@@ -34,6 +39,10 @@ export interface TopicFeedDependencies {
   policy: ProcessingPolicy;
   rules: PaymentRules;
   logger: Logger;
+  /** This topic's counters, added to once per batch. */
+  metrics: TopicMetrics;
+  /** Spans for records that carry a traceparent, while tracing is on. */
+  tracing: Tracing;
   /** Called when a subscriber's queue overflowed and it now lags on some partition. */
   onLagging: (subscription: Subscription, feed: TopicFeed) => void;
   /**
@@ -203,6 +212,11 @@ export class TopicFeed {
     for (const { next, partition } of behind) this.viewRewound.set(partition, next);
     this.consumer.removeTopic(this.topic, this.partitions);
     this.consumer.addTopic(this.topic, this.readPositions(), this.handle);
+  }
+
+  /** This topic's counters (the catch-up readers and the RPC writers add to them too). */
+  get metrics(): TopicMetrics {
+    return this.deps.metrics;
   }
 
   /** Streamed only: nothing of it stored, dead-lettered or committed. */
@@ -396,18 +410,26 @@ export class TopicFeed {
     if (this.stopped) return;
     const nowMs = Date.now();
     const debug = this.deps.logger.isLevelEnabled("debug");
+    const { tracing, metrics } = this.deps;
+    const traces = tracing.enabled
+      ? BatchTraces.of(tracing, this.topic, batch, batch.map(traceHeaders))
+      : undefined;
     const valid: StoredPayment[] = [];
     const letters: DeadLetter[] = [];
     // partition -> [the offset after the last record queued for the view, its ownership epoch]
     const viewed = new Map<number, [number, number]>();
     let fresh = 0;
-    for (const record of batch) {
+    let freshPayments = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const record = batch[i] as Message;
       const { partition, offset } = record;
       const streams = offset >= (this.next[partition] ?? 0);
       const views = this.viewing(partition) && this.forView(partition, offset);
       if (!streams && !views) continue;
       const kafkaTimestampMs = record.timestamp ?? nowMs;
+      const parseSpan = traces?.parse(i);
       const outcome = parsePayment(record.value, { kafkaTimestampMs, nowMs }, this.deps.rules);
+      parseSpan?.end();
       const stored: StoredPayment | undefined = outcome.ok
         ? {
             payment: outcome.payment,
@@ -418,20 +440,25 @@ export class TopicFeed {
         this.next[partition] = offset + 1;
         fresh++;
         if (stored) {
+          freshPayments++;
           if (debug) this.logPayment(stored);
-          if (this.subscribers.size > 0) this.fanOut(stored, record);
+          if (this.subscribers.size > 0) this.fanOut(stored, record, traces?.contextOf(i));
         } else if (!outcome.ok) {
           this.invalid++;
           // A read-only topic may hold anything (a users topic): its reasons quote record text, so
           // only the error code is shown to whoever may stream the topic.
           this.lastInvalidReason = this.deps.policy.readOnly ? outcome.invalid.code : outcome.invalid.reason;
+          if (this.deps.policy.readOnly) metrics.invalidReadOnly(outcome.invalid.code);
         }
       }
       if (!views) continue;
       this.viewQueued[partition] = offset + 1;
       viewed.set(partition, [offset + 1, this.ownership[partition] ?? 0]);
-      if (stored) valid.push(stored);
-      else if (!outcome.ok)
+      if (stored) {
+        valid.push(stored);
+        traces?.willWrite(i, "store");
+      } else if (!outcome.ok) {
+        traces?.willWrite(i, "dead-letter");
         letters.push({
           topic: this.topic,
           partition,
@@ -443,10 +470,14 @@ export class TopicFeed {
           retryCount: 0,
           sourceHeaders: record.headers,
         });
+      }
     }
     this.consumed += fresh;
+    metrics.recordsConsumed.inc(fresh);
+    metrics.paymentsProcessed.inc(freshPayments);
     if (fresh > 0 && this.subscribers.size > 0) this.settleStartOffsets();
-    if (viewed.size > 0) this.queueForView(valid, letters, viewed);
+    if (viewed.size > 0) this.queueForView(valid, letters, viewed, traces);
+    else traces?.end();
     // Bounded: with this many records waiting for the view, reading waits for it (streams too).
     while (this.viewBacklog >= MAX_VIEW_BACKLOG && !this.pause && !this.stopped)
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
@@ -469,14 +500,22 @@ export class TopicFeed {
     valid: StoredPayment[],
     letters: DeadLetter[],
     viewed: Map<number, [number, number]>,
+    traces: BatchTraces | undefined,
   ): void {
     const records = valid.length + letters.length;
     this.viewBacklog += records;
     const written = this.writes.then(async (): Promise<number | undefined> => {
-      if (this.pause) return undefined;
+      if (this.pause) {
+        traces?.written();
+        return undefined;
+      }
+      traces?.writing(this.topic);
       try {
-        return await this.deps.policy.persist(valid, letters);
+        const deadLettered = await this.deps.policy.persist(valid, letters);
+        traces?.written();
+        return deadLettered;
       } catch (error) {
+        traces?.written(error);
         // Transient by definition: a poison record never gets here, it is a letter above.
         this.pauseView(error);
         return undefined;
@@ -485,6 +524,7 @@ export class TopicFeed {
     this.writes = written
       .then(
         (deadLettered) => {
+          traces?.end();
           if (deadLettered === undefined) return;
           this.deadLettered += deadLettered;
           for (const [partition, [end, epoch]] of viewed) {
@@ -551,7 +591,7 @@ export class TopicFeed {
     });
   }
 
-  private fanOut(stored: StoredPayment, record: Message): void {
+  private fanOut(stored: StoredPayment, record: Message, traced: Context | undefined): void {
     const { partition, offset } = record;
     let shared: PaymentEvent | undefined;
     for (const subscription of this.subscribers) {
@@ -571,10 +611,15 @@ export class TopicFeed {
         continue;
       }
       if (subscription.isSimple) {
-        shared ??= this.event(stored, record, encodeStreamCursor(this.topic, this.next));
+        if (!shared) {
+          shared = this.event(stored, record, encodeStreamCursor(this.topic, this.next));
+          if (traced) this.deps.tracing.linkEvent(shared, traced);
+        }
         subscription.push(shared);
       } else {
-        subscription.push(this.event(stored, record, this.cursorFor(subscription)));
+        const event = this.event(stored, record, this.cursorFor(subscription));
+        if (traced) this.deps.tracing.linkEvent(event, traced);
+        subscription.push(event);
       }
     }
   }

@@ -55,6 +55,17 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ PROCESS_TOPICS: "a b" })).toThrow(/PROCESS_TOPICS .*did you mean "a,b"/);
   });
 
+  it("leaves METRICS_PORT and tracing off unless set", () => {
+    expect(parseConfig({}).observability).toEqual({ serviceName: "pa" });
+    expect(
+      parseConfig({
+        METRICS_PORT: "9464",
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector:4318",
+        OTEL_SERVICE_NAME: "pa-eu",
+      }).observability,
+    ).toEqual({ metricsPort: 9464, otlpEndpoint: "http://otel-collector:4318", serviceName: "pa-eu" });
+  });
+
   it("parses durations with units or as milliseconds", () => {
     expect(parseConfig({ STREAM_LINGER: "2s", SHUTDOWN_TIMEOUT: "1500" }).streams.lingerMs).toBe(2000);
     expect(parseConfig({ SHUTDOWN_TIMEOUT: "1500" }).server.shutdownTimeoutMs).toBe(1500);
@@ -138,6 +149,13 @@ describe("parseConfig", () => {
     ["DLQ_CACHE_RECORDS", "-1", /DLQ_CACHE_RECORDS .*must be a whole number/],
     ["LOG_LEVEL", "verbose", /LOG_LEVEL .*must be trace, debug, info, warn, error, fatal or silent/],
     ["LOG_FORMAT", "xml", /LOG_FORMAT .*must be pretty or json/],
+    ["METRICS_PORT", "70000", /METRICS_PORT .*must be at most 65535/],
+    ["METRICS_PORT", "50051", /METRICS_PORT: must differ from GRPC_PORT/],
+    [
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
+      "collector:4318",
+      /OTEL_EXPORTER_OTLP_ENDPOINT .*http:\/\/ or https:\/\/ URL/,
+    ],
   ])("refuses %s=%j, naming it", (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ [name]: value })).toThrow(message);

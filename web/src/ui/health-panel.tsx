@@ -3,6 +3,7 @@
 // shown too, read from the message's schema, so the panel never lags behind the contract.
 import type { DescField } from "@bufbuild/protobuf";
 import { type TopicList, type TopicStatus, TopicStatusSchema } from "../../../gen/payment/payment_pb.js";
+import { slowestSubscriber, subscribersBehind } from "../format/subscribers.js";
 import type { ConnectionState } from "../live/live-stream.js";
 
 interface Props {
@@ -14,6 +15,17 @@ interface Props {
 }
 
 const SHOWN = new Set(["topic", "subscribers", "partitions", "consumer_lag", "messages_dead_lettered"]);
+// Shown together on a line under the topic's row, which a narrow panel has room for.
+const SUBSCRIBER_FIELDS = new Set([
+  "subscriber_lag_p50",
+  "subscriber_lag_p99",
+  "delivery_latency_p50_ms",
+  "delivery_latency_p99_ms",
+  "slowest_subscriber_peer",
+  "slowest_subscriber_identity",
+  "slowest_subscriber_lag",
+  "slowest_subscriber_latency_ms",
+]);
 
 export function connectionLabel(state: ConnectionState | undefined): { text: string; tone: string } {
   switch (state?.kind) {
@@ -49,10 +61,28 @@ function extraValue(status: TopicStatus, field: DescField): string | undefined {
   return String(value);
 }
 
+/** Under a topic with subscribers: how far behind they are, and the slowest one. */
+function subscriberLine(status: TopicStatus, columns: number) {
+  const behind = subscribersBehind(status);
+  if (!behind) return [];
+  const slowest = slowestSubscriber(status);
+  return [
+    <tr key={`${status.topic}/subscribers`} class="subscribers">
+      <td colSpan={columns} class="muted">
+        subscribers behind (median / p99): {behind}
+        {slowest && <> · slowest: {slowest}</>}
+      </td>
+    </tr>,
+  ];
+}
+
 export function HealthPanel({ connection, topics, topicsError, selected, received }: Props) {
   const label = connectionLabel(connection);
   const extraFields = TopicStatusSchema.fields.filter(
-    (f) => !SHOWN.has(f.name) && !["messages_consumed", "active_since", "pinned"].includes(f.name),
+    (f) =>
+      !SHOWN.has(f.name) &&
+      !SUBSCRIBER_FIELDS.has(f.name) &&
+      !["messages_consumed", "active_since", "pinned"].includes(f.name),
   );
   return (
     <section class="panel health" aria-label="Health">
@@ -84,7 +114,7 @@ export function HealthPanel({ connection, topics, topicsError, selected, receive
           </tr>
         </thead>
         <tbody>
-          {(topics?.details ?? []).map((status) => (
+          {(topics?.details ?? []).flatMap((status) => [
             <tr key={status.topic} class={status.topic === selected ? "selected" : ""}>
               <td class="ellipsis" title={status.topic}>
                 {status.topic}
@@ -97,8 +127,9 @@ export function HealthPanel({ connection, topics, topicsError, selected, receive
               {extraFields.map((f) => (
                 <td key={f.name}>{extraValue(status, f) ?? "—"}</td>
               ))}
-            </tr>
-          ))}
+            </tr>,
+            ...subscriberLine(status, 4 + extraFields.length),
+          ])}
         </tbody>
       </table>
     </section>
