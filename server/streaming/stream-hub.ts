@@ -57,7 +57,7 @@ export interface TopicStatusView {
   pinned: boolean;
   /** closed while processing; else the state of the breaker the paused topic waits for. */
   breakerState: string;
-  /** Why the topic's processing is paused; empty while it runs. */
+  /** Why the topic's view (store writes, dead letters) is paused; empty while it follows the log. */
   pausedReason: string;
   /** Streamed only (not in PROCESS_TOPICS): nothing stored, dead-lettered or committed. */
   readOnly: boolean;
