@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { dashboard } from "./dashboard.js";
 import { dlq } from "./dlq.js";
 import { fanOut } from "./fan-out.js";
+import { fuzz } from "./fuzz.js";
 import { latency } from "./latency.js";
 import { DEFAULT_STORE_QUERIES, DEFAULT_STORE_ROWS, store } from "./store.js";
 import { Children } from "./support/children.js";
@@ -21,7 +22,7 @@ import type { BenchContext, Scenario, Sizes } from "./support/scenario.js";
 import { throughput } from "./throughput.js";
 import { topics } from "./topics.js";
 
-const SCENARIOS: Scenario[] = [throughput, latency, fanOut, topics, store, dlq, dashboard];
+const SCENARIOS: Scenario[] = [throughput, latency, fanOut, topics, store, dlq, dashboard, fuzz];
 
 // Each size: its flag, its environment variable, its default.
 const SIZE_OPTIONS = {
@@ -39,6 +40,7 @@ const SIZE_OPTIONS = {
     help: "store: timed calls per query kind",
   },
   letters: { env: "BENCH_LETTERS", default: 50_000, help: "dlq: poison records dead-lettered and listed" },
+  requests: { env: "BENCH_REQUESTS", default: 100_000, help: "fuzz: random and mutated requests sent" },
 } as const;
 
 type SizeName = keyof typeof SIZE_OPTIONS;
@@ -107,6 +109,7 @@ function parse() {
     rows: size("rows"),
     queries: size("queries"),
     letters: size("letters"),
+    requests: size("requests"),
   };
   const brokers = String(values.brokers ?? process.env.BENCH_BROKERS ?? "127.0.0.1:9092");
   const note = (values.note as string | undefined) ?? process.env.BENCH_NOTE;

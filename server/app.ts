@@ -1,6 +1,6 @@
 // Builds pa from a validated config: Kafka clients, store, stream hub, RPC routes and the one-port
 // server. Tests call startApp() in-process on port 0; server/main.ts adds signals and the process.
-import type { Http2ServerResponse } from "node:http2";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
 import {
   Code,
@@ -9,9 +9,10 @@ import {
   createContextValues,
   type Interceptor,
 } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ExponentialBackoff, handleAll, retry } from "cockatiel";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
+import { ServerReflection as ServerReflectionV1 } from "../gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import {
   DeadLetterService,
   file_pa_admin_v1_dead_letter_service,
@@ -31,11 +32,16 @@ import { serveHealthEndpoints } from "./http/health-endpoints.js";
 import { type HttpIdentify, serveMetrics } from "./http/metrics-endpoint.js";
 import { MetricsListener } from "./http/metrics-listener.js";
 import { OnePortServer } from "./http/one-port-server.js";
+import { guardRequestSize } from "./http/oversized-requests.js";
 import { staticFiles } from "./http/static-files.js";
 import { connectionConfig } from "./kafka/client-config.js";
 import { ConsumerPool } from "./kafka/consumer-pool.js";
 import { GroupMembership } from "./kafka/group-membership.js";
 import { TopicAdmin } from "./kafka/topic-admin.js";
+import { connectionKey, peerAddressKey } from "./limits/caller.js";
+import { limitsInterceptor } from "./limits/limits-interceptor.js";
+import { RequestRate } from "./limits/request-rate.js";
+import { StreamSlots } from "./limits/stream-slots.js";
 import type { Logger } from "./observability/logger.js";
 import { PaMetrics } from "./observability/metrics.js";
 import { rpcMetricsInterceptor } from "./observability/rpc-metrics-interceptor.js";
@@ -47,9 +53,10 @@ import { ProcessingResilience } from "./resilience/processing-resilience.js";
 import { errorMappingInterceptor } from "./rpc/error-mapping.js";
 import { HealthStatus, registerHealth } from "./rpc/health-service.js";
 import { NativeGrpcStreams } from "./rpc/native-grpc-streams.js";
-import { connectionKey, registerPaymentService } from "./rpc/payment-service.js";
+import { registerPaymentService } from "./rpc/payment-service.js";
 import { PaymentStreams } from "./rpc/payment-streams.js";
 import { fileRegistryOf, registerReflection } from "./rpc/reflection-service.js";
+import { rpcAdapter } from "./rpc/rpc-adapter.js";
 import { describeStore, openStore } from "./store/open-store.js";
 import type { PaymentStore } from "./store/payment-store.js";
 import { EventFrames } from "./streaming/event-frames.js";
@@ -69,6 +76,8 @@ export interface App {
   metricsAddress?: AddressInfo;
   /** OpenTelemetry tracing (off, with the no-op tracer, unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
   tracing: Tracing;
+  /** Every open streaming call holds one (MAX_STREAMS and its per-connection and per-caller parts). */
+  streamSlots: StreamSlots;
   stop(): Promise<void>;
 }
 
@@ -82,6 +91,12 @@ export interface AppOptions {
 }
 
 const READINESS_PROBE_INTERVAL_MS = 5_000;
+// Bidirectional calls: their request body lasts as long as the call, so no body deadline.
+const STREAMED_REQUEST_PATHS = new Set(
+  [ServerReflectionV1, ServerReflectionV1alpha].map(
+    (service) => `/${service.typeName}/${service.method.serverReflectionInfo.name}`,
+  ),
+);
 const RETENTION_INTERVAL_MS = 60_000;
 
 /** Throws ConfigError (exit 2) for a bad AUTH_TOKENS_FILE or AUTH_JWT_PUBLIC_KEY_FILE, before opening anything. */
@@ -185,12 +200,18 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
 
   // What each caller may see and do: TOPIC_ALLOWLIST, its grants, its tenant, PII masking.
   const access = new Access({ topicAllowlist: config.streams.topicAllowlist, ...config.access });
+  const streamSlots = new StreamSlots({
+    total: config.server.maxStreams,
+    perConnection: config.server.maxStreamsPerConnection,
+    perCaller: config.server.maxStreamsPerIdentity,
+  });
+  const requestRate = new RequestRate(config.server.maxRequestsPerSecond);
   const paymentStreams = new PaymentStreams({
     hub,
     store,
     access,
     streams: config.streams,
-    maxStreamsPerConnection: config.server.maxStreamsPerConnection,
+    slots: streamSlots,
     tracing,
   });
   const nativeGrpcStreams = new NativeGrpcStreams({
@@ -204,6 +225,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         authorization: request.headers.authorization,
         certificate: mtls ? clientCertificateOf(request.stream.session?.socket) : undefined,
       }),
+    maxRequestBytes: config.server.maxRequestBytes,
+    rate: requestRate,
   });
 
   const routes = (router: ConnectRouter) => {
@@ -230,10 +253,14 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   // The built dashboard (web/dist), when there is one, at "/".
   const dashboard = staticFiles();
   const cors = corsHandler(config.access.corsOrigins);
-  const handler = connectNodeAdapter({
+  const handler = rpcAdapter({
     routes,
-    // Outermost first: the audit log and the RPC metrics see the code the client gets, after error
-    // mapping; authentication comes before anything that needs the caller.
+    logger,
+    // Bounds every message before and after decompression (Connect's default is 4 GiB); gzip and
+    // brotli stop inflating as soon as the output passes it.
+    readMaxBytes: config.server.maxRequestBytes,
+    // Outermost first: the RPC metrics and the audit log see the code the client gets, after error
+    // mapping; authentication comes before what needs the caller (the limits count against it).
     interceptors: [
       rpcMetricsInterceptor(observer),
       auditInterceptor(logger),
@@ -242,16 +269,17 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         streamsEndingThemselves: [PaymentService.method.streamPayments],
       }),
       requireKafka,
+      limitsInterceptor(requestRate, streamSlots),
     ],
     // HTTP/2's compatibility request hands out a new socket proxy per request: the session is what
-    // identifies the connection there, and its socket holds the TLS peer's certificate.
+    // identifies the connection there, and its socket holds the peer's address and TLS certificate.
     contextValues: (request) => {
-      const values = createContextValues().set(
-        connectionKey,
-        "stream" in request ? request.stream.session : request.socket,
-      );
-      if (!mtls) return values;
+      const connection = "stream" in request ? request.stream.session : request.socket;
       const socket = "stream" in request ? request.stream.session?.socket : request.socket;
+      const values = createContextValues()
+        .set(connectionKey, connection)
+        .set(peerAddressKey, socket?.remoteAddress);
+      if (!mtls) return values;
       return values.set(clientCertificateKey, clientCertificateOf(socket));
     },
     fallback: (request, response) => {
@@ -279,11 +307,19 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         }
       : {}),
     headersTimeoutMs: config.server.headersTimeoutMs,
+    bodyTimeoutMs: config.server.bodyTimeoutMs,
+    streamsRequestBody: (request) => STREAMED_REQUEST_PATHS.has(request.url ?? ""),
+    maxConnections: config.server.maxConnections,
+    maxStreamsPerConnection: config.server.maxStreamsPerConnection,
     // Plain gRPC StreamPayments calls take the native path; everything else goes to Connect.
     handler: (request, response) => {
       if (cors(request, response)) return;
-      if ("stream" in request && nativeGrpcStreams.handle(request, response as Http2ServerResponse)) return;
-      handler(request, response);
+      guardRequestSize(request, response, config.server.maxRequestBytes, () => {
+        const native =
+          "stream" in request &&
+          nativeGrpcStreams.handle(request as Http2ServerRequest, response as Http2ServerResponse);
+        if (!native) handler(request, response);
+      });
     },
   });
   const address = await server.listen();
@@ -378,6 +414,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     reloadTokens: () => tokens?.reload() ?? false,
     tracing,
     ...(metricsAddress ? { metricsAddress } : {}),
+    streamSlots,
     async stop() {
       stopping = true;
       tokens?.stop();

@@ -23,6 +23,8 @@ export interface Sizes {
   queries?: number;
   /** dlq: poison records dead-lettered, then listed through the admin service. */
   letters: number;
+  /** fuzz: random and mutated requests sent to pa. */
+  requests: number;
 }
 
 export interface BenchContext {

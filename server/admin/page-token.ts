@@ -33,6 +33,7 @@ export function decodePageToken(token: string, topic: string, errors: readonly s
   if (
     body?.v !== 1 ||
     !Array.isArray(body.errors) ||
+    !body.errors.every((error) => typeof error === "string") ||
     !after ||
     !Number.isSafeInteger(after.partition) ||
     !Number.isSafeInteger(after.offset)

@@ -82,9 +82,39 @@ export interface Config {
     shutdownTimeoutMs: number;
     /** HTTP_HEADERS_TIMEOUT: an HTTP/1.1 client must send its request headers within this. */
     headersTimeoutMs: number;
-    /** MAX_STREAMS and MAX_STREAMS_PER_CONNECTION: concurrent StreamPayments calls allowed. */
+    /**
+     * HTTP_BODY_TIMEOUT (default 30s): a client must finish sending a request body within this of
+     * its headers, or its connection (HTTP/1.1) or stream (HTTP/2) is closed. Every RPC but
+     * reflection sends one small message; reflection, a bidirectional stream, is exempt.
+     */
+    bodyTimeoutMs: number;
+    /**
+     * MAX_REQUEST_BYTES (default 1 MiB): the largest request message, on every protocol, counted
+     * before and after decompression. A larger one is answered RESOURCE_EXHAUSTED (HTTP 413 outside
+     * RPCs) without reading the rest of it; a declared content-length over it is refused at once.
+     */
+    maxRequestBytes: number;
+    /**
+     * MAX_CONNECTIONS (default 1000): open client connections at once; the next ones are closed as
+     * soon as they are accepted, while the open ones carry on.
+     */
+    maxConnections: number;
+    /**
+     * MAX_STREAMS (default 5000), MAX_STREAMS_PER_CONNECTION (default 1000) and
+     * MAX_STREAMS_PER_IDENTITY (default 1000): concurrent streaming calls (StreamPayments, health
+     * Watch, reflection) in total, on one connection, and of one caller (its identity's name, or its
+     * address when anonymous). HTTP/2 allows MAX_STREAMS_PER_CONNECTION plus room for unary calls
+     * per connection.
+     */
     maxStreams: number;
     maxStreamsPerConnection: number;
+    maxStreamsPerIdentity: number;
+    /**
+     * MAX_REQUESTS_PER_SECOND (default 1000): calls of every kind one caller (identity name, or
+     * address when anonymous) may start per second; more are answered RESOURCE_EXHAUSTED with a
+     * `retry-after` header saying when to try again.
+     */
+    maxRequestsPerSecond: number;
   };
   streams: {
     /**
@@ -108,6 +138,12 @@ export interface Config {
     bufferEvents: number;
     /** MAX_CATCH_UP_READERS: Kafka readers serving subscribers that fell behind, at once. */
     maxCatchUpReaders: number;
+    /**
+     * STREAM_QUEUE_EVENTS_TOTAL (default 1,000,000): events queued over all subscribers together.
+     * Past it a subscriber's next events are read from Kafka by a catch-up reader, as when its own
+     * queue is full: nothing is lost, and the queues' memory stays bounded (an event is ~1 KiB).
+     */
+    queueEventsTotal: number;
   };
   payments: {
     /** AMOUNT_UNITS: whether each provider's amounts are minor or major units. */
@@ -353,8 +389,13 @@ const schema = z.object({
   ALLOW_INSECURE: boolean.default(false),
   SHUTDOWN_TIMEOUT: duration.default(10_000),
   HTTP_HEADERS_TIMEOUT: duration.default(10_000),
+  HTTP_BODY_TIMEOUT: duration.refine((ms) => ms >= 100, "must be at least 100ms").default(30_000),
+  MAX_REQUEST_BYTES: count(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  MAX_CONNECTIONS: count(1, 1_000_000).default(1000),
   MAX_STREAMS: count(1, 100_000).default(5000),
   MAX_STREAMS_PER_CONNECTION: count(1, 100_000).default(1000),
+  MAX_STREAMS_PER_IDENTITY: count(1, 100_000).default(1000),
+  MAX_REQUESTS_PER_SECOND: count(1, 10_000_000).default(1000),
   TOPIC_ALLOWLIST: topicGlobs,
   PROCESS_TOPICS: topicGlobs,
   STREAM_LINGER: duration.default(30_000),
@@ -362,6 +403,7 @@ const schema = z.object({
   STREAM_MAX_EXISTING: count(0, 100_000).default(1000),
   STREAM_BUFFER_EVENTS: count(16, 1_000_000).default(4096),
   MAX_CATCH_UP_READERS: count(1, 256).default(8),
+  STREAM_QUEUE_EVENTS_TOTAL: count(1000, 100_000_000).default(1_000_000),
   AMOUNT_UNITS: z.string().default(DEFAULT_AMOUNT_UNITS),
   STORE_MAX_PAYMENTS: count(1, 1_000_000_000).default(5_000_000),
   // An age compared with timestamps, never a timer, so it may exceed a timer's range.
@@ -533,8 +575,13 @@ export function parseConfig(env: Env, isTty = false): Config {
         : {}),
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT,
+      bodyTimeoutMs: e.HTTP_BODY_TIMEOUT,
+      maxRequestBytes: e.MAX_REQUEST_BYTES,
+      maxConnections: e.MAX_CONNECTIONS,
       maxStreams: e.MAX_STREAMS,
       maxStreamsPerConnection: e.MAX_STREAMS_PER_CONNECTION,
+      maxStreamsPerIdentity: e.MAX_STREAMS_PER_IDENTITY,
+      maxRequestsPerSecond: e.MAX_REQUESTS_PER_SECOND,
     },
     streams: {
       topicAllowlist: e.TOPIC_ALLOWLIST ?? e.KAFKA_TOPIC,
@@ -544,6 +591,7 @@ export function parseConfig(env: Env, isTty = false): Config {
       maxExisting: e.STREAM_MAX_EXISTING,
       bufferEvents: e.STREAM_BUFFER_EVENTS,
       maxCatchUpReaders: e.MAX_CATCH_UP_READERS,
+      queueEventsTotal: e.STREAM_QUEUE_EVENTS_TOTAL,
     },
     payments: { amountUnits },
     store: {

@@ -8,10 +8,12 @@ import { RedriveUnavailableError } from "../admin/redrive.js";
 import { AuthenticationError, CredentialExpiredError, PermissionError } from "../auth/identity.js";
 import { KeySetUnavailableError } from "../auth/jwt-verifier.js";
 import { TopicNotFoundError } from "../kafka/topic-admin.js";
+import { RateLimitedError } from "../limits/request-rate.js";
+import { StreamLimitError } from "../limits/stream-slots.js";
 import type { Logger } from "../observability/logger.js";
 import { InvalidCursorError } from "../store/payment-store.js";
 import { InvalidStreamCursorError, StreamCursorOutOfRangeError } from "../streaming/stream-cursor.js";
-import { StreamInterruptedError, StreamLimitError, ViewNotKeptError } from "../streaming/stream-hub.js";
+import { StreamInterruptedError, ViewNotKeptError } from "../streaming/stream-hub.js";
 import { ViewUnavailableError } from "../streaming/topic-feed.js";
 import { ConsistencyDeadlineError } from "./read-your-stream.js";
 import { RequestError } from "./request-validation.js";
@@ -25,6 +27,9 @@ export class PaymentNotFoundError extends Error {
 
 /** The trailer that carries a resumable cursor on an interrupted stream. */
 export const RESUME_CURSOR_TRAILER = "pa-resume-cursor";
+
+/** Seconds to wait before calling again, on RESOURCE_EXHAUSTED (as HTTP's Retry-After). */
+export const RETRY_AFTER_HEADER = "retry-after";
 
 export function toConnectError(error: unknown, logger?: Logger): ConnectError {
   if (error instanceof ConnectError) return error;
@@ -60,7 +65,10 @@ export function toConnectError(error: unknown, logger?: Logger): ConnectError {
     return new ConnectError(error.message, Code.InvalidArgument);
   }
   if (error instanceof StreamCursorOutOfRangeError) return new ConnectError(error.message, Code.OutOfRange);
-  if (error instanceof StreamLimitError) return new ConnectError(error.message, Code.ResourceExhausted);
+  if (error instanceof StreamLimitError || error instanceof RateLimitedError) {
+    const retry = new Headers({ [RETRY_AFTER_HEADER]: String(error.retryAfterSeconds) });
+    return new ConnectError(error.message, Code.ResourceExhausted, retry);
+  }
   if (error instanceof ConsistencyDeadlineError)
     return new ConnectError(error.message, Code.DeadlineExceeded);
   if (error instanceof ViewUnavailableError) return new ConnectError(error.message, Code.Unavailable);

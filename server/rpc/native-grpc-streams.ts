@@ -18,10 +18,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { PaymentService, StreamRequestSchema } from "../../gen/payment/payment_pb.js";
 import type { Identity } from "../auth/identity.js";
+import { callerKey } from "../limits/caller.js";
+import type { RequestRate } from "../limits/request-rate.js";
 import type { Logger } from "../observability/logger.js";
 import type { CallEnd, RpcObserver } from "../observability/rpc-observer.js";
 import { type EventFrames, FRAME_HEADER_BYTES } from "../streaming/event-frames.js";
 import { toConnectError } from "./error-mapping.js";
+import { respecGrpcMessage } from "./grpc-message.js";
 import type { PaymentStream, PaymentStreams } from "./payment-streams.js";
 
 export interface NativeGrpcStreamsDependencies {
@@ -34,12 +37,14 @@ export interface NativeGrpcStreamsDependencies {
   observer: RpcObserver;
   /** Why payment RPCs cannot be served right now (Kafka not connected yet), or undefined. */
   unavailableReason: () => string | undefined;
+  /** MAX_REQUEST_BYTES: the largest StreamRequest message accepted. */
+  maxRequestBytes: number;
+  /** MAX_REQUESTS_PER_SECOND, shared with Connect's calls. */
+  rate: RequestRate;
 }
 
 const STREAM_PAYMENTS_PATH = `/${PaymentService.typeName}/${PaymentService.method.streamPayments.name}`;
 const GRPC_PROTO_CONTENT_TYPE = /^application\/grpc(\+proto)?(;|$)/i;
-// A StreamRequest is a few hundred bytes; anything far larger is not one.
-const MAX_REQUEST_BYTES = 64 * 1024;
 // Events written at once when a stream's queue holds many (a client catching up).
 const MAX_EVENTS_PER_WRITE = 512;
 // gRPC's largest timeout is 8 digits of hours; node timers hold at most ~24.8 days.
@@ -103,8 +108,10 @@ class NativeStreamCall {
     const identity = await this.deps.authenticate(this.request);
     const unavailable = this.deps.unavailableReason();
     if (unavailable) throw new ConnectError(unavailable, Code.Unavailable);
+    const key = callerKey(identity, this.stream.session?.socket?.remoteAddress);
+    await this.deps.rate.admit(key);
     const request = await this.readRequest();
-    const opened = await this.deps.streams.open(request, this.stream.session, identity);
+    const opened = await this.deps.streams.open(request, { connection: this.stream.session, key }, identity);
     this.opened = opened;
     if (this.stream.closed || this.deadlineError) {
       opened.close();
@@ -138,19 +145,7 @@ class NativeStreamCall {
   }
 
   private async readRequest() {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of this.request as AsyncIterable<Buffer>) {
-      size += chunk.byteLength;
-      if (size > MAX_REQUEST_BYTES) {
-        throw new ConnectError(
-          `the request is larger than ${MAX_REQUEST_BYTES} bytes; a StreamRequest is far smaller`,
-          Code.ResourceExhausted,
-        );
-      }
-      chunks.push(chunk);
-    }
-    const body = Buffer.concat(chunks);
+    const body = await this.readBody();
     if (body.byteLength < FRAME_HEADER_BYTES) {
       throw new ConnectError(
         "the request holds no gRPC message (expected one StreamRequest)",
@@ -162,7 +157,7 @@ class NativeStreamCall {
     if (flags & 1) {
       throw new ConnectError(
         "the request message is marked compressed but no grpc-encoding was sent",
-        Code.Internal,
+        Code.InvalidArgument,
       );
     }
     if (body.byteLength !== FRAME_HEADER_BYTES + length) {
@@ -179,6 +174,55 @@ class NativeStreamCall {
         Code.InvalidArgument,
       );
     }
+  }
+
+  /**
+   * The request body, refused with RESOURCE_EXHAUSTED as soon as its declared content-length, its
+   * message's declared length or the bytes received pass MAX_REQUEST_BYTES: it is never read whole.
+   */
+  private readBody(): Promise<Buffer> {
+    const { maxRequestBytes } = this.deps;
+    const tooLarge = (what: string) =>
+      new ConnectError(
+        `the request ${what} more than ${maxRequestBytes} bytes (MAX_REQUEST_BYTES); a StreamRequest is far smaller`,
+        Code.ResourceExhausted,
+      );
+    const maxBody = FRAME_HEADER_BYTES + maxRequestBytes;
+    const declared = Number(this.request.headers["content-length"] ?? Number.NaN);
+    if (declared > maxBody) return Promise.reject(tooLarge(`declares (content-length ${declared})`));
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let messageBytes: number | undefined;
+      const stop = () => {
+        this.request.off("data", onData);
+        this.request.off("end", onEnd);
+        this.request.off("close", onClose);
+        this.request.pause();
+      };
+      const onData = (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.byteLength;
+        if (messageBytes === undefined && size >= FRAME_HEADER_BYTES) {
+          messageBytes = Buffer.concat(chunks).readUInt32BE(1);
+        }
+        if (size > maxBody || (messageBytes ?? 0) > maxRequestBytes) {
+          stop();
+          reject(tooLarge(size > maxBody ? "holds" : `message declares ${messageBytes} bytes,`));
+        }
+      };
+      const onEnd = () => {
+        stop();
+        resolve(Buffer.concat(chunks));
+      };
+      const onClose = () => {
+        stop();
+        reject(new ConnectError("the client closed the call before sending its request", Code.Canceled));
+      };
+      this.request.on("data", onData);
+      this.request.once("end", onEnd);
+      this.request.once("close", onClose);
+    });
   }
 
   private startDeadline(headers: IncomingHttpHeaders): void {
@@ -232,7 +276,9 @@ class NativeStreamCall {
     this.opened?.close();
     if (this.stream.closed || this.stream.destroyed) return;
     const status: Record<string, string> = {};
-    setTrailerStatus(new Headers(), error).forEach((value, key) => {
+    const trailer = setTrailerStatus(new Headers(), error);
+    respecGrpcMessage(trailer);
+    trailer.forEach((value, key) => {
       status[key] = value;
     });
     if (!this.headersSent) {
@@ -240,6 +286,8 @@ class NativeStreamCall {
         { ":status": 200, "content-type": this.contentType, ...status },
         { endStream: true },
       );
+      // A request refused before it was read whole: the rest is dropped as it arrives, never kept.
+      if (!this.request.complete) this.request.resume();
       return;
     }
     this.response.addTrailers(status);

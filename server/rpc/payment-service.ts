@@ -1,7 +1,7 @@
 // payment.PaymentService: the PoC's four RPCs, served to gRPC, gRPC-Web and Connect clients alike.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type ConnectRouter, createContextKey } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import {
   type Payment,
   type PaymentEvent,
@@ -13,6 +13,7 @@ import {
 } from "../../gen/payment/payment_pb.js";
 import type { Access } from "../auth/access.js";
 import { type Identity, identityKey } from "../auth/identity.js";
+import { callerKeyContext, connectionKey } from "../limits/caller.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 import { encodeStreamCursor } from "../streaming/stream-cursor.js";
 import type { StreamHub } from "../streaming/stream-hub.js";
@@ -22,11 +23,6 @@ import { listQuery } from "./list-query.js";
 import type { PaymentStreams } from "./payment-streams.js";
 import { awaitConsistency, pollUntilFound } from "./read-your-stream.js";
 import { RequestError } from "./request-validation.js";
-
-/** The client connection a call arrived on, set by the HTTP layer, for per-connection limits. */
-export const connectionKey = createContextKey<object | undefined>(undefined, {
-  description: "client connection",
-});
 
 export interface PaymentServiceDependencies {
   hub: StreamHub;
@@ -120,7 +116,7 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
     async *streamPayments(request, context) {
       const stream = await deps.streams.open(
         request,
-        context.values.get(connectionKey),
+        { connection: context.values.get(connectionKey), key: context.values.get(callerKeyContext) },
         context.values.get(identityKey),
       );
       // A generator parked on a write to a vanished client never reaches `finally`: the abort

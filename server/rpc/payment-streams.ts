@@ -15,10 +15,11 @@ import {
 import type { Access } from "../auth/access.js";
 import { onCredentialExpiry } from "../auth/credential-expiry.js";
 import { CredentialExpiredError, type Identity } from "../auth/identity.js";
+import type { StreamCaller, StreamSlots } from "../limits/stream-slots.js";
 import type { TopicMetrics } from "../observability/metrics.js";
 import type { Tracing } from "../observability/tracing.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
-import { type StreamHub, StreamLimitError } from "../streaming/stream-hub.js";
+import type { StreamHub } from "../streaming/stream-hub.js";
 import type { Subscription } from "../streaming/subscription.js";
 import { existingLimit, startPosition } from "./request-validation.js";
 
@@ -28,7 +29,8 @@ export interface PaymentStreamsDependencies {
   /** TOPIC_ALLOWLIST and the caller's grants: which topics, which tenant, masked or not. */
   access: Access;
   streams: { defaultExisting: number; maxExisting: number };
-  maxStreamsPerConnection: number;
+  /** Shared with the other streaming methods: MAX_STREAMS and its per-connection and per-caller parts. */
+  slots: StreamSlots;
   tracing: Tracing;
 }
 
@@ -105,19 +107,13 @@ function traceSent(tracing: Tracing, subscription: Subscription, events: readonl
 }
 
 export class PaymentStreams {
-  private readonly openByConnection = new WeakMap<object, number>();
-
   constructor(private readonly deps: PaymentStreamsDependencies) {}
 
   /**
    * Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). A stream
    * of an identity whose credential expires ends then, with UNAUTHENTICATED and a resume cursor.
    */
-  async open(
-    request: StreamRequest,
-    connection: object | undefined,
-    identity: Identity,
-  ): Promise<PaymentStream> {
+  async open(request: StreamRequest, caller: StreamCaller, identity: Identity): Promise<PaymentStream> {
     const { deps } = this;
     const topic = deps.access.requireTopic(identity, request.topic);
     const start = startPosition(request);
@@ -130,8 +126,8 @@ export class PaymentStreams {
     };
     const view = deps.access.eventView(identity);
 
-    const subscriber = { peer: peerAddress(connection), identity: identity.name };
-    const releaseSlot = this.reserveSlot(connection);
+    const subscriber = { peer: peerAddress(caller.connection), identity: identity.name };
+    const releaseSlot = deps.slots.reserve(caller);
     let subscription: Subscription | undefined;
     try {
       let stored: StoredPayment[] = [];
@@ -197,18 +193,5 @@ export class PaymentStreams {
       releaseSlot();
       throw error;
     }
-  }
-
-  private reserveSlot(connection: object | undefined): () => void {
-    if (!connection) return () => {};
-    const open = this.openByConnection.get(connection) ?? 0;
-    const limit = this.deps.maxStreamsPerConnection;
-    if (open >= limit) {
-      throw new StreamLimitError(
-        `this connection already has ${open} streams (MAX_STREAMS_PER_CONNECTION=${limit}); open another connection or close a stream`,
-      );
-    }
-    this.openByConnection.set(connection, open + 1);
-    return () => this.openByConnection.set(connection, (this.openByConnection.get(connection) ?? 1) - 1);
   }
 }

@@ -67,9 +67,9 @@ export async function catchUp(
 
     while (subscription.isOpen && subscription.lagging.size > 0) {
       assignLagging();
-      const room = subscription.capacity - subscription.queued;
+      const room = subscription.room();
       if (room <= 0) {
-        await subscription.drained();
+        await subscription.roomAvailable();
         continue;
       }
       const records = await new Promise<Message[]>((resolve, reject) =>

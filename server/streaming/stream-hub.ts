@@ -18,6 +18,7 @@ import type { PaymentRules } from "../payment/parse-payment.js";
 import type { PaymentStore } from "../store/payment-store.js";
 import { catchUp } from "./catch-up-reader.js";
 import { type ProcessingPolicy, processedTopic, processesTopic, READ_ONLY } from "./processing-policy.js";
+import { QueueBudget } from "./queue-budget.js";
 import { resumeOffsets } from "./stream-cursor.js";
 import { type SubscriberSummary, subscriberStats, summarize } from "./subscriber-stats.js";
 import { type StreamFilter, type SubscriberInfo, Subscription, UNKNOWN_SUBSCRIBER } from "./subscription.js";
@@ -29,11 +30,6 @@ export type StartPosition =
   | { kind: "time"; timestampMs: number }
   /** A decoded cursor of the topic: the next offset per partition. */
   | { kind: "cursor"; positions: number[]; allowFallback: boolean };
-
-/** Too many streams open at once. */
-export class StreamLimitError extends Error {
-  override readonly name = "StreamLimitError";
-}
 
 /** A stream pa ended before the client did; `cursor` resumes it exactly. */
 export class StreamInterruptedError extends Error {
@@ -106,17 +102,22 @@ export class StreamHub {
   private readonly catchUpReaders: BulkheadPolicy;
   private readonly pinnedRetry = new Map<string, NodeJS.Timeout>();
   private readonly processes: (topic: string) => boolean;
-  private openStreams = 0;
+  // STREAM_QUEUE_EVENTS_TOTAL, shared by every subscription's queue.
+  private readonly queueBudget: QueueBudget;
   private stopping = false;
 
   constructor(private readonly deps: StreamHubDependencies) {
-    const { maxCatchUpReaders } = deps.config.streams;
+    const { maxCatchUpReaders, queueEventsTotal } = deps.config.streams;
     this.catchUpReaders = bulkhead(maxCatchUpReaders, deps.config.server.maxStreams);
     this.processes = processesTopic(deps.config);
+    this.queueBudget = new QueueBudget(queueEventsTotal);
   }
 
+  /** Open StreamPayments subscriptions over every topic. */
   get streamCount(): number {
-    return this.openStreams;
+    let count = 0;
+    for (const feed of this.feeds.values()) count += feed.subscribers.size;
+    return count;
   }
 
   /** Starts feeding the pinned topics; one that does not exist yet is tried again periodically. */
@@ -132,12 +133,6 @@ export class StreamHub {
   ): Promise<Subscription> {
     if (this.stopping)
       throw new StreamInterruptedError("pa is shutting down; reconnect to another instance", "");
-    if (this.openStreams >= this.deps.config.server.maxStreams) {
-      throw new StreamLimitError(
-        `pa already serves ${this.openStreams} streams (MAX_STREAMS=${this.deps.config.server.maxStreams}); retry later`,
-      );
-    }
-    this.openStreams++;
     let feed: TopicFeed | undefined;
     try {
       const offsets = await this.startOffsets(topic, start);
@@ -149,6 +144,7 @@ export class StreamHub {
         filter,
         this.deps.config.streams.bufferEvents,
         (s) => this.release(s, active),
+        this.queueBudget,
         subscriber,
       );
       // Decided synchronously with adding the subscriber, so no record slips in between.
@@ -172,7 +168,6 @@ export class StreamHub {
       if (subscription.lagging.size > 0) this.scheduleCatchUp(subscription, feed);
       return subscription;
     } catch (error) {
-      this.openStreams--;
       if (feed) this.lingerIfUnused(feed);
       throw error;
     }
@@ -445,7 +440,6 @@ export class StreamHub {
   }
 
   private release(subscription: Subscription, feed: TopicFeed): void {
-    this.openStreams--;
     feed.subscribers.delete(subscription);
     this.lingerIfUnused(feed);
   }

@@ -5,6 +5,7 @@
 // past its queue, and never loses an event.
 import type { Payment, PaymentEvent, PaymentStatus, Provider } from "../../gen/payment/payment_pb.js";
 import { ofTenant, type TenantFilter } from "../store/payment-store.js";
+import type { QueueBudget } from "./queue-budget.js";
 
 export interface StreamFilter {
   provider?: Provider;
@@ -56,6 +57,8 @@ export class Subscription {
     readonly filter: StreamFilter,
     readonly capacity: number,
     private readonly onClose: (subscription: Subscription) => void,
+    /** Shared by every subscription: STREAM_QUEUE_EVENTS_TOTAL. */
+    private readonly budget: QueueBudget,
     readonly subscriber: SubscriberInfo = UNKNOWN_SUBSCRIBER,
   ) {}
 
@@ -73,7 +76,18 @@ export class Subscription {
   }
 
   hasRoom(): boolean {
-    return this.queue.length - this.head < this.capacity;
+    return this.room() > 0;
+  }
+
+  /** Events this queue may take now: its own bound, and what is left of all queues' together. */
+  room(): number {
+    return Math.max(0, Math.min(this.capacity - this.queued, this.budget.available));
+  }
+
+  /** Resolves when the queue has room again, by its own bound and the shared one (or it closed). */
+  async roomAvailable(): Promise<void> {
+    await this.drained();
+    if (!this.closed) await this.budget.whenAvailable();
   }
 
   accepts(payment: Payment): boolean {
@@ -85,6 +99,7 @@ export class Subscription {
 
   push(event: PaymentEvent): void {
     this.queue.push(this.filter.view ? this.filter.view(event) : event);
+    this.budget.add(1);
     const wake = this.wake;
     if (wake) {
       this.wake = undefined;
@@ -103,6 +118,7 @@ export class Subscription {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.budget.release(this.queued);
     this.queue = [];
     this.head = 0;
     this.wake?.();
@@ -132,6 +148,7 @@ export class Subscription {
     if (count <= 0 || this.closed) return [];
     const taken = this.queue.slice(this.head, this.head + count);
     this.head += count;
+    this.budget.release(count);
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;

@@ -89,9 +89,9 @@ function outcomeOf(error: unknown): Outcome {
   return { code: Code[connectError.code], message: connectError.rawMessage };
 }
 
-// grpc-js decodes grpc-message with decodeURI, which leaves the %3A of ":" that Connect encodes.
+// Read as grpc-js gives it: pa encodes grpc-message as the gRPC spec says (server/rpc/grpc-message.ts).
 function grpcOutcome(error: grpc.ServiceError): Outcome {
-  return { code: Code[error.code] ?? String(error.code), message: decodeURIComponent(error.details) };
+  return { code: Code[error.code] ?? String(error.code), message: error.details };
 }
 
 export type Caller = (credential?: string) => Promise<Outcome>;

@@ -305,6 +305,31 @@ describe("parseConfig", () => {
     );
   });
 
+  it("bounds every request by default, and refuses bounds that make no sense", () => {
+    const { server, streams } = parseConfig({});
+    expect(server).toMatchObject({
+      maxRequestBytes: 1024 * 1024,
+      bodyTimeoutMs: 30_000,
+      maxConnections: 1000,
+      maxStreamsPerIdentity: 1000,
+      maxRequestsPerSecond: 1000,
+    });
+    expect(streams.queueEventsTotal).toBe(1_000_000);
+    const attempt = () =>
+      parseConfig({
+        MAX_REQUEST_BYTES: "10",
+        HTTP_BODY_TIMEOUT: "10ms",
+        MAX_CONNECTIONS: "0",
+        MAX_REQUESTS_PER_SECOND: "many",
+        STREAM_QUEUE_EVENTS_TOTAL: "5",
+      });
+    expect(attempt).toThrow(/MAX_REQUEST_BYTES \(got "10"\): must be at least 1024/);
+    expect(attempt).toThrow(/HTTP_BODY_TIMEOUT \(got "10ms"\): must be at least 100ms/);
+    expect(attempt).toThrow(/MAX_CONNECTIONS \(got "0"\): must be at least 1/);
+    expect(attempt).toThrow(/MAX_REQUESTS_PER_SECOND \(got "many"\): must be a whole number/);
+    expect(attempt).toThrow(/STREAM_QUEUE_EVENTS_TOTAL \(got "5"\): must be at least 1000/);
+  });
+
   it("never echoes a password back, even when it is the bad value", () => {
     try {
       parseConfig({ KAFKA_SASL_PASSWORD: "x", KAFKA_SASL_MECHANISM: "NOPE" });

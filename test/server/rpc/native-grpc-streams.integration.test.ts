@@ -147,6 +147,35 @@ describe("StreamPayments over native gRPC", () => {
   });
 });
 
+describe("status messages as the PoC's grpc-js client reads them", () => {
+  let pa: RunningPa;
+  beforeAll(async () => {
+    pa = await startPa(inject("kafkaBootstrap"));
+  });
+  afterAll(() => pa?.stop());
+
+  // grpc-js decodes grpc-message with decodeURI: Connect's encodeURIComponent left ":" as "%3A".
+  it("reads punctuation and non-ASCII as written, on the native stream path and on Connect's unary path", async () => {
+    const client = pocClient(pa.port);
+    try {
+      const call = client.StreamPayments({ topic: "bad/topic:é" });
+      const [streamError] = (await once(call, "error")) as [grpc.ServiceError];
+      expect(streamError.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(streamError.details).toMatch(
+        /^topic "bad\/topic:é" is not a legal Kafka topic name: use at most/,
+      );
+
+      const unaryError = await new Promise<grpc.ServiceError>((resolve) =>
+        client.ListPayments({ cursor: "not a cursor" }, (error: grpc.ServiceError) => resolve(error)),
+      );
+      expect(unaryError.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(unaryError.details).toBe("cursor is not one this server issued; pass a next_cursor unchanged");
+    } finally {
+      client.close();
+    }
+  });
+});
+
 function describeEvent(event: PaymentEvent) {
   return {
     id: event.payment?.id,

@@ -398,7 +398,7 @@ describe("PaymentService through every kind of client, against the real broker",
       const open = [1, 2].map(() =>
         openStream((signal) => client.streamPayments({ topic, ...liveOnly }, { signal })),
       );
-      await waitUntil(() => limited.app.hub.streamCount === 2);
+      await waitUntil(() => limited.app.streamSlots.count === 2);
       const third = openStream((signal) => client.streamPayments({ topic, ...liveOnly }, { signal }));
       expect(ConnectError.from(await third.done)).toMatchObject({
         code: Code.ResourceExhausted,
@@ -406,7 +406,7 @@ describe("PaymentService through every kind of client, against the real broker",
       });
       const other = grpcClient(limited.baseUrl);
       const fourth = openStream((signal) => other.streamPayments({ topic, ...liveOnly }, { signal }));
-      await waitUntil(() => limited.app.hub.streamCount === 3);
+      await waitUntil(() => limited.app.streamSlots.count === 3);
       const fifth = openStream((signal) =>
         grpcClient(limited.baseUrl).streamPayments({ topic, ...liveOnly }, { signal }),
       );

@@ -6,6 +6,7 @@ import { PaymentEventSchema, PaymentSchema } from "../../../gen/payment/payment_
 import { Access } from "../../../server/auth/access.js";
 import { grantsFromScope, type Identity } from "../../../server/auth/identity.js";
 import { EventFrames } from "../../../server/streaming/event-frames.js";
+import { QueueBudget } from "../../../server/streaming/queue-budget.js";
 import { type StreamFilter, Subscription } from "../../../server/streaming/subscription.js";
 
 const access = new Access({
@@ -24,7 +25,7 @@ function subscriberOf(who: Identity): Subscription {
   const tenant = access.tenantOf(who);
   const view = access.eventView(who);
   const filter: StreamFilter = { ...(tenant ? { tenant } : {}), ...(view ? { view } : {}) };
-  return new Subscription("t", filter, 16, () => {});
+  return new Subscription("t", filter, 16, () => {}, new QueueBudget(1000));
 }
 
 const payment = (merchant: string) =>
