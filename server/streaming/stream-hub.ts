@@ -9,6 +9,7 @@ import type { LibrdkafkaConfig } from "../kafka/client-config.js";
 import type { ConsumerPool } from "../kafka/consumer-pool.js";
 import type { DeadLetterProducer } from "../kafka/dead-letter-producer.js";
 import type { GroupMembership } from "../kafka/group-membership.js";
+import { PartitionReader } from "../kafka/partition-reader.js";
 import type { PooledConsumer } from "../kafka/pooled-consumer.js";
 import { type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
@@ -345,6 +346,7 @@ export class StreamHub {
       tracing: this.deps.tracing,
       ...(this.deps.membership ? { membership: this.deps.membership } : {}),
       onLagging: (subscription, laggingFeed) => this.scheduleCatchUp(subscription, laggingFeed),
+      openViewReader: () => PartitionReader.open(this.deps.consumerSettings, topic),
     });
     this.feeds.set(topic, feed);
     logger.info(

@@ -7,10 +7,11 @@
 // view replays from the committed offsets, idempotently. A read-only topic has no view.
 //
 // The view is guarded (server/resilience): a write that still fails after its retries, or whose
-// breaker is open, pauses the view, not the streams. Reading goes on for the streams; once the
-// dependency may be back the view reads its partitions again from its own position (records the
-// streams already had are not sent twice). Memory stays bounded: with MAX_VIEW_BACKLOG records
-// queued for the view, reading waits for it.
+// breaker is open, pauses the view, not the streams. Memory stays bounded: with MAX_VIEW_BACKLOG
+// records queued for the view, the view stops taking records from the live feed. Whenever the view
+// is behind the live feed (after a pause, a take-over, or a burst faster than the store), it reads
+// what it missed from Kafka with a reader of its own, at its own pace, and rejoins the live feed
+// where it has caught up: streams never wait for the store.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@confluentinc/kafka-javascript";
@@ -18,6 +19,7 @@ import type { Context } from "@opentelemetry/api";
 import { type PaymentEvent, PaymentEventSchema, Provider } from "../../gen/payment/payment_pb.js";
 import type { DeadLetter } from "../kafka/dead-letter-producer.js";
 import type { GroupMembership } from "../kafka/group-membership.js";
+import type { PartitionReader } from "../kafka/partition-reader.js";
 import type { PooledConsumer } from "../kafka/pooled-consumer.js";
 import { traceHeaders } from "../kafka/record-headers.js";
 import type { Logger } from "../observability/logger.js";
@@ -25,6 +27,7 @@ import type { TopicMetrics } from "../observability/metrics.js";
 import { BatchTraces } from "../observability/record-traces.js";
 import type { Tracing } from "../observability/tracing.js";
 import { currencyExponent } from "../payment/currencies.js";
+import type { InvalidPayment } from "../payment/invalid-payment.js";
 import { formatMinor } from "../payment/money.js";
 import { type PaymentRules, parsePayment } from "../payment/parse-payment.js";
 import type { BreakerState } from "../resilience/dependency-breaker.js";
@@ -50,11 +53,17 @@ export interface TopicFeedDependencies {
    * processed only on the partitions the group gave this instance.
    */
   membership?: GroupMembership;
+  /** A reader of this topic's partitions outside the group, for the view while it is behind. */
+  openViewReader: () => Promise<PartitionReader>;
 }
 
 const COMMIT_INTERVAL_MS = 500;
 // Records read, streamed and waiting for (or in) their view write before reading waits for the view.
 const MAX_VIEW_BACKLOG = 10_000;
+// Records the view's own reader takes at once.
+const VIEW_READ_BATCH = 500;
+// After the view's reader failed (Kafka unreachable), it is tried again after this.
+const VIEW_READER_RETRY_MS = 1_000;
 // A failure that is not a guarded dependency's (a bug): paused like one, tried again after this.
 const UNEXPECTED_FAILURE_RETRY_MS = 5_000;
 
@@ -96,9 +105,9 @@ export class TopicFeed {
   private readonly processedNext: number[];
   // partition -> the offset after the last record handed to the view (stored or still in flight).
   private readonly viewQueued: number[];
-  // partition -> stream position when the view was sent back to read from its own position: until
-  // a record below it arrives, records at or past it are left of the old read and not for the view.
-  private readonly viewRewound = new Map<number, number>();
+  // Partitions whose view is behind the live feed: the view's own reader brings them.
+  private readonly viewBehind = new Set<number>();
+  private viewFollowing = false;
   // partition -> changes on every take-over and hand-over: a view write queued before does not move it.
   private readonly ownership: number[];
   private readonly startOffsets: number[];
@@ -148,13 +157,14 @@ export class TopicFeed {
 
   // Whether a record of this partition goes to the view now.
   private viewing(partition: number): boolean {
-    return !this.deps.policy.readOnly && !this.pause && this.owns(partition);
+    return (
+      !this.deps.policy.readOnly && !this.pause && this.owns(partition) && !this.viewBehind.has(partition)
+    );
   }
 
   private release(partition: number): void {
     this.owned?.delete(partition);
     this.ownership[partition] = (this.ownership[partition] ?? 0) + 1;
-    this.viewRewound.delete(partition);
   }
 
   // The group gave this instance partitions: their view starts at the group's committed offset.
@@ -172,7 +182,7 @@ export class TopicFeed {
       this.viewQueued[partition] = from;
       this.committed[partition] = committed;
     }
-    this.rewindView();
+    this.catchUpView();
   }
 
   // Partitions move to another instance: record how far the view got here, while still ours. View
@@ -192,26 +202,109 @@ export class TopicFeed {
     for (const partition of partitions) this.release(partition);
   }
 
-  /** Where reading resumes per partition: the first record not yet streamed or not yet given to the view. */
-  private readPositions(): number[] {
-    return this.next.map((next, partition) =>
-      this.viewing(partition) ? Math.min(next, this.viewQueued[partition] ?? next) : next,
-    );
+  // The view of every partition it is behind on is brought from Kafka by its own reader.
+  private catchUpView(): void {
+    if (!this.started || this.stopped || this.pause || this.deps.policy.readOnly) return;
+    for (let partition = 0; partition < this.partitions; partition++) {
+      if (this.owns(partition) && (this.viewQueued[partition] ?? 0) < (this.next[partition] ?? 0))
+        this.viewBehind.add(partition);
+    }
+    if (this.viewBehind.size > 0) void this.followView();
   }
 
-  // Reads again from the view's position where it is behind the streams. Re-assigned rather than
-  // sought: a seek on a partition whose first fetch has not started yet fails.
-  private rewindView(): void {
-    if (!this.started || this.stopped) return;
-    const behind = this.next
-      .map((next, partition) => ({ next, partition }))
-      .filter(
-        ({ next, partition }) => this.viewing(partition) && (this.viewQueued[partition] ?? next) < next,
+  // The view's own read: from its queued position on each partition it is behind on, as fast as
+  // the store takes it, until it meets the live feed there and rejoins it.
+  private async followView(): Promise<void> {
+    if (this.viewFollowing) return;
+    this.viewFollowing = true;
+    let reader: PartitionReader | undefined;
+    // partition -> the ownership epoch it was assigned at
+    const assigned = new Map<number, number>();
+    const drop = (partition: number) => {
+      if (assigned.delete(partition)) reader?.unassign(partition);
+    };
+    try {
+      for (;;) {
+        await this.roomForView();
+        if (this.stopped || this.pause) break;
+        for (const partition of [...this.viewBehind]) {
+          const caughtUp = (this.viewQueued[partition] ?? 0) >= (this.next[partition] ?? 0);
+          if (!this.owns(partition) || caughtUp) {
+            this.viewBehind.delete(partition);
+            drop(partition);
+          } else if (assigned.has(partition) && assigned.get(partition) !== this.ownership[partition]) {
+            drop(partition);
+          }
+        }
+        if (this.viewBehind.size === 0) break;
+        reader ??= await this.deps.openViewReader();
+        for (const partition of this.viewBehind) {
+          if (assigned.has(partition)) continue;
+          reader.assign(partition, this.viewQueued[partition] ?? 0);
+          assigned.set(partition, this.ownership[partition] ?? 0);
+        }
+        const batch = await reader.read(VIEW_READ_BATCH);
+        if (this.stopped || this.pause) break;
+        this.viewOnly(
+          batch.filter((record) => assigned.get(record.partition) === this.ownership[record.partition]),
+        );
+      }
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: error, topic: this.topic },
+        `[CONSUMER:${this.topic}] view read failed; trying again in ${VIEW_READER_RETRY_MS}ms`,
       );
-    if (behind.length === 0) return;
-    for (const { next, partition } of behind) this.viewRewound.set(partition, next);
-    this.consumer.removeTopic(this.topic, this.partitions);
-    this.consumer.addTopic(this.topic, this.readPositions(), this.handle);
+      const retry = setTimeout(() => this.catchUpView(), VIEW_READER_RETRY_MS);
+      retry.unref();
+    } finally {
+      this.viewFollowing = false;
+      await reader?.close();
+    }
+  }
+
+  // Records the view's own reader brought: queued for the view only (the streams had them).
+  private viewOnly(batch: Message[]): void {
+    const nowMs = Date.now();
+    const valid: StoredPayment[] = [];
+    const letters: DeadLetter[] = [];
+    const viewed = new Map<number, [number, number]>();
+    for (const record of batch) {
+      const { partition, offset } = record;
+      if (!this.viewBehind.has(partition) || offset < (this.viewQueued[partition] ?? 0)) continue;
+      const kafkaTimestampMs = record.timestamp ?? nowMs;
+      const outcome = parsePayment(record.value, { kafkaTimestampMs, nowMs }, this.deps.rules);
+      this.viewQueued[partition] = offset + 1;
+      viewed.set(partition, [offset + 1, this.ownership[partition] ?? 0]);
+      if (outcome.ok) {
+        valid.push({
+          payment: outcome.payment,
+          source: { topic: this.topic, partition, offset, kafkaTimestampMs },
+        });
+      } else {
+        letters.push(this.deadLetter(record, outcome.invalid));
+      }
+    }
+    if (viewed.size > 0) this.queueForView(valid, letters, viewed, undefined);
+  }
+
+  private deadLetter(record: Message, invalid: InvalidPayment): DeadLetter {
+    return {
+      topic: this.topic,
+      partition: record.partition,
+      offset: record.offset,
+      key: record.key as Buffer | null | undefined,
+      value: record.value,
+      error: invalid.code,
+      reason: invalid.reason,
+      retryCount: 0,
+      sourceHeaders: record.headers,
+    };
+  }
+
+  // Resolves once the view has room for more records (or it paused, or the feed stopped).
+  private roomForView(): Promise<void> {
+    if (this.viewBacklog < MAX_VIEW_BACKLOG || this.pause || this.stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
   }
 
   /** This topic's counters (the catch-up readers and the RPC writers add to them too). */
@@ -240,7 +333,8 @@ export class TopicFeed {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.consumer.addTopic(this.topic, this.readPositions(), this.handle);
+    this.consumer.addTopic(this.topic, [...this.next], this.handle);
+    this.catchUpView();
     if (!this.deps.policy.committer) return;
     this.commitTimer = setInterval(() => this.commit(), COMMIT_INTERVAL_MS);
     this.commitTimer.unref();
@@ -424,7 +518,7 @@ export class TopicFeed {
       const record = batch[i] as Message;
       const { partition, offset } = record;
       const streams = offset >= (this.next[partition] ?? 0);
-      const views = this.viewing(partition) && this.forView(partition, offset);
+      const views = this.viewing(partition) && offset >= (this.viewQueued[partition] ?? 0);
       if (!streams && !views) continue;
       const kafkaTimestampMs = record.timestamp ?? nowMs;
       const parseSpan = traces?.parse(i);
@@ -459,17 +553,7 @@ export class TopicFeed {
         traces?.willWrite(i, "store");
       } else if (!outcome.ok) {
         traces?.willWrite(i, "dead-letter");
-        letters.push({
-          topic: this.topic,
-          partition,
-          offset,
-          key: record.key as Buffer | null | undefined,
-          value: record.value,
-          error: outcome.invalid.code,
-          reason: outcome.invalid.reason,
-          retryCount: 0,
-          sourceHeaders: record.headers,
-        });
+        letters.push(this.deadLetter(record, outcome.invalid));
       }
     }
     this.consumed += fresh;
@@ -478,21 +562,14 @@ export class TopicFeed {
     if (fresh > 0 && this.subscribers.size > 0) this.settleStartOffsets();
     if (viewed.size > 0) this.queueForView(valid, letters, viewed, traces);
     else traces?.end();
-    // Bounded: with this many records waiting for the view, reading waits for it (streams too).
-    while (this.viewBacklog >= MAX_VIEW_BACKLOG && !this.pause && !this.stopped)
-      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    // Bounded: with this many records waiting for the view, it stops taking them from the live
+    // feed and reads them from Kafka later, at its own pace; the streams go on.
+    if (this.viewBacklog >= MAX_VIEW_BACKLOG && !this.pause) {
+      for (let partition = 0; partition < this.partitions; partition++)
+        if (this.owns(partition)) this.viewBehind.add(partition);
+      void this.followView();
+    }
   };
-
-  // Whether a record is the view's next: at or past its queued position, and not a left-over of
-  // the read from before the view was sent back.
-  private forView(partition: number, offset: number): boolean {
-    if (offset < (this.viewQueued[partition] ?? 0)) return false;
-    const rewoundAt = this.viewRewound.get(partition);
-    if (rewoundAt === undefined) return true;
-    if (offset >= rewoundAt) return false;
-    this.viewRewound.delete(partition);
-    return true;
-  }
 
   // Writes follow batch order on one chain; nothing after a failed write is written or moves the
   // view's position, and the view reads those records again when it resumes.
@@ -583,7 +660,7 @@ export class TopicFeed {
       this.pause = undefined;
       for (let partition = 0; partition < this.partitions; partition++)
         this.viewQueued[partition] = this.processedNext[partition] ?? 0;
-      this.rewindView();
+      this.catchUpView();
       this.deps.logger.info(
         { topic: this.topic, offsets: this.processedNext, dependency },
         `[CONSUMER:${this.topic}] View resumed from offsets [${this.processedNext.join(",")}] (was paused for ${dependency})`,

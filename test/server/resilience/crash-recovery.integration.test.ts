@@ -172,12 +172,10 @@ describe("pa killed with SIGKILL twice during processing", () => {
     reading = false;
     await reader;
 
-    // Each kill landed mid-way: that instance had not read the whole topic.
-    for (const count of killedAt) expect(count).toBeLessThan(TOTAL);
+    // Each kill landed mid-way: that instance's view had not stored all it had streamed.
     expect(traffic.validIds.size).toBe(PAYMENTS);
     expect(traffic.invalidKeys.size).toBe(POISON);
-    // The view was behind the stream when pa was killed: streamed, not yet stored.
-    expect(Math.max(...viewLagAtKill)).toBeGreaterThan(0);
+    for (const lag of viewLagAtKill) expect(lag).toBeGreaterThan(0);
     expect(await stored()).toBe(traffic.validIds.size);
     // Every payment, one by one, as a client looks it up (this run's: the database is shared).
     const ids = [...traffic.validIds];
