@@ -60,6 +60,7 @@ import { PaymentStreams } from "./rpc/payment-streams.js";
 import { fileRegistryOf, registerReflection } from "./rpc/reflection-service.js";
 import { rpcAdapter } from "./rpc/rpc-adapter.js";
 import { describeStore, openStore } from "./store/open-store.js";
+import type { PaymentStore } from "./store/payment-store.js";
 import { EventFrames } from "./streaming/event-frames.js";
 import { StreamHub } from "./streaming/stream-hub.js";
 
@@ -82,6 +83,15 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** How pa is built besides its config: for tests that start pa in-process. */
+export interface AppOptions {
+  /**
+   * Wraps the store the view writes through (its reads stay direct): a test holds the view back
+   * with it to show what clients see while the store lags behind the stream.
+   */
+  viewStore?: (store: PaymentStore) => PaymentStore;
+}
+
 const READINESS_PROBE_INTERVAL_MS = 5_000;
 // Bidirectional calls: their request body lasts as long as the call, so no body deadline.
 const STREAMED_REQUEST_PATHS = new Set(
@@ -92,7 +102,7 @@ const STREAMED_REQUEST_PATHS = new Set(
 const RETENTION_INTERVAL_MS = 60_000;
 
 /** Throws ConfigError (exit 2) for a bad AUTH_TOKENS_FILE or AUTH_JWT_PUBLIC_KEY_FILE, before opening anything. */
-export async function startApp(config: Config, logger: Logger): Promise<App> {
+export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const tokens = config.auth.tokensFile ? new TokensFile(config.auth.tokensFile, logger) : undefined;
   const mtls = config.server.tls?.clientCaFile !== undefined;
   const authenticator = new Authenticator({
@@ -146,7 +156,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     config,
     pool,
     admin,
-    store: new GuardedPaymentStore(store, resilience.store),
+    store: new GuardedPaymentStore(options.viewStore?.(store) ?? store, resilience.store),
     deadLetters,
     rules,
     consumerSettings: settings,
@@ -165,6 +175,12 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     notReadyReasons: () =>
       [kafkaProblem, storeProblem, ...resilience.notReadyReasons()].filter(
         (reason): reason is string => reason !== undefined,
+      ),
+    viewLag: () =>
+      Object.fromEntries(
+        hub
+          .topicStatuses()
+          .flatMap((status) => (status.viewLag === undefined ? [] : [[status.topic, status.viewLag]])),
       ),
   };
   // An open breaker pauses topics: the whole server is not serving until it closes again.
@@ -415,7 +431,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       hub.endStreams("pa is shutting down");
       await server.close(config.server.shutdownTimeoutMs);
       if (kafkaConnected) {
-        hub.stopFeeds();
+        await hub.stopFeeds();
         // After the feeds' last commits, which go through it; leaving hands the partitions over.
         await membership?.stop();
         await pool.stop();

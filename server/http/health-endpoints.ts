@@ -3,6 +3,11 @@
 export interface Readiness {
   /** Empty when ready; otherwise one sentence per reason. */
   notReadyReasons(): string[];
+  /**
+   * Per processed topic with an active feed: records streamed that the store (the view) has not
+   * stored yet. Shown, never a reason to be unready: streams go on while the view catches up.
+   */
+  viewLag?(): Record<string, number>;
 }
 
 // The little of Node's HTTP/1.1 and HTTP/2 responses that the probes use.
@@ -30,7 +35,12 @@ export function serveHealthEndpoints(
   }
   if (path === "/readyz") {
     const reasons = readiness.notReadyReasons();
-    reply(response, reasons.length === 0 ? 200 : 503, { ready: reasons.length === 0, reasons });
+    const viewLag = readiness.viewLag?.();
+    reply(response, reasons.length === 0 ? 200 : 503, {
+      ready: reasons.length === 0,
+      reasons,
+      ...(viewLag ? { viewLag } : {}),
+    });
     return true;
   }
   return false;

@@ -14,7 +14,9 @@ import { StreamLimitError } from "../limits/stream-slots.js";
 import type { Logger } from "../observability/logger.js";
 import { InvalidCursorError } from "../store/payment-store.js";
 import { InvalidStreamCursorError, StreamCursorOutOfRangeError } from "../streaming/stream-cursor.js";
-import { StreamInterruptedError } from "../streaming/stream-hub.js";
+import { StreamInterruptedError, ViewNotKeptError } from "../streaming/stream-hub.js";
+import { ViewUnavailableError } from "../streaming/topic-feed.js";
+import { ConsistencyDeadlineError } from "./read-your-stream.js";
 import { RequestError } from "./request-validation.js";
 
 export class PaymentNotFoundError extends Error {
@@ -72,6 +74,10 @@ export function toConnectError(error: unknown, logger?: Logger): ConnectError {
     const retry = new Headers({ [RETRY_AFTER_HEADER]: String(error.retryAfterSeconds) });
     return new ConnectError(error.message, Code.ResourceExhausted, retry);
   }
+  if (error instanceof ConsistencyDeadlineError)
+    return new ConnectError(error.message, Code.DeadlineExceeded);
+  if (error instanceof ViewUnavailableError) return new ConnectError(error.message, Code.Unavailable);
+  if (error instanceof ViewNotKeptError) return new ConnectError(error.message, Code.FailedPrecondition);
   if (error instanceof StreamInterruptedError) {
     const trailer = new Headers();
     if (error.cursor) trailer.set(RESUME_CURSOR_TRAILER, error.cursor);

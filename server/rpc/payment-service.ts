@@ -16,12 +16,14 @@ import { type Identity, identityKey } from "../auth/identity.js";
 import { compilePaymentFilter } from "../filtering/payment-filter.js";
 import { callerKeyContext, connectionKey } from "../limits/caller.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
+import { encodeStreamCursor } from "../streaming/stream-cursor.js";
 import type { StreamHub } from "../streaming/stream-hub.js";
 import type { SubscriberSummary } from "../streaming/subscriber-stats.js";
 import { FILTER_ERRORS_TRAILER, PaymentNotFoundError } from "./error-mapping.js";
-import { listFiltered } from "./filtered-list.js";
+import { type FilteredPage, listFiltered } from "./filtered-list.js";
 import { listQuery } from "./list-query.js";
 import type { PaymentStreams } from "./payment-streams.js";
+import { awaitConsistency, pollUntilFound } from "./read-your-stream.js";
 import { RequestError } from "./request-validation.js";
 
 export interface PaymentServiceDependencies {
@@ -78,7 +80,13 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
       const identity = context.values.get(identityKey);
       const id = request.paymentId.trim();
       if (!id) throw new RequestError("invalid_argument", "payment_id is required");
-      const stored = await deps.store.get(id);
+      const consistency = request.consistentWith
+        ? await awaitConsistency(deps.hub, deps.access, identity, request.consistentWith, context.signal)
+        : undefined;
+      let stored = await deps.store.get(id);
+      // The view of some partition is kept elsewhere: the payment may still be on its way there.
+      if (!stored && consistency?.outcome === "partial")
+        stored = await pollUntilFound(consistency, () => deps.store.get(id));
       // One it may not see is answered as one that does not exist: no existence leak.
       if (!stored || !deps.access.maySee(identity, stored)) throw new PaymentNotFoundError(id);
       return shown(identity, stored);
@@ -89,25 +97,29 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
       const query = listQuery(request);
       if (query.customerEmail) deps.access.requirePii(identity, "filtering by customer_email");
       if (query.topic) deps.access.requireTopic(identity, query.topic);
+      // Checked before any wait: a filter that does not compile fails at once.
       const expression = request.filter ? compilePaymentFilter(request.filter) : undefined;
+      if (request.consistentWith)
+        await awaitConsistency(deps.hub, deps.access, identity, request.consistentWith, context.signal);
       const scope = deps.access.listScope(identity, query.topic ? [query.topic] : await deps.store.topics());
-      if (!expression) {
-        const page = await deps.store.list({ ...query, ...scope });
-        return create(PaymentListSchema, {
-          payments: page.payments.map((stored) => shown(identity, stored)),
-          nextCursor: page.nextCursor,
-          totalCount: page.totalCount,
-        });
-      }
-      const page = await listFiltered(deps.store, { ...query, ...scope }, expression, (stored) =>
-        deps.access.payment(identity, stored.payment),
-      );
+      const scoped = { ...query, ...scope };
+      const read = (): Promise<FilteredPage> =>
+        expression
+          ? listFiltered(deps.store, scoped, expression, (stored) =>
+              deps.access.payment(identity, stored.payment),
+            )
+          : deps.store.list(scoped).then((page) => ({ ...page, stoppedEarly: false, filterErrors: 0 }));
+      // Read at a known view position of the listed topic, so that a stream can start right there.
+      const { value: page, positions } = query.topic
+        ? await deps.hub.readAtViewPosition(query.topic, read)
+        : { value: await read(), positions: undefined };
       return create(PaymentListSchema, {
         payments: page.payments.map((stored) => shown(identity, stored)),
         nextCursor: page.nextCursor,
         totalCount: page.totalCount,
         stoppedEarly: page.stoppedEarly,
         filterErrors: page.filterErrors,
+        asOf: query.topic && positions ? encodeStreamCursor(query.topic, positions) : "",
       });
     },
 
@@ -167,6 +179,7 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
             messagesInvalid: BigInt(s.messagesInvalid),
             lastInvalidReason: s.lastInvalidReason,
             ...subscriberFields(s.subscribersSummary),
+            ...(s.viewLag !== undefined ? { viewLag: BigInt(s.viewLag) } : {}),
           }),
         ),
       });

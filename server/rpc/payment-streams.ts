@@ -138,17 +138,35 @@ export class PaymentStreams {
       ...(request.delivery === Delivery.LATEST ? { latest: true } : {}),
     };
 
+    const subscriber = { peer: peerAddress(caller.connection), identity: identity.name };
     const releaseSlot = deps.slots.reserve(caller);
     let subscription: Subscription | undefined;
     try {
-      subscription = await deps.hub.subscribe(topic, streamFilter, start, {
-        peer: peerAddress(caller.connection),
-        identity: identity.name,
-      });
+      let recent: StoredPayment[] = [];
+      // The hand-off: a live stream's snapshot is read at a known view position and its live part
+      // starts exactly there (the stretch the view has not stored yet comes from Kafka), so every
+      // update is sent once, in "existing" or in "new".
+      const snapshot =
+        existing > 0 && start.kind === "latest"
+          ? await deps.hub.snapshotAtView(topic, () => deps.store.recent({ topic, ...filter }, existing))
+          : undefined;
+      if (snapshot) {
+        const { value, positions } = snapshot;
+        // Stored by an earlier run past what it committed: left to the live part.
+        recent = value.filter((row) => row.source.offset < (positions[row.source.partition] ?? 0));
+        subscription = await deps.hub.subscribe(
+          topic,
+          streamFilter,
+          { kind: "cursor", positions, allowFallback: true },
+          subscriber,
+        );
+      } else {
+        subscription = await deps.hub.subscribe(topic, streamFilter, start, subscriber);
+        recent = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
+      }
       const opened = subscription;
       // The snapshot is the `existing` most recent stored payments that the indexed filters match,
       // less those the expression drops (so with a filter it may hold fewer).
-      const recent = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
       const stored = expression ? recent.filter((payment) => opened.accepts(payment.payment)) : recent;
       const metrics = deps.hub.topicMetrics(topic);
       const cancelExpiry = onCredentialExpiry(identity, () =>

@@ -28,9 +28,10 @@ export interface ProcessingPolicy {
   /** Streamed only: nothing stored, dead-lettered or committed. */
   readonly readOnly: boolean;
   /**
-   * Makes a batch durable before anything of it is streamed: resolves once its payments are stored
-   * and its invalid records dead-lettered, both acknowledged, with how many were dead-lettered.
-   * A rejection is a dependency's failure: the feed pauses.
+   * The view's write of a batch (its records are streamed already): resolves once its payments
+   * are stored and its invalid records dead-lettered, both acknowledged, with how many were
+   * dead-lettered; only then may the group's offsets move past them. A rejection is a
+   * dependency's failure: the view pauses (streams go on).
    */
   persist(valid: StoredPayment[], invalid: DeadLetter[]): Promise<number>;
   /** Where the feed commits its position; undefined: nowhere. */

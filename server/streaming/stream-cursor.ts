@@ -68,6 +68,25 @@ export function decodeStreamCursor(cursor: string, topic: string): number[] {
 }
 
 /**
+ * The topic and next offsets of any cursor pa issued (a consistency token names its own topic);
+ * InvalidStreamCursorError, naming `field`, for anything else.
+ */
+export function decodeAnyStreamCursor(cursor: string, field: string): { topic: string; positions: number[] } {
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    body = undefined;
+  }
+  if (!isCursorBody(body)) {
+    throw new InvalidStreamCursorError(
+      `${field} is not a cursor pa issued: pass a PaymentEvent's cursor (or a PaymentList's as_of) unchanged, or leave it empty`,
+    );
+  }
+  return { topic: body.t, positions: body.p };
+}
+
+/**
  * Where a stream resumed from `positions` starts, per partition, given what Kafka holds now
  * (`marks`, indexed by partition). Partitions added since the cursor was issued start at their
  * beginning. With `allowFallback`, offsets Kafka no longer holds start at the oldest it has.

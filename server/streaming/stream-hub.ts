@@ -9,6 +9,7 @@ import type { LibrdkafkaConfig } from "../kafka/client-config.js";
 import type { ConsumerPool } from "../kafka/consumer-pool.js";
 import type { DeadLetterProducer } from "../kafka/dead-letter-producer.js";
 import type { GroupMembership } from "../kafka/group-membership.js";
+import { PartitionReader } from "../kafka/partition-reader.js";
 import type { PooledConsumer } from "../kafka/pooled-consumer.js";
 import { type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
@@ -53,15 +54,30 @@ export interface TopicStatusView {
   pinned: boolean;
   /** closed while processing; else the state of the breaker the paused topic waits for. */
   breakerState: string;
-  /** Why the topic's processing is paused; empty while it runs. */
+  /** Why the topic's view (store writes, dead letters) is paused; empty while it follows the log. */
   pausedReason: string;
   /** Streamed only (not in PROCESS_TOPICS): nothing stored, dead-lettered or committed. */
   readOnly: boolean;
   /** Records read that are not valid payments, and why the last one was not. */
   messagesInvalid: number;
   lastInvalidReason: string;
+  /** Records streamed that the view has not stored yet; undefined for a read-only topic. */
+  viewLag: number | undefined;
   /** Lag and latency over the subscribers; undefined without subscribers (or heads not known yet). */
   subscribersSummary: SubscriberSummary | undefined;
+}
+
+/**
+ * What a consistent_with wait could promise: "complete" when this instance keeps the view of every
+ * partition of the cursor and it reached the cursor; "partial" when some partitions are kept
+ * elsewhere (another instance's, SHARE_PROCESSING) or nowhere right now (no active feed), so the
+ * store may still lack records before the cursor there.
+ */
+export type ViewWait = "complete" | "partial";
+
+/** consistent_with on a topic pa streams read-only: nothing of it is ever stored. FAILED_PRECONDITION. */
+export class ViewNotKeptError extends Error {
+  override readonly name = "ViewNotKeptError";
 }
 
 export interface StreamHubDependencies {
@@ -175,6 +191,7 @@ export class StreamHub {
         readOnly: feed.readOnly,
         messagesInvalid: feed.invalid,
         lastInvalidReason: feed.lastInvalidReason,
+        viewLag: feed.viewLag(),
         subscribersSummary: summarize(subscriberStats(feed)),
       }));
   }
@@ -187,6 +204,62 @@ export class StreamHub {
   /** The active topics' feeds, for the metrics read at scrape time (do not mutate). */
   activeFeeds(): Iterable<TopicFeed> {
     return this.feeds.values();
+  }
+
+  /** Waits until the topic's view stored up to `positions` where this instance keeps it (see ViewWait). */
+  async awaitView(topic: string, positions: readonly number[], signal: AbortSignal): Promise<ViewWait> {
+    if (!this.processes(topic)) {
+      throw new ViewNotKeptError(
+        `topic "${topic}" is streamed read-only (not in PROCESS_TOPICS): pa stores nothing of it, so consistent_with cannot be met; leave it out`,
+      );
+    }
+    const feed = this.feeds.get(topic);
+    if (!feed) return "partial";
+    await feed.waitForView(positions, signal);
+    return positions.every((_, partition) => feed.keepsView(partition)) ? "complete" : "partial";
+  }
+
+  /**
+   * Runs a store read at a known view position of a processed topic and returns that position
+   * beside it (see TopicFeed.viewPositions). Without an active feed the position is the group's
+   * committed offsets (a feed commits only what its view stored, and stops after it drained);
+   * undefined for a read-only topic or when Kafka cannot say.
+   */
+  async readAtViewPosition<T>(
+    topic: string,
+    read: () => Promise<T>,
+  ): Promise<{ value: T; positions?: number[] }> {
+    const feed = this.feeds.get(topic);
+    if (feed && !feed.readOnly) return feed.atViewPosition(read);
+    if (feed || !this.processes(topic)) return { value: await read() };
+    const positions = await this.committedPositions(topic).catch(() => undefined);
+    const value = await read();
+    return positions ? { value, positions } : { value };
+  }
+
+  /**
+   * The "existing" snapshot of a live stream read at the topic's view position, with the start of
+   * its live part at exactly that position: undefined where this instance keeps no view of the
+   * topic (read-only), the caller then reads the snapshot as before.
+   */
+  async snapshotAtView<T>(
+    topic: string,
+    read: () => Promise<T>,
+  ): Promise<{ value: T; positions: number[] } | undefined> {
+    if (!this.processes(topic)) return undefined;
+    const feed = await this.feedFor(topic);
+    if (feed.readOnly) return undefined;
+    try {
+      return await feed.atViewPosition(read);
+    } catch (error) {
+      this.lingerIfUnused(feed);
+      throw error;
+    }
+  }
+
+  private async committedPositions(topic: string): Promise<number[]> {
+    const partitions = await this.deps.admin.partitionCount(topic);
+    return this.groupOffsets(topic, partitions, this.deps.pool.leastLoaded());
   }
 
   /** The open subscriptions of an active topic (for status views and tests; do not mutate). */
@@ -223,11 +296,12 @@ export class StreamHub {
     subscription.end(error(feed ? feed.cursorFor(subscription) : subscription.lastCursor));
   }
 
-  /** Stops every feed and commits where each stopped. */
-  stopFeeds(): void {
+  /** Stops every feed; resolves once each view stored what its streams had and committed it. */
+  async stopFeeds(): Promise<void> {
     for (const timer of this.pinnedRetry.values()) clearTimeout(timer);
-    for (const feed of this.feeds.values()) feed.stop();
+    const stopped = [...this.feeds.values()].map((feed) => feed.stop());
     this.feeds.clear();
+    await Promise.all(stopped);
   }
 
   /** The topic's feed, started if needed; `firstOffsets` are its first subscriber's start offsets. */
@@ -272,6 +346,7 @@ export class StreamHub {
       tracing: this.deps.tracing,
       ...(this.deps.membership ? { membership: this.deps.membership } : {}),
       onLagging: (subscription, laggingFeed) => this.scheduleCatchUp(subscription, laggingFeed),
+      openViewReader: () => PartitionReader.open(this.deps.consumerSettings, topic),
     });
     this.feeds.set(topic, feed);
     logger.info(
@@ -378,7 +453,9 @@ export class StreamHub {
     const { lingerMs } = this.deps.config.streams;
     feed.lingerTimer = setTimeout(() => {
       if (feed.subscribers.size > 0 || this.feeds.get(feed.topic) !== feed) return;
-      feed.stop();
+      // Its view still stores what was streamed, then commits; a new feed meanwhile replays the
+      // rest from the committed offsets, idempotently.
+      void feed.stop();
       this.feeds.delete(feed.topic);
       this.deps.logger.info(
         `[MANAGER] Removed consumer for topic: ${feed.topic} (no subscribers for ${lingerMs} ms)`,

@@ -1,14 +1,17 @@
 // One active topic: the per-message path of pa, top to bottom. A batch of Kafka records is parsed
-// and normalized, then made durable as the topic's processing policy says (processed: valid
-// payments stored and invalid records dead-lettered, both acknowledged; read-only: nothing
-// written), then each payment is fanned out, in partition order, to the subscribers attached to
-// the live feed, and finally the group's offsets move past the batch (processed topics only). One
-// read of the topic serves every subscriber, whatever their filters.
+// and normalized, and each payment is fanned out at once, in partition order, to the subscribers
+// attached to the live feed: streams never wait for the store. The store is a view that follows
+// the log with its own position per partition (`processedNext`): on a processed topic the same
+// records are queued for it (valid payments stored, invalid records dead-lettered, both
+// acknowledged) and only then do the group's offsets move past them, so a crash loses nothing: the
+// view replays from the committed offsets, idempotently. A read-only topic has no view.
 //
-// A processed topic's store and dead-letter producer are guarded (server/resilience): a write
-// that still fails after its retries, or whose breaker is open, pauses the topic. Nothing of the
-// batch is dead-lettered for that and no offset moves; the partitions are read again from the
-// first unprocessed record once the dependency may be back.
+// The view is guarded (server/resilience): a write that still fails after its retries, or whose
+// breaker is open, pauses the view, not the streams. Memory stays bounded: with MAX_VIEW_BACKLOG
+// records queued for the view, the view stops taking records from the live feed. Whenever the view
+// is behind the live feed (after a pause, a take-over, or a burst faster than the store), it reads
+// what it missed from Kafka with a reader of its own, at its own pace, and rejoins the live feed
+// where it has caught up: streams never wait for the store.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@confluentinc/kafka-javascript";
@@ -16,6 +19,7 @@ import type { Context } from "@opentelemetry/api";
 import { type PaymentEvent, PaymentEventSchema, Provider } from "../../gen/payment/payment_pb.js";
 import type { DeadLetter } from "../kafka/dead-letter-producer.js";
 import type { GroupMembership } from "../kafka/group-membership.js";
+import type { PartitionReader } from "../kafka/partition-reader.js";
 import type { PooledConsumer } from "../kafka/pooled-consumer.js";
 import { traceHeaders } from "../kafka/record-headers.js";
 import type { Logger } from "../observability/logger.js";
@@ -49,15 +53,21 @@ export interface TopicFeedDependencies {
    * processed only on the partitions the group gave this instance.
    */
   membership?: GroupMembership;
+  /** A reader of this topic's partitions outside the group, for the view while it is behind. */
+  openViewReader: () => Promise<PartitionReader>;
 }
 
 const COMMIT_INTERVAL_MS = 500;
-// Batches parsed and waiting for (or in) their store write before reading waits.
-const MAX_BATCHES_IN_FLIGHT = 4;
+// Records read, streamed and waiting for (or in) their view write before reading waits for the view.
+const MAX_VIEW_BACKLOG = 10_000;
+// Records the view's own reader takes at once.
+const VIEW_READ_BATCH = 500;
+// After the view's reader failed (Kafka unreachable), it is tried again after this.
+const VIEW_READER_RETRY_MS = 1_000;
 // A failure that is not a guarded dependency's (a bug): paused like one, tried again after this.
 const UNEXPECTED_FAILURE_RETRY_MS = 5_000;
 
-/** Why a topic's partitions are paused, for GetTopics and logs. */
+/** Why a topic's view is paused, for GetTopics and logs. */
 export interface FeedPause {
   dependency: string;
   reason: string;
@@ -66,8 +76,19 @@ export interface FeedPause {
   breakerState: () => BreakerState;
 }
 
+/** A consistent_with wait that cannot be met while the view is paused for a dependency: UNAVAILABLE. */
+export class ViewUnavailableError extends Error {
+  override readonly name = "ViewUnavailableError";
+}
+
+interface ViewWaiter {
+  positions: readonly number[];
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
 export class TopicFeed {
-  /** partition -> the offset after the last record processed: the feed's position. */
+  /** partition -> the offset after the last record streamed: the feed's (stream) position. */
   readonly next: number[];
   readonly subscribers = new Set<Subscription>();
   readonly activeSince = new Date();
@@ -79,10 +100,16 @@ export class TopicFeed {
   lingerTimer: NodeJS.Timeout | undefined;
 
   private committed: number[];
-  // partition -> the offset after the last record processed (stored or dead-lettered) here. Equal
-  // to `next` except just after this instance took over a partition that the previous owner had
-  // processed less far than this feed had read: those records are read again, processed only.
+  // partition -> the offset after the last record the view has stored (or dead-lettered, acknowledged):
+  // the view position, what is committed and where processing resumes.
   private readonly processedNext: number[];
+  // partition -> the offset after the last record handed to the view (stored or still in flight).
+  private readonly viewQueued: number[];
+  // Partitions whose view is behind the live feed: the view's own reader brings them.
+  private readonly viewBehind = new Set<number>();
+  private viewFollowing = false;
+  // partition -> changes on every take-over and hand-over: a view write queued before does not move it.
+  private readonly ownership: number[];
   private readonly startOffsets: number[];
   // Partitions processed here; undefined: all of them (no group shares this topic).
   private readonly owned: Set<number> | undefined;
@@ -90,9 +117,12 @@ export class TopicFeed {
   private pause: FeedPause | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  // The tail of the chain of batch writes, and how many batches are on it.
+  private started = false;
+  // The tail of the chain of view writes, how many records are on it, and who waits for room on it.
   private writes: Promise<void> = Promise.resolve();
-  private batchesInFlight = 0;
+  private viewBacklog = 0;
+  private readonly roomWaiters: (() => void)[] = [];
+  private readonly viewWaiters = new Set<ViewWaiter>();
 
   constructor(
     readonly topic: string,
@@ -106,6 +136,8 @@ export class TopicFeed {
     this.next = [...startOffsets];
     this.committed = [...startOffsets];
     this.processedNext = [...startOffsets];
+    this.viewQueued = [...startOffsets];
+    this.ownership = startOffsets.map(() => 0);
     const membership = deps.membership;
     if (membership?.isMember(topic)) {
       this.owned = new Set();
@@ -113,7 +145,7 @@ export class TopicFeed {
         assigned: (partitions) => this.takeOver(partitions),
         revoked: (partitions) => this.handOver(partitions),
         released: (partitions) => {
-          for (const partition of partitions) this.owned?.delete(partition);
+          for (const partition of partitions) this.release(partition);
         },
       });
     }
@@ -123,30 +155,38 @@ export class TopicFeed {
     return this.owned ? this.owned.has(partition) : true;
   }
 
-  // The group gave this instance partitions: process them from the group's committed offset. Where
-  // that lies behind what this feed already read (and sent to streams), read again from there and
-  // process without sending anything twice.
+  // Whether a record of this partition goes to the view now.
+  private viewing(partition: number): boolean {
+    return (
+      !this.deps.policy.readOnly && !this.pause && this.owns(partition) && !this.viewBehind.has(partition)
+    );
+  }
+
+  private release(partition: number): void {
+    this.owned?.delete(partition);
+    this.ownership[partition] = (this.ownership[partition] ?? 0) + 1;
+  }
+
+  // The group gave this instance partitions: their view starts at the group's committed offset.
+  // Where that lies behind what this feed already streamed, those records are read again for the
+  // view only.
   private takeOver(partitions: { partition: number; committed: number }[]): void {
     if (this.stopped) return;
-    let rewind = false;
     for (const { partition, committed } of partitions) {
+      this.release(partition);
       this.owned?.add(partition);
       const next = this.next[partition] ?? 0;
       // Nothing committed: from where this feed began (KAFKA_AUTO_OFFSET_RESET decided it).
       const from = Math.min(committed >= 0 ? committed : (this.startOffsets[partition] ?? next), next);
       this.processedNext[partition] = from;
+      this.viewQueued[partition] = from;
       this.committed[partition] = committed;
-      if (from < next) rewind = true;
     }
-    // Re-assigned rather than sought: a seek on a partition whose first fetch has not started yet
-    // fails. Records of the old assignment still in flight are filtered out as already handled.
-    if (rewind && this.started && !this.pause) {
-      this.consumer.removeTopic(this.topic, this.partitions);
-      this.consumer.addTopic(this.topic, this.readPositions(), this.handle);
-    }
+    this.catchUpView();
   }
 
-  // Partitions move to another instance: record how far they were processed here, while still ours.
+  // Partitions move to another instance: record how far the view got here, while still ours. View
+  // writes still in flight for them land in the store (idempotent) but move nothing here.
   private handOver(partitions: number[]): void {
     const offsets = partitions
       .filter((partition) => this.owned?.has(partition))
@@ -159,17 +199,113 @@ export class TopicFeed {
         `[CONSUMER:${this.topic}] hand-over commit failed`,
       );
     }
-    for (const partition of partitions) this.owned?.delete(partition);
+    for (const partition of partitions) this.release(partition);
   }
 
-  /** Where reading resumes per partition: the first record not yet processed or not yet sent. */
-  private readPositions(): number[] {
-    return this.next.map((next, partition) =>
-      this.owns(partition) ? Math.min(next, this.processedNext[partition] ?? next) : next,
-    );
+  // The view of every partition it is behind on is brought from Kafka by its own reader.
+  private catchUpView(): void {
+    if (!this.started || this.stopped || this.pause || this.deps.policy.readOnly) return;
+    for (let partition = 0; partition < this.partitions; partition++) {
+      if (this.owns(partition) && (this.viewQueued[partition] ?? 0) < (this.next[partition] ?? 0))
+        this.viewBehind.add(partition);
+    }
+    if (this.viewBehind.size > 0) void this.followView();
   }
 
-  private started = false;
+  // The view's own read: from its queued position on each partition it is behind on, as fast as
+  // the store takes it, until it meets the live feed there and rejoins it.
+  private async followView(): Promise<void> {
+    if (this.viewFollowing) return;
+    this.viewFollowing = true;
+    let reader: PartitionReader | undefined;
+    // partition -> the ownership epoch it was assigned at
+    const assigned = new Map<number, number>();
+    const drop = (partition: number) => {
+      if (assigned.delete(partition)) reader?.unassign(partition);
+    };
+    try {
+      for (;;) {
+        await this.roomForView();
+        if (this.stopped || this.pause) break;
+        for (const partition of [...this.viewBehind]) {
+          const caughtUp = (this.viewQueued[partition] ?? 0) >= (this.next[partition] ?? 0);
+          if (!this.owns(partition) || caughtUp) {
+            this.viewBehind.delete(partition);
+            drop(partition);
+          } else if (assigned.has(partition) && assigned.get(partition) !== this.ownership[partition]) {
+            drop(partition);
+          }
+        }
+        if (this.viewBehind.size === 0) break;
+        reader ??= await this.deps.openViewReader();
+        for (const partition of this.viewBehind) {
+          if (assigned.has(partition)) continue;
+          reader.assign(partition, this.viewQueued[partition] ?? 0);
+          assigned.set(partition, this.ownership[partition] ?? 0);
+        }
+        const batch = await reader.read(VIEW_READ_BATCH);
+        if (this.stopped || this.pause) break;
+        this.viewOnly(
+          batch.filter((record) => assigned.get(record.partition) === this.ownership[record.partition]),
+        );
+      }
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: error, topic: this.topic },
+        `[CONSUMER:${this.topic}] view read failed; trying again in ${VIEW_READER_RETRY_MS}ms`,
+      );
+      const retry = setTimeout(() => this.catchUpView(), VIEW_READER_RETRY_MS);
+      retry.unref();
+    } finally {
+      this.viewFollowing = false;
+      await reader?.close();
+    }
+  }
+
+  // Records the view's own reader brought: queued for the view only (the streams had them).
+  private viewOnly(batch: Message[]): void {
+    const nowMs = Date.now();
+    const valid: StoredPayment[] = [];
+    const letters: DeadLetter[] = [];
+    const viewed = new Map<number, [number, number]>();
+    for (const record of batch) {
+      const { partition, offset } = record;
+      if (!this.viewBehind.has(partition) || offset < (this.viewQueued[partition] ?? 0)) continue;
+      const kafkaTimestampMs = record.timestamp ?? nowMs;
+      const outcome = parsePayment(record.value, { kafkaTimestampMs, nowMs }, this.deps.rules);
+      this.viewQueued[partition] = offset + 1;
+      viewed.set(partition, [offset + 1, this.ownership[partition] ?? 0]);
+      if (outcome.ok) {
+        valid.push({
+          payment: outcome.payment,
+          source: { topic: this.topic, partition, offset, kafkaTimestampMs },
+        });
+      } else {
+        letters.push(this.deadLetter(record, outcome.invalid));
+      }
+    }
+    if (viewed.size > 0) this.queueForView(valid, letters, viewed, undefined);
+  }
+
+  private deadLetter(record: Message, invalid: InvalidPayment): DeadLetter {
+    return {
+      topic: this.topic,
+      partition: record.partition,
+      offset: record.offset,
+      key: record.key as Buffer | null | undefined,
+      value: record.value,
+      error: invalid.code,
+      reason: invalid.reason,
+      retryCount: 0,
+      sourceHeaders: record.headers,
+    };
+  }
+
+  // Resolves once the view has room for more records (or it paused, or the feed stopped).
+  private roomForView(): Promise<void> {
+    if (this.viewBacklog < MAX_VIEW_BACKLOG || this.pause || this.stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+  }
 
   /** This topic's counters (the catch-up readers and the RPC writers add to them too). */
   get metrics(): TopicMetrics {
@@ -197,26 +333,31 @@ export class TopicFeed {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.consumer.addTopic(this.topic, this.readPositions(), this.handle);
+    this.consumer.addTopic(this.topic, [...this.next], this.handle);
+    this.catchUpView();
     if (!this.deps.policy.committer) return;
     this.commitTimer = setInterval(() => this.commit(), COMMIT_INTERVAL_MS);
     this.commitTimer.unref();
   }
 
-  /** Stops reading and records the final position. */
-  stop(): void {
+  /** Stops reading; resolves once the view stored what the streams had and the final position is committed. */
+  async stop(): Promise<void> {
     clearInterval(this.commitTimer);
     clearTimeout(this.lingerTimer);
     clearTimeout(this.resumeTimer);
     if (!this.started || this.stopped) return;
     this.stopped = true;
     this.deps.membership?.unlisten(this.topic);
-    // A paused topic has no partitions assigned.
-    if (!this.pause) this.consumer.removeTopic(this.topic, this.partitions);
+    this.consumer.removeTopic(this.topic, this.partitions);
+    for (const wake of this.roomWaiters.splice(0)) wake();
+    for (const waiter of this.viewWaiters)
+      waiter.reject(new ViewUnavailableError(`topic "${this.topic}" stopped being processed here`));
+    this.viewWaiters.clear();
+    await this.writes;
     this.commit(true);
   }
 
-  /** Why the topic is paused; undefined while it is processing. */
+  /** Why the view is paused; undefined while it follows the log. */
   get paused(): FeedPause | undefined {
     return this.pause;
   }
@@ -242,6 +383,98 @@ export class TopicFeed {
     return marks?.reduce((sum, high, partition) => sum + Math.max(0, high - (this.next[partition] ?? 0)), 0);
   }
 
+  /**
+   * Records streamed that the view has not stored (or dead-lettered) yet, over the partitions
+   * processed here; undefined for a read-only topic, which has no view.
+   */
+  viewLag(): number | undefined {
+    if (this.deps.policy.readOnly) return undefined;
+    let lag = 0;
+    for (let partition = 0; partition < this.partitions; partition++) {
+      if (this.owns(partition))
+        lag += Math.max(0, (this.next[partition] ?? 0) - (this.processedNext[partition] ?? 0));
+    }
+    return lag;
+  }
+
+  /**
+   * The view's position per partition: what the store holds of this topic, up to (not including)
+   * these offsets. Partitions this instance does not process (a read-only topic, another
+   * instance's partitions) give the stream position instead: their view is not known here.
+   */
+  viewPositions(): number[] {
+    return this.next.map((next, partition) =>
+      this.deps.policy.readOnly || !this.owns(partition) ? next : (this.processedNext[partition] ?? next),
+    );
+  }
+
+  /** Whether this instance keeps the view of a partition (a processed topic, a partition it owns). */
+  keepsView(partition: number): boolean {
+    return !this.deps.policy.readOnly && this.owns(partition);
+  }
+
+  /**
+   * Resolves once the view has stored every partition it keeps up to `positions`; rejects with
+   * ViewUnavailableError while the view is paused for a dependency, or with the signal's reason.
+   */
+  waitForView(positions: readonly number[], signal: AbortSignal): Promise<void> {
+    if (this.viewReached(positions)) return Promise.resolve();
+    if (this.pause) return Promise.reject(this.unavailable());
+    if (this.stopped)
+      return Promise.reject(new ViewUnavailableError(`topic "${this.topic}" stopped being processed here`));
+    signal.throwIfAborted();
+    return new Promise<void>((resolve, reject) => {
+      const abort = () => {
+        this.viewWaiters.delete(waiter);
+        reject(signal.reason);
+      };
+      const waiter: ViewWaiter = {
+        positions,
+        resolve: () => {
+          signal.removeEventListener("abort", abort);
+          resolve();
+        },
+        reject: (error) => {
+          signal.removeEventListener("abort", abort);
+          reject(error);
+        },
+      };
+      signal.addEventListener("abort", abort, { once: true });
+      this.viewWaiters.add(waiter);
+    });
+  }
+
+  /**
+   * Runs `read` (a store query) between two view writes, so that what it reads is the view at
+   * exactly the positions returned beside it.
+   */
+  atViewPosition<T>(read: () => Promise<T>): Promise<{ value: T; positions: number[] }> {
+    const done = this.writes.then(async () => {
+      const positions = this.viewPositions();
+      return { value: await read(), positions };
+    });
+    this.writes = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    return done;
+  }
+
+  private viewReached(positions: readonly number[]): boolean {
+    for (let partition = 0; partition < positions.length && partition < this.partitions; partition++) {
+      if (this.keepsView(partition) && (this.processedNext[partition] ?? 0) < (positions[partition] ?? 0))
+        return false;
+    }
+    return true;
+  }
+
+  private unavailable(): ViewUnavailableError {
+    const pause = this.pause;
+    return new ViewUnavailableError(
+      `the payment view of topic "${this.topic}" is paused (${pause?.dependency ?? "a dependency"}: ${pause?.reason ?? ""}, breaker ${this.breakerState}); the payment is streamed but not stored yet: try again later`,
+    );
+  }
+
   /** The cursor of a subscriber's position: its own offsets where it lags or starts ahead. */
   cursorFor(subscription: Subscription): string {
     if (subscription.isSimple) return encodeStreamCursor(this.topic, this.next);
@@ -264,143 +497,139 @@ export class TopicFeed {
     });
   }
 
+  // Each record is parsed once; one the streams have not had yet is fanned out at once, and one
+  // the view has not had yet is queued for it. Records read again for the view alone (after a
+  // pause or a take-over) are not sent twice: `next` is past them.
   private readonly handle = async (batch: Message[]): Promise<void> => {
-    // Records fetched before a pause can still arrive; the resumed read delivers them again.
-    if (this.pause || this.stopped) return;
-    // Already processed (a re-delivery around a pause): never stored, sent or counted twice.
-    // Records read again after a take-over are kept for processing only.
-    const records = batch.filter(
-      (record) =>
-        record.offset >= (this.next[record.partition] ?? 0) ||
-        (this.owns(record.partition) && record.offset >= (this.processedNext[record.partition] ?? 0)),
-    );
+    if (this.stopped) return;
     const nowMs = Date.now();
-    const payments: (StoredPayment | undefined)[] = new Array(records.length);
-    const rejected: (InvalidPayment | undefined)[] = new Array(records.length);
+    const debug = this.deps.logger.isLevelEnabled("debug");
+    const { tracing, metrics } = this.deps;
+    const traces = tracing.enabled
+      ? BatchTraces.of(tracing, this.topic, batch, batch.map(traceHeaders))
+      : undefined;
     const valid: StoredPayment[] = [];
     const letters: DeadLetter[] = [];
-    const { tracing } = this.deps;
-    const traces = tracing.enabled
-      ? BatchTraces.of(tracing, this.topic, records, records.map(traceHeaders))
-      : undefined;
-    const writes = !this.deps.policy.readOnly;
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i] as Message;
+    // partition -> [the offset after the last record queued for the view, its ownership epoch]
+    const viewed = new Map<number, [number, number]>();
+    let fresh = 0;
+    let freshPayments = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const record = batch[i] as Message;
+      const { partition, offset } = record;
+      const streams = offset >= (this.next[partition] ?? 0);
+      const views = this.viewing(partition) && offset >= (this.viewQueued[partition] ?? 0);
+      if (!streams && !views) continue;
       const kafkaTimestampMs = record.timestamp ?? nowMs;
       const parseSpan = traces?.parse(i);
       const outcome = parsePayment(record.value, { kafkaTimestampMs, nowMs }, this.deps.rules);
       parseSpan?.end();
-      if (outcome.ok) {
-        const stored: StoredPayment = {
-          payment: outcome.payment,
-          source: { topic: this.topic, partition: record.partition, offset: record.offset, kafkaTimestampMs },
-        };
-        payments[i] = stored;
-        // Another instance stores (and dead-letters) the partitions the group gave it.
-        if (this.owns(record.partition)) {
-          valid.push(stored);
-          if (writes) traces?.willWrite(i, "store");
+      const stored: StoredPayment | undefined = outcome.ok
+        ? {
+            payment: outcome.payment,
+            source: { topic: this.topic, partition, offset, kafkaTimestampMs },
+          }
+        : undefined;
+      if (streams) {
+        this.next[partition] = offset + 1;
+        fresh++;
+        if (stored) {
+          freshPayments++;
+          if (debug) this.logPayment(stored);
+          if (this.subscribers.size > 0) this.fanOut(stored, record, traces?.contextOf(i));
+        } else if (!outcome.ok) {
+          this.invalid++;
+          // A read-only topic may hold anything (a users topic): its reasons quote record text, so
+          // only the error code is shown to whoever may stream the topic.
+          this.lastInvalidReason = this.deps.policy.readOnly ? outcome.invalid.code : outcome.invalid.reason;
+          if (this.deps.policy.readOnly) metrics.invalidReadOnly(outcome.invalid.code);
         }
-        continue;
       }
-      rejected[i] = outcome.invalid;
-      if (this.owns(record.partition)) {
-        if (writes) traces?.willWrite(i, "dead-letter");
-        letters.push({
-          topic: this.topic,
-          partition: record.partition,
-          offset: record.offset,
-          key: record.key as Buffer | null | undefined,
-          value: record.value,
-          error: outcome.invalid.code,
-          reason: outcome.invalid.reason,
-          retryCount: 0,
-          sourceHeaders: record.headers,
-        });
+      if (!views) continue;
+      this.viewQueued[partition] = offset + 1;
+      viewed.set(partition, [offset + 1, this.ownership[partition] ?? 0]);
+      if (stored) {
+        valid.push(stored);
+        traces?.willWrite(i, "store");
+      } else if (!outcome.ok) {
+        traces?.willWrite(i, "dead-letter");
+        letters.push(this.deadLetter(record, outcome.invalid));
       }
     }
+    this.consumed += fresh;
+    metrics.recordsConsumed.inc(fresh);
+    metrics.paymentsProcessed.inc(freshPayments);
+    if (fresh > 0 && this.subscribers.size > 0) this.settleStartOffsets();
+    if (viewed.size > 0) this.queueForView(valid, letters, viewed, traces);
+    else traces?.end();
+    // Bounded: with this many records waiting for the view, it stops taking them from the live
+    // feed and reads them from Kafka later, at its own pace; the streams go on.
+    if (this.viewBacklog >= MAX_VIEW_BACKLOG && !this.pause) {
+      for (let partition = 0; partition < this.partitions; partition++)
+        if (this.owns(partition)) this.viewBehind.add(partition);
+      void this.followView();
+    }
+  };
 
-    // Pipelined: this batch's writes queue behind the previous batch's and the handler returns, so
-    // the next batch is fetched and parsed while the store writes (in its own thread) instead of
-    // after. Writes, fan-out and offsets still follow batch order: each step waits for the one
-    // before it, and nothing after a failed write is written, sent or committed. `written` is how
-    // many records were dead-lettered, undefined when the batch was not written.
+  // Writes follow batch order on one chain; nothing after a failed write is written or moves the
+  // view's position, and the view reads those records again when it resumes.
+  private queueForView(
+    valid: StoredPayment[],
+    letters: DeadLetter[],
+    viewed: Map<number, [number, number]>,
+    traces: BatchTraces | undefined,
+  ): void {
+    const records = valid.length + letters.length;
+    this.viewBacklog += records;
     const written = this.writes.then(async (): Promise<number | undefined> => {
-      if (this.pause || this.stopped) {
+      if (this.pause) {
         traces?.written();
         return undefined;
       }
       traces?.writing(this.topic);
       try {
-        // Stored and dead-lettered, as the topic's policy says: a read-only topic writes nothing.
         const deadLettered = await this.deps.policy.persist(valid, letters);
         traces?.written();
         return deadLettered;
       } catch (error) {
         traces?.written(error);
         // Transient by definition: a poison record never gets here, it is a letter above.
-        this.pauseFor(error);
+        this.pauseView(error);
         return undefined;
       }
     });
-    this.writes = written.then(
-      (deadLettered) => {
-        if (deadLettered !== undefined && !this.stopped)
-          this.deliver(records, payments, rejected, deadLettered, traces);
-        traces?.end();
-      },
-      (error: unknown) =>
-        this.deps.logger.error({ err: error, topic: this.topic }, `[CONSUMER:${this.topic}] batch failed`),
-    );
-    // Bounded: with this many batches waiting for the store, reading waits too.
-    this.batchesInFlight++;
-    void this.writes.finally(() => this.batchesInFlight--);
-    if (this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT) await this.writes;
-  };
-
-  /** After a batch is persisted (stored and dead-lettered, or not at all): its position, its events, its counts. */
-  private deliver(
-    records: Message[],
-    payments: (StoredPayment | undefined)[],
-    rejected: (InvalidPayment | undefined)[],
-    deadLettered: number,
-    traces: BatchTraces | undefined,
-  ): void {
-    const debug = this.deps.logger.isLevelEnabled("debug");
-    let fresh = 0;
-    let freshPayments = 0;
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i] as Message;
-      const { partition, offset } = record;
-      if (this.owns(partition) && offset >= (this.processedNext[partition] ?? 0))
-        this.processedNext[partition] = offset + 1;
-      // Read again after a take-over: processed above, already sent and counted before.
-      if (offset < (this.next[partition] ?? 0)) continue;
-      this.next[partition] = offset + 1;
-      fresh++;
-      const stored = payments[i];
-      if (!stored) {
-        this.invalid++;
-        // A read-only topic may hold anything (a users topic): its reasons quote record text, so
-        // only the error code is shown to whoever may stream the topic.
-        const why = rejected[i];
-        this.lastInvalidReason = (this.deps.policy.readOnly ? why?.code : why?.reason) ?? "";
-        if (this.deps.policy.readOnly) this.deps.metrics.invalidReadOnly(why?.code ?? "unknown");
-        continue;
-      }
-      freshPayments++;
-      if (debug) this.logPayment(stored);
-      if (this.subscribers.size > 0) this.fanOut(stored, record, traces?.contextOf(i));
-    }
-    this.consumed += fresh;
-    this.deadLettered += deadLettered;
-    this.deps.metrics.recordsConsumed.inc(fresh);
-    this.deps.metrics.paymentsProcessed.inc(freshPayments);
-    if (this.subscribers.size > 0) this.settleStartOffsets();
+    this.writes = written
+      .then(
+        (deadLettered) => {
+          traces?.end();
+          if (deadLettered === undefined) return;
+          this.deadLettered += deadLettered;
+          for (const [partition, [end, epoch]] of viewed) {
+            if (epoch === this.ownership[partition] && end > (this.processedNext[partition] ?? 0))
+              this.processedNext[partition] = end;
+          }
+          this.settleViewWaiters();
+        },
+        (error: unknown) =>
+          this.deps.logger.error({ err: error, topic: this.topic }, `[CONSUMER:${this.topic}] batch failed`),
+      )
+      .finally(() => {
+        this.viewBacklog -= records;
+        if (this.viewBacklog < MAX_VIEW_BACKLOG) for (const wake of this.roomWaiters.splice(0)) wake();
+      });
   }
 
-  // Stops fetching the topic (librdkafka drops what it pre-fetched) and schedules the resume.
-  private pauseFor(error: unknown): void {
+  private settleViewWaiters(): void {
+    for (const waiter of this.viewWaiters) {
+      if (!this.viewReached(waiter.positions)) continue;
+      this.viewWaiters.delete(waiter);
+      waiter.resolve();
+    }
+  }
+
+  // Stops giving records to the view (streams go on) and schedules its resume.
+  private pauseView(error: unknown): void {
+    if (this.pause) return;
     const unavailable = error instanceof DependencyUnavailableError ? error : undefined;
     const retryAfterMs = unavailable?.retryAfterMs ?? UNEXPECTED_FAILURE_RETRY_MS;
     this.pause = {
@@ -409,25 +638,34 @@ export class TopicFeed {
       since: new Date(),
       breakerState: unavailable?.breakerState ?? (() => "open"),
     };
-    this.consumer.removeTopic(this.topic, this.partitions);
-    const message = `[CONSUMER:${this.topic}] Paused at offsets [${this.next.join(",")}]: ${this.pause.reason}; trying again in ${retryAfterMs}ms`;
-    const fields = { topic: this.topic, offsets: this.next, retryAfterMs };
+    for (const wake of this.roomWaiters.splice(0)) wake();
+    const failed = this.unavailable();
+    for (const waiter of this.viewWaiters) waiter.reject(failed);
+    this.viewWaiters.clear();
+    const message = `[CONSUMER:${this.topic}] View paused at offsets [${this.processedNext.join(",")}] (streams go on): ${this.pause.reason}; trying again in ${retryAfterMs}ms`;
+    const fields = { topic: this.topic, offsets: this.processedNext, retryAfterMs };
     if (unavailable) this.deps.logger.warn(fields, message);
     else this.deps.logger.error({ ...fields, err: error }, message);
     this.resumeTimer = setTimeout(() => this.resume(), retryAfterMs);
     this.resumeTimer.unref();
   }
 
-  // Reads again from the first unprocessed record of each partition; the first batch is the probe.
+  // Once the writes queued before the pause have settled, the view reads again from its own
+  // position; the first batch is the probe.
   private resume(): void {
     if (this.stopped || !this.pause) return;
-    const { dependency } = this.pause;
-    this.pause = undefined;
-    this.consumer.addTopic(this.topic, this.readPositions(), this.handle);
-    this.deps.logger.info(
-      { topic: this.topic, offsets: this.next, dependency },
-      `[CONSUMER:${this.topic}] Resumed from offsets [${this.next.join(",")}] (was paused for ${dependency})`,
-    );
+    void this.writes.then(() => {
+      if (this.stopped || !this.pause) return;
+      const { dependency } = this.pause;
+      this.pause = undefined;
+      for (let partition = 0; partition < this.partitions; partition++)
+        this.viewQueued[partition] = this.processedNext[partition] ?? 0;
+      this.catchUpView();
+      this.deps.logger.info(
+        { topic: this.topic, offsets: this.processedNext, dependency },
+        `[CONSUMER:${this.topic}] View resumed from offsets [${this.processedNext.join(",")}] (was paused for ${dependency})`,
+      );
+    });
   }
 
   private fanOut(stored: StoredPayment, record: Message, traced: Context | undefined): void {
@@ -473,8 +711,8 @@ export class TopicFeed {
     }
   }
 
-  // The group's position moves to what was processed here, on the partitions processed here, through
-  // the policy's committer; a read-only topic has none and commits nothing.
+  // The group's position moves to the view's, on the partitions processed here, through the
+  // policy's committer; a read-only topic has none and commits nothing.
   private commit(sync = false): void {
     const committer = this.deps.policy.committer;
     if (!committer) return;

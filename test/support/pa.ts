@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type App, startApp } from "../../server/app.js";
+import { type App, type AppOptions, startApp } from "../../server/app.js";
 import { type Config, parseConfig } from "../../server/config/config.js";
 import { createLogger } from "../../server/observability/logger.js";
 
@@ -22,7 +22,11 @@ export interface RunningPa {
  * PROCESS_TOPICS to test pa's own defaults), and DATA_DIR is a fresh temporary folder (pass the
  * same DATA_DIR to restart on the same data).
  */
-export async function startPa(bootstrap: string, env: Record<string, string> = {}): Promise<RunningPa> {
+export async function startPa(
+  bootstrap: string,
+  env: Record<string, string> = {},
+  options: AppOptions = {},
+): Promise<RunningPa> {
   const config = parseConfig({
     KAFKA_BROKERS: bootstrap,
     KAFKA_GROUP_ID: `test-${randomBytes(4).toString("hex")}`,
@@ -38,7 +42,7 @@ export async function startPa(bootstrap: string, env: Record<string, string> = {
     LOG_FORMAT: "pretty",
     ...env,
   });
-  const app = await startApp(config, createLogger(config.log));
+  const app = await startApp(config, createLogger(config.log), options);
   await app.ready;
   const port = app.address.port;
   return { app, config, port, baseUrl: `http://127.0.0.1:${port}`, stop: () => app.stop() };

@@ -58,6 +58,11 @@ describe("/metrics", () => {
     await producer.send(topic, records);
     await producer.disconnect();
     await Promise.all(streams.map((stream) => stream.waitFor(valid)));
+    // Streams run ahead of the store and the dead-letter topic (the view follows the log).
+    await waitUntil(
+      async () =>
+        sampleSum(await scrape(`${pa.baseUrl}/metrics`), "pa_dead_lettered_total", { topic }) === poison,
+    );
 
     const metrics = await scrape(`${pa.baseUrl}/metrics`);
     expect(sampleValue(metrics, "pa_records_consumed_total", { topic })).toBe(valid + poison);

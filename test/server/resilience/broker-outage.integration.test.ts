@@ -169,7 +169,7 @@ describe.each([
     expect(transitions.at(-1)).toMatch(/HALF-OPEN -> CLOSED/);
     expect(running.messages.some((message) => message.startsWith("[DLQ] Retry 1/3 in"))).toBe(true);
     expect(
-      running.messages.some((message) => message.startsWith(`[CONSUMER:${topic}] Paused at offsets`)),
+      running.messages.some((message) => message.startsWith(`[CONSUMER:${topic}] View paused at offsets`)),
     ).toBe(true);
   }, 400_000);
 });

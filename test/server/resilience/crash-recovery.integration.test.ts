@@ -1,8 +1,10 @@
-// kill -9 twice while pa works through 20,000 mixed records, then a last restart. Offsets are
-// committed only after their records are stored or dead-lettered and acknowledged, so afterwards
-// the store holds every valid payment, every poison record has a dead letter (duplicates allowed),
-// and a client that resumes with its last cursor has seen every valid payment exactly once, in
-// partition order. pa runs as its own process here, as users run it.
+// kill -9 twice while pa works through 20,000 payments and 200 poison records, arriving far faster
+// than its view (the store following the log) can write them, then a last restart. Payments are
+// streamed before they are stored, but offsets are committed only after the view stored them or
+// their dead letters were acknowledged, so afterwards GetPayment finds every valid payment, every
+// poison record has a dead letter (duplicates allowed) and no valid payment has one, and a client
+// that resumes with its last cursor has seen every valid payment exactly once, in partition order.
+// pa runs as its own process here, as users run it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { appendFileSync, mkdtempSync } from "node:fs";
@@ -20,7 +22,9 @@ import { expectDeadLetters, expectExactlyOnceInOrder, MixedTraffic, TestProducer
 const bootstrap = inject("kafkaBootstrap");
 const postgresUrl = inject("postgresUrl");
 const root = fileURLToPath(new URL("../../..", import.meta.url));
-const TOTAL = 20_000;
+const PAYMENTS = 20_000;
+const POISON = 200;
+const TOTAL = PAYMENTS + POISON;
 
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -66,7 +70,9 @@ describe("pa killed with SIGKILL twice during processing", () => {
     const traffic = new MixedTraffic();
     const producer = new TestProducer(bootstrap);
     await producer.connect();
-    for (let sent = 0; sent < TOTAL; sent += 2_000) await producer.send(topic, traffic.batch(2_000));
+    const poisonEvery = TOTAL / POISON;
+    for (let sent = 0; sent < TOTAL; sent += 2_020)
+      await producer.send(topic, traffic.batch(2_020, poisonEvery));
     await producer.disconnect();
 
     const port = 50_000 + Math.floor(Math.random() * 5_000);
@@ -80,14 +86,14 @@ describe("pa killed with SIGKILL twice during processing", () => {
       DATA_DIR: mkdtempSync(join(tmpdir(), "pa-sigkill-")),
       GRPC_HOST: "127.0.0.1",
       GRPC_PORT: String(port),
+      // The check afterwards looks up all 20,000 payments as fast as pa answers.
+      MAX_REQUESTS_PER_SECOND: "1000000",
     };
     const client = grpcClient(baseUrl);
     const ready = async () => (await fetch(`${baseUrl}/readyz`).catch(() => null))?.status === 200;
     const active = async () => ((await client.getTopics({}).catch(() => null))?.topics ?? []).includes(topic);
-    const consumed = async () => {
-      const topics = await client.getTopics({}).catch(() => null);
-      return Number(topics?.details.find((detail) => detail.topic === topic)?.messagesConsumed ?? 0);
-    };
+    const status = async () =>
+      (await client.getTopics({}).catch(() => null))?.details.find((detail) => detail.topic === topic);
 
     // The client: from the earliest record, and after each crash from its last cursor.
     const events: PaymentEvent[] = [];
@@ -125,14 +131,22 @@ describe("pa killed with SIGKILL twice during processing", () => {
     })();
 
     const killedAt: number[] = [];
+    const viewLagAtKill: number[] = [];
     for (let kill = 0; kill < 2; kill++) {
       const { child, output } = spawnPa(env);
       await waitUntil(
-        async () => (await consumed()) >= 1_500,
+        // Killed mid-way: the view has stored some of what this instance streamed, not all.
+        async () => {
+          const now = await status();
+          const read = Number(now?.messagesConsumed ?? 0);
+          return read >= 1_500 && read - Number(now?.viewLag ?? read) >= 500;
+        },
         90_000,
         () => output().slice(-3_000),
       );
-      killedAt.push(await consumed());
+      const atKill = await status();
+      killedAt.push(Number(atKill?.messagesConsumed ?? 0));
+      viewLagAtKill.push(Number(atKill?.viewLag ?? 0));
       const exited = once(child, "exit");
       child.kill("SIGKILL");
       await exited;
@@ -160,14 +174,28 @@ describe("pa killed with SIGKILL twice during processing", () => {
     reading = false;
     await reader;
 
-    // Each kill landed mid-way: that instance had not read the whole topic.
-    for (const count of killedAt) expect(count).toBeLessThan(TOTAL);
+    // Each kill landed mid-way: that instance's view had not stored all it had streamed.
+    expect(traffic.validIds.size).toBe(PAYMENTS);
+    expect(traffic.invalidKeys.size).toBe(POISON);
+    for (const lag of viewLagAtKill) expect(lag).toBeGreaterThan(0);
     expect(await stored()).toBe(traffic.validIds.size);
+    // Every payment, one by one, as a client looks it up (this run's: the database is shared).
+    const ids = [...traffic.validIds];
+    const missing: string[] = [];
+    for (let i = 0; i < ids.length; i += 100) {
+      const found = await Promise.all(
+        ids.slice(i, i + 100).map((paymentId) => client.getPayment({ paymentId }).catch(() => undefined)),
+      );
+      found.forEach((payment, j) => {
+        if (payment?.source?.topic !== topic) missing.push(ids[i + j] ?? "");
+      });
+    }
+    expect(missing).toEqual([]);
     expectExactlyOnceInOrder(events, traffic.validIds);
     expect(resumes).toBeGreaterThanOrEqual(1);
     await expectDeadLetters(bootstrap, topic, traffic.invalidKeys, traffic.validIds);
     console.info(
-      `SIGKILL test: ${traffic.validIds.size} valid + ${traffic.invalidKeys.size} poison; killed after ${killedAt.join(" and ")} records; client resumed ${resumes} times`,
+      `SIGKILL test: ${traffic.validIds.size} valid + ${traffic.invalidKeys.size} poison; killed after ${killedAt.join(" and ")} records read, view behind by ${viewLagAtKill.join(" and ")}; client resumed ${resumes} times`,
     );
     child.kill("SIGTERM");
     await once(child, "exit");

@@ -155,7 +155,7 @@ describe("POISON_RETRIES", () => {
         ]),
       );
       // The delay is the only effect: nothing failed or paused on the way.
-      expect(logged.filter((message) => /Paused at offsets/.test(message))).toEqual([]);
+      expect(logged.filter((message) => /View paused at offsets/.test(message))).toEqual([]);
     } finally {
       await retrying.stop();
     }

@@ -1,7 +1,8 @@
 // PostgreSQL stopped for 10 s while payments stream in. pa must not lose or reorder anything and
-// must not dead-letter a valid payment: the store's breaker opens, the topic pauses, /readyz says
-// why, and processing resumes from the first unprocessed record once PostgreSQL is back. The cluster
-// is this test's own (scripts/postgres.sh on another port), never the shared one.
+// must not dead-letter a valid payment: the store's breaker opens, the view pauses while streams go
+// on from the log, /readyz says why and how far the view lags, and the view resumes from its first
+// unstored record once PostgreSQL is back. The cluster is this test's own (scripts/postgres.sh on
+// another port), never the shared one.
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -36,7 +37,7 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("PostgreSQL stopped for 10 s mid-stream", () => {
-  it("pauses the topic, loses nothing, dead-letters no valid payment, and resumes", async () => {
+  it("pauses the view (streams go on), loses nothing, dead-letters no valid payment, and resumes", async () => {
     pa = await startPaWithLogs(bootstrap, {
       DATABASE_URL: url,
       BREAKER_HALF_OPEN_AFTER: "2s",
@@ -85,10 +86,14 @@ describe("PostgreSQL stopped for 10 s mid-stream", () => {
     const paused = await topicStatus();
     expect(paused?.breakerState).toMatch(/open/);
     expect(paused?.pausedReason).toMatch(/payment store/);
-    const deliveredWhileDown = stream.events.length;
+    const deliveredWhenPaused = stream.events.length;
     await sleep(Math.max(0, 10_000 - (Date.now() - stoppedAt)));
-    // Nothing valid went anywhere while the store was down.
-    expect(stream.events.length).toBe(deliveredWhileDown);
+    // Streams follow the log, not the store: they go on while the view waits, and both GetTopics
+    // and /readyz say how far the view is behind.
+    expect(stream.events.length).toBeGreaterThan(deliveredWhenPaused);
+    expect(Number((await topicStatus())?.viewLag ?? 0)).toBeGreaterThan(0);
+    const lagWhileDown = (await readyz()) as unknown as { viewLag?: Record<string, number> };
+    expect(lagWhileDown.viewLag?.[topic] ?? 0).toBeGreaterThan(0);
     await postgres("up");
     await sleep(2_000);
     producing = false;
@@ -99,6 +104,7 @@ describe("PostgreSQL stopped for 10 s mid-stream", () => {
     // Checked while the stream still holds the topic active (it lingers only briefly after).
     await waitUntil(async () => (await topicStatus())?.breakerState === "closed", 20_000);
     expect(await topicStatus()).toMatchObject({ pausedReason: "" });
+    await waitUntil(async () => (await topicStatus())?.viewLag === 0n, 30_000);
     await sleep(500);
     stream.close();
     expectExactlyOnceInOrder(stream.events, traffic.validIds);
@@ -114,10 +120,10 @@ describe("PostgreSQL stopped for 10 s mid-stream", () => {
     expect(transitions.some((message) => /OPEN -> HALF-OPEN/.test(message))).toBe(true);
     expect(running.messages.some((message) => message.startsWith(`[STORE] Retry 1/3 in`))).toBe(true);
     expect(
-      running.messages.some((message) => message.startsWith(`[CONSUMER:${topic}] Paused at offsets`)),
+      running.messages.some((message) => message.startsWith(`[CONSUMER:${topic}] View paused at offsets`)),
     ).toBe(true);
     expect(
-      running.messages.some((message) => message.startsWith(`[CONSUMER:${topic}] Resumed from offsets`)),
+      running.messages.some((message) => message.startsWith(`[CONSUMER:${topic}] View resumed from offsets`)),
     ).toBe(true);
   }, 240_000);
 });
