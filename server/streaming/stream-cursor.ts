@@ -43,18 +43,24 @@ function isCursorBody(body: unknown): body is CursorBody {
   );
 }
 
+/** The cursor's body when it is base64url JSON of pa's shape; undefined for anything else. */
+function cursorBody(cursor: string) {
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  return isCursorBody(body) ? body : undefined;
+}
+
 /**
  * The next offset per partition of a cursor issued for `topic`. Throws InvalidStreamCursorError
  * (and nothing else) for anything else: not base64url JSON, not pa's shape, another topic's.
  */
 export function decodeStreamCursor(cursor: string, topic: string): number[] {
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-  } catch {
-    body = undefined;
-  }
-  if (!isCursorBody(body)) {
+  const body = cursorBody(cursor);
+  if (!body) {
     throw new InvalidStreamCursorError(
       `start_cursor is not a cursor pa issued: pass a PaymentEvent's cursor (or the pa-resume-cursor trailer) unchanged, or ${START_INSTEAD}`,
     );
@@ -72,13 +78,8 @@ export function decodeStreamCursor(cursor: string, topic: string): number[] {
  * InvalidStreamCursorError, naming `field`, for anything else.
  */
 export function decodeAnyStreamCursor(cursor: string, field: string): { topic: string; positions: number[] } {
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-  } catch {
-    body = undefined;
-  }
-  if (!isCursorBody(body)) {
+  const body = cursorBody(cursor);
+  if (!body) {
     throw new InvalidStreamCursorError(
       `${field} is not a cursor pa issued: pass a PaymentEvent's cursor (or a PaymentList's as_of) unchanged, or leave it empty`,
     );
