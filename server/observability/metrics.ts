@@ -147,6 +147,19 @@ export class PaMetrics {
       },
     });
     new Gauge({
+      name: "pa_view_lag_records",
+      help: "Records the topic's streams have had and the store (the view that follows the log) has not stored yet.",
+      labelNames: ["topic"],
+      registers,
+      collect() {
+        this.reset();
+        for (const feed of state.feeds()) {
+          const lag = feed.viewLag();
+          if (lag !== undefined) this.set({ topic: feed.topic }, lag);
+        }
+      },
+    });
+    new Gauge({
       name: "pa_subscribers",
       help: "Open StreamPayments calls per active topic.",
       labelNames: ["topic"],

@@ -10,6 +10,7 @@ import { decodeStreamCursor } from "../../../server/streaming/stream-cursor.js";
 import { grpcClient } from "../../support/clients.js";
 import { createTopics, produce, uniqueTopic } from "../../support/kafka.js";
 import { type RunningPa, startPa } from "../../support/pa.js";
+import { parsePrometheusText, sampleValue } from "../../support/prometheus-text.js";
 import { openStream, waitUntil } from "../../support/streams.js";
 import { ViewGate } from "../../support/view-store.js";
 
@@ -61,6 +62,8 @@ describe("read your stream with consistent_with", () => {
       viewLag: Record<string, number>;
     };
     expect(readyz.viewLag[topic]).toBe(first.length);
+    const metrics = parsePrometheusText(await (await fetch(`${running.baseUrl}/metrics`)).text());
+    expect(sampleValue(metrics, "pa_view_lag_records", { topic })).toBe(first.length);
 
     // Without the token the store does not have it yet; with it and a short deadline, the call says why.
     expect((await failure(client.getPayment({ paymentId: id }))).code).toBe(Code.NotFound);
