@@ -141,8 +141,16 @@ describe.each([
     await reader;
     expect(consumedAtStop).toBeLessThan(total);
     expectExactlyOnceInOrder(events, traffic.validIds);
-    const page = await client.listPayments({ topic, limit: 1 });
-    expect(page.totalCount).toBe(traffic.validIds.size);
+    // The store is a view that follows the log: it may still be catching up with what was streamed.
+    let stored = 0;
+    await waitUntil(
+      async () => {
+        stored = (await client.listPayments({ topic, limit: 1 })).totalCount;
+        return stored === traffic.validIds.size;
+      },
+      120_000,
+      () => `the store has ${stored} of ${traffic.validIds.size} payments`,
+    );
     await expectDeadLetters(bootstrap, topic, traffic.invalidKeys, traffic.validIds);
     await waitUntil(
       async () => (await readyz()).ready,
