@@ -110,7 +110,7 @@ export interface Config {
     maxStreamsPerConnection: number;
     maxStreamsPerIdentity: number;
     /**
-     * MAX_REQUESTS_PER_SECOND (default 1000): calls of every kind one caller (identity name, or
+     * MAX_REQUESTS_PER_SECOND (default 10,000): calls of every kind one caller (identity name, or
      * address when anonymous) may start per second; more are answered RESOURCE_EXHAUSTED with a
      * `retry-after` header saying when to try again.
      */
@@ -395,7 +395,7 @@ const schema = z.object({
   MAX_STREAMS: count(1, 100_000).default(5000),
   MAX_STREAMS_PER_CONNECTION: count(1, 100_000).default(1000),
   MAX_STREAMS_PER_IDENTITY: count(1, 100_000).default(1000),
-  MAX_REQUESTS_PER_SECOND: count(1, 10_000_000).default(1000),
+  MAX_REQUESTS_PER_SECOND: count(1, 10_000_000).default(10_000),
   TOPIC_ALLOWLIST: topicGlobs,
   PROCESS_TOPICS: topicGlobs,
   STREAM_LINGER: duration.default(30_000),

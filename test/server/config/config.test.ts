@@ -312,7 +312,7 @@ describe("parseConfig", () => {
       bodyTimeoutMs: 30_000,
       maxConnections: 1000,
       maxStreamsPerIdentity: 1000,
-      maxRequestsPerSecond: 1000,
+      maxRequestsPerSecond: 10_000,
     });
     expect(streams.queueEventsTotal).toBe(1_000_000);
     const attempt = () =>
