@@ -4,14 +4,14 @@
 import http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { StreamRequestSchema } from "../../gen/payment/payment_pb.js";
+import { frameMessage } from "../../server/streaming/event-frames.js";
 
-export /** A native gRPC StreamPayments call that takes one chunk of data every `pauseMs`. */
-function slowReader(baseUrl: string, topic: string, pauseMs: number) {
+/** A native gRPC StreamPayments call that takes one chunk of data every `pauseMs`. */
+export function slowReader(baseUrl: string, topic: string, pauseMs: number) {
   const session = http2.connect(baseUrl);
-  const message = toBinary(StreamRequestSchema, create(StreamRequestSchema, { topic, existingLimit: 0 }));
-  const frame = Buffer.alloc(5 + message.byteLength);
-  frame.writeUInt32BE(message.byteLength, 1);
-  frame.set(message, 5);
+  const frame = frameMessage(
+    toBinary(StreamRequestSchema, create(StreamRequestSchema, { topic, existingLimit: 0 })),
+  );
   const stream = session.request({
     ":method": "POST",
     ":path": "/payment.PaymentService/StreamPayments",

@@ -9,6 +9,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../../gen/grpc/hea
 import { ServerReflection as ServerReflectionV1 } from "../../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { StreamRequestSchema } from "../../../gen/payment/payment_pb.js";
+import { frameMessage } from "../../../server/streaming/event-frames.js";
 import { createTopics, uniqueTopic } from "../../support/kafka.js";
 import { type RunningPa, startPa } from "../../support/pa.js";
 import { waitUntil } from "../../support/streams.js";
@@ -100,10 +101,9 @@ describe("one port for HTTP/1.1 and HTTP/2", () => {
     const socket = net.connect(pa.port, "127.0.0.1");
     const session = http2.connect(pa.baseUrl, { createConnection: () => socket });
     session.on("error", () => {});
-    const message = toBinary(StreamRequestSchema, create(StreamRequestSchema, { topic, existingLimit: 0 }));
-    const frame = Buffer.alloc(5 + message.length);
-    frame.writeUInt32BE(message.length, 1);
-    frame.set(message, 5);
+    const frame = frameMessage(
+      toBinary(StreamRequestSchema, create(StreamRequestSchema, { topic, existingLimit: 0 })),
+    );
     const stream = session.request({
       ":method": "POST",
       ":path": "/payment.PaymentService/StreamPayments",

@@ -109,7 +109,9 @@ describe("stream hub: shared, on-demand and lossless consumption", () => {
 
     const stalled = pa.app.hub.subscriptionsOf(topic).find((s) => s.delivered < 6000 && s.lagging.size > 0);
     expect(stalled, "the stalled subscriber lags instead of buffering without bound").toBeDefined();
-    expect(stalled?.queued).toBeLessThanOrEqual(64);
+    // Its bound: the queue (STREAM_BUFFER_EVENTS=64) plus one catch-up batch, which is sized to the
+    // room there was when it was fetched while live partitions may have filled that room meanwhile.
+    expect(stalled?.queued).toBeLessThanOrEqual(2 * 64);
 
     const slowEvents: PaymentEvent[] = [(await firstEvent).value as PaymentEvent];
     while (slowEvents.length < 6000) {
