@@ -83,6 +83,17 @@ describe("the PoC's multi-topic test", () => {
       expect(events.every((event) => event.topic === topic)).toBe(true);
     });
 
+    // Streams get each payment as soon as its batch is parsed; the view (which stores payments and
+    // dead-letters invalid records, creating the dead-letter topic with its first letter) follows.
+    // A reader subscribed before that topic exists would not see it, so it waits for the view.
+    await waitUntil(
+      () =>
+        pa.app.hub
+          .topicStatuses()
+          .filter((status) => topics.includes(status.topic))
+          .every((status) => status.messagesDeadLettered === 10),
+      60_000,
+    );
     for (const topic of topics) {
       const letters = await readTopicUntil(bootstrap, `${topic}.dlq`, (records) => records.length >= 10);
       expect(letters).toHaveLength(10);
