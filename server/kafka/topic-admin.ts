@@ -10,6 +10,14 @@ export class TopicNotFoundError extends Error {
   }
 }
 
+/**
+ * Kafka answered without real offsets for some partition (librdkafka's -1001, "unknown", while a
+ * broker is down or a leader is being elected): UNAVAILABLE, never a position to start from.
+ */
+export class OffsetsUnavailableError extends Error {
+  override readonly name = "OffsetsUnavailableError";
+}
+
 export interface PartitionOffsets {
   low: number;
   high: number;
@@ -60,8 +68,19 @@ export class TopicAdmin {
       const result = await this.admin.fetchTopicOffsets(topic);
       const offsets: PartitionOffsets[] = [];
       for (const p of result) offsets[p.partition] = { low: Number(p.low), high: Number(p.high) };
+      // Seen during a broker outage: -1001 for every partition. A stream started from it would
+      // hand out cursors pa itself refuses, a feed would read from nowhere.
+      const unknown = Array.from(offsets, (marks, partition) => ({ marks, partition })).filter(
+        ({ marks }) => !marks || !(marks.low >= 0 && marks.high >= marks.low),
+      );
+      if (unknown.length > 0 || offsets.length === 0) {
+        throw new OffsetsUnavailableError(
+          `Kafka cannot say where topic "${topic}" starts and ends right now (partition ${unknown.map(({ partition }) => partition).join(", ") || "all"}: no offsets from its leader); try again shortly`,
+        );
+      }
       return offsets;
     } catch (error) {
+      if (error instanceof OffsetsUnavailableError) throw error;
       if (isUnknownTopic(error)) throw new TopicNotFoundError(topic);
       throw error;
     }

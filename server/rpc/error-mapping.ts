@@ -8,7 +8,7 @@ import { RedriveUnavailableError } from "../admin/redrive.js";
 import { AuthenticationError, CredentialExpiredError, PermissionError } from "../auth/identity.js";
 import { KeySetUnavailableError } from "../auth/jwt-verifier.js";
 import { FilterExpressionError } from "../filtering/payment-filter.js";
-import { TopicNotFoundError } from "../kafka/topic-admin.js";
+import { OffsetsUnavailableError, TopicNotFoundError } from "../kafka/topic-admin.js";
 import { RateLimitedError } from "../limits/request-rate.js";
 import { StreamLimitError } from "../limits/stream-slots.js";
 import type { Logger } from "../observability/logger.js";
@@ -48,6 +48,7 @@ export function toConnectError(error: unknown, logger?: Logger): ConnectError {
   if (error instanceof AuthenticationError) return new ConnectError(error.message, Code.Unauthenticated);
   if (error instanceof PermissionError) return new ConnectError(error.message, Code.PermissionDenied);
   if (error instanceof KeySetUnavailableError) return new ConnectError(error.message, Code.Unavailable);
+  if (error instanceof OffsetsUnavailableError) return new ConnectError(error.message, Code.Unavailable);
   if (error instanceof RequestError) {
     return new ConnectError(
       error.message,

@@ -43,7 +43,7 @@ export async function startPaWithLogs(
         if (!line) continue;
         const msg = String(JSON.parse(line).msg);
         messages.push(msg);
-        if (echo) process.stderr.write(`${msg}\n`);
+        if (echo) process.stderr.write(`${line}\n`);
       }
       done();
     },
