@@ -12,6 +12,7 @@ import kafka, {
 } from "@confluentinc/kafka-javascript";
 import type { Logger } from "../observability/logger.js";
 import type { LibrdkafkaConfig } from "./client-config.js";
+import { CommitAcknowledgements } from "./commit-acknowledgements.js";
 
 /** What a topic's feed hears when partitions change hands. */
 export interface OwnershipListener {
@@ -50,6 +51,7 @@ export class GroupMembership {
   // would leave them to nobody meanwhile: streamed, but neither stored nor dead-lettered.
   private readonly held = new Map<string, Set<number>>();
   private readonly listeners = new Map<string, OwnershipListener>();
+  private readonly commits = new CommitAcknowledgements();
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private firstAssignment: Promise<void>;
@@ -77,6 +79,8 @@ export class GroupMembership {
         "heartbeat.interval.ms": 2_000,
         rebalance_cb: (error: RebalanceError, assignment: TopicPartitionOffset[]) =>
           this.rebalance(error, assignment),
+        offset_commit_cb: (error: unknown, offsets: TopicPartitionOffset[]) =>
+          this.commits.answered(error, offsets),
       } as never,
       {},
     ) as KafkaConsumer & ConsumerExtras;
@@ -127,14 +131,19 @@ export class GroupMembership {
     return [...(this.owned.get(topic) ?? [])].sort((a, b) => a - b);
   }
 
-  /** Commits processed offsets as this group member; asynchronous, the next commit covers a failure. */
-  commit(offsets: TopicPartitionOffset[]): void {
-    if (offsets.length === 0) return;
+  /**
+   * Commits as pa's group; resolves once the broker confirmed it, rejects when it refused it (a
+   * rebalance cut it, the member left the group) or never answered. The caller retries.
+   */
+  commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return Promise.resolve();
+    const answered = this.commits.track(offsets);
     try {
       this.consumer.commit(offsets);
     } catch (error) {
-      this.logger.warn({ err: error }, "[GROUP] commit failed; the next commit will cover it");
+      this.commits.notSent(offsets, error);
     }
+    return answered;
   }
 
   commitSync(offsets: TopicPartitionOffset[]): void {
@@ -146,6 +155,7 @@ export class GroupMembership {
     this.running = false;
     await this.loopDone;
     await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+    this.commits.failAll("the Kafka client closed before the broker answered");
   }
 
   private rebalance(error: RebalanceError, assignment: TopicPartitionOffset[]): void {

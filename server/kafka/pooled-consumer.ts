@@ -9,6 +9,7 @@ import kafka, {
 } from "@confluentinc/kafka-javascript";
 import type { Logger } from "../observability/logger.js";
 import type { LibrdkafkaConfig } from "./client-config.js";
+import { CommitAcknowledgements } from "./commit-acknowledgements.js";
 
 export type RecordBatchHandler = (records: Message[]) => Promise<void>;
 
@@ -26,6 +27,7 @@ const IDLE_WAIT_MS = 200;
 export class PooledConsumer {
   private readonly consumer: KafkaConsumer & ConsumerExtras;
   private readonly handlers = new Map<string, RecordBatchHandler>();
+  private readonly commits = new CommitAcknowledgements();
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
 
@@ -45,6 +47,8 @@ export class PooledConsumer {
         "fetch.min.bytes": 1,
         // Bounds what librdkafka pre-fetches per client (its default is 64 MB).
         "queued.max.messages.kbytes": 16384,
+        offset_commit_cb: (error: unknown, offsets: TopicPartitionOffset[]) =>
+          this.commits.answered(error, offsets),
       } as never,
       {},
     ) as KafkaConsumer & ConsumerExtras;
@@ -84,14 +88,19 @@ export class PooledConsumer {
     this.consumer.resume(partitions.map((partition) => ({ topic, partition })));
   }
 
-  /** Records the group's progress; asynchronous, failures are retried by the next commit. */
-  commit(offsets: TopicPartitionOffset[]): void {
-    if (offsets.length === 0) return;
+  /**
+   * Commits as pa's group; resolves once the broker confirmed it, rejects when it refused it (a
+   * rebalance cut it, the member left the group) or never answered. The caller retries.
+   */
+  commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return Promise.resolve();
+    const answered = this.commits.track(offsets);
     try {
       this.consumer.commit(offsets);
     } catch (error) {
-      this.logger.warn({ err: error }, "[CONSUMER] commit failed; the next commit will cover it");
+      this.commits.notSent(offsets, error);
     }
+    return answered;
   }
 
   commitSync(offsets: TopicPartitionOffset[]): void {
@@ -124,6 +133,7 @@ export class PooledConsumer {
     this.running = false;
     await this.loopDone;
     await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+    this.commits.failAll("the Kafka client closed before the broker answered");
   }
 
   // Idle, it waits for one record; busy, it takes what librdkafka already holds and waits for

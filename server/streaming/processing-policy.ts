@@ -19,8 +19,8 @@ export interface CommitOffset {
 
 /** Where a processed topic's progress is recorded: pa's consumer group (a pooled consumer or the group membership). */
 export interface OffsetCommitter {
-  /** Asynchronous; a failure is retried by the next commit. */
-  commit(offsets: CommitOffset[]): void;
+  /** Resolves once the broker confirmed the commit; rejects when it failed (the caller retries). */
+  commit(offsets: CommitOffset[]): Promise<void>;
   commitSync(offsets: CommitOffset[]): void;
 }
 

@@ -1,7 +1,7 @@
 // One active topic: the per-message path of pa, top to bottom. A batch of Kafka records is parsed
 // and normalized, and each payment is fanned out at once, in partition order, to the subscribers
 // attached to the live feed: streams never wait for the store. The store is a view that follows
-// the log with its own position per partition (`processedNext`): on a processed topic the same
+// the log with its own position per partition (view-positions.ts): on a processed topic the same
 // records are queued for it (valid payments stored, invalid records dead-lettered, both
 // acknowledged) and only then do the group's offsets move past them, so a crash loses nothing: the
 // view replays from the committed offsets, idempotently. A read-only topic has no view.
@@ -36,6 +36,7 @@ import type { StoredPayment } from "../store/payment-store.js";
 import type { ProcessingPolicy } from "./processing-policy.js";
 import { encodeStreamCursor } from "./stream-cursor.js";
 import type { Subscription } from "./subscription.js";
+import { type DueCommit, ViewPositions } from "./view-positions.js";
 
 export interface TopicFeedDependencies {
   /** Processed (stored, dead-lettered, committed) or read-only. */
@@ -99,20 +100,13 @@ export class TopicFeed {
   lastInvalidReason = "";
   lingerTimer: NodeJS.Timeout | undefined;
 
-  private committed: number[];
-  // partition -> the offset after the last record the view has stored (or dead-lettered, acknowledged):
-  // the view position, what is committed and where processing resumes.
-  private readonly processedNext: number[];
-  // partition -> the offset after the last record handed to the view (stored or still in flight).
-  private readonly viewQueued: number[];
+  // The view's position per partition (what is committed and where processing resumes), what was
+  // handed to it, what the broker confirmed as committed, and which partitions are processed here.
+  private readonly positions: ViewPositions;
   // Partitions whose view is behind the live feed: the view's own reader brings them.
   private readonly viewBehind = new Set<number>();
   private viewFollowing = false;
-  // partition -> changes on every take-over and hand-over: a view write queued before does not move it.
-  private readonly ownership: number[];
   private readonly startOffsets: number[];
-  // Partitions processed here; undefined: all of them (no group shares this topic).
-  private readonly owned: Set<number> | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
   private pause: FeedPause | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
@@ -134,25 +128,22 @@ export class TopicFeed {
   ) {
     this.startOffsets = [...startOffsets];
     this.next = [...startOffsets];
-    this.committed = [...startOffsets];
-    this.processedNext = [...startOffsets];
-    this.viewQueued = [...startOffsets];
-    this.ownership = startOffsets.map(() => 0);
     const membership = deps.membership;
-    if (membership?.isMember(topic)) {
-      this.owned = new Set();
+    const shared = membership?.isMember(topic) ?? false;
+    this.positions = new ViewPositions(startOffsets, shared);
+    if (membership && shared) {
       membership.listen(topic, {
         assigned: (partitions) => this.takeOver(partitions),
         revoked: (partitions) => this.handOver(partitions),
         released: (partitions) => {
-          for (const partition of partitions) this.release(partition);
+          for (const partition of partitions) this.positions.release(partition);
         },
       });
     }
   }
 
   private owns(partition: number): boolean {
-    return this.owned ? this.owned.has(partition) : true;
+    return this.positions.owns(partition);
   }
 
   // Whether a record of this partition goes to the view now.
@@ -162,51 +153,49 @@ export class TopicFeed {
     );
   }
 
-  private release(partition: number): void {
-    this.owned?.delete(partition);
-    this.ownership[partition] = (this.ownership[partition] ?? 0) + 1;
-  }
-
-  // The group gave this instance partitions: their view starts at the group's committed offset.
-  // Where that lies behind what this feed already streamed, those records are read again for the
-  // view only.
+  // The group gave this instance partitions: their view starts at the group's committed offset,
+  // never where this feed's streams (or another reader) got to. Where that lies behind what this
+  // feed already streamed, those records are read again for the view only; where it lies ahead,
+  // the view takes the live feed from there.
   private takeOver(partitions: { partition: number; committed: number }[]): void {
     if (this.stopped) return;
     for (const { partition, committed } of partitions) {
-      this.release(partition);
-      this.owned?.add(partition);
       const next = this.next[partition] ?? 0;
       // Nothing committed: from where this feed began (KAFKA_AUTO_OFFSET_RESET decided it).
-      const from = Math.min(committed >= 0 ? committed : (this.startOffsets[partition] ?? next), next);
-      this.processedNext[partition] = from;
-      this.viewQueued[partition] = from;
-      this.committed[partition] = committed;
+      this.positions.assign(partition, committed, Math.min(this.startOffsets[partition] ?? next, next));
     }
     this.catchUpView();
   }
 
-  // Partitions move to another instance: record how far the view got here, while still ours. View
-  // writes still in flight for them land in the store (idempotent) but move nothing here.
+  // Partitions move to another instance: before the revoke completes, the group's offset moves to
+  // how far the view stored them here. View writes still in flight for them land in the store
+  // (idempotent) but move nothing here: the next owner starts at that commit, so nothing is skipped.
   private handOver(partitions: number[]): void {
-    const offsets = partitions
-      .filter((partition) => this.owned?.has(partition))
-      .map((partition) => ({ topic: this.topic, partition, offset: this.processedNext[partition] ?? 0 }));
+    const finals = partitions.flatMap((partition) => this.positions.revoke(partition) ?? []);
+    if (finals.length === 0) return;
     try {
-      this.deps.membership?.commitSync(offsets.filter((offset) => offset.offset >= 0));
+      this.deps.membership?.commitSync(this.offsetsOf(finals));
     } catch (error) {
       this.deps.logger.warn(
-        { err: error, topic: this.topic },
-        `[CONSUMER:${this.topic}] hand-over commit failed`,
+        {
+          err: error,
+          topic: this.topic,
+          commits: finals.map(({ partition, offset }) => ({ partition, offset })),
+        },
+        `[CONSUMER:${this.topic}] Hand-over commit failed at ${describeCommits(finals)}; the next owner resumes from the group's last commit (records after it are processed again, idempotently)`,
       );
     }
-    for (const partition of partitions) this.release(partition);
+  }
+
+  private offsetsOf(commits: readonly DueCommit[]) {
+    return commits.map(({ partition, offset }) => ({ topic: this.topic, partition, offset }));
   }
 
   // The view of every partition it is behind on is brought from Kafka by its own reader.
   private catchUpView(): void {
     if (!this.started || this.stopped || this.pause || this.deps.policy.readOnly) return;
     for (let partition = 0; partition < this.partitions; partition++) {
-      if (this.owns(partition) && (this.viewQueued[partition] ?? 0) < (this.next[partition] ?? 0))
+      if (this.owns(partition) && this.positions.queued(partition) < (this.next[partition] ?? 0))
         this.viewBehind.add(partition);
     }
     if (this.viewBehind.size > 0) void this.followView();
@@ -228,11 +217,11 @@ export class TopicFeed {
         await this.roomForView();
         if (this.stopped || this.pause) break;
         for (const partition of [...this.viewBehind]) {
-          const caughtUp = (this.viewQueued[partition] ?? 0) >= (this.next[partition] ?? 0);
+          const caughtUp = this.positions.queued(partition) >= (this.next[partition] ?? 0);
           if (!this.owns(partition) || caughtUp) {
             this.viewBehind.delete(partition);
             drop(partition);
-          } else if (assigned.has(partition) && assigned.get(partition) !== this.ownership[partition]) {
+          } else if (assigned.has(partition) && assigned.get(partition) !== this.positions.epoch(partition)) {
             drop(partition);
           }
         }
@@ -240,13 +229,13 @@ export class TopicFeed {
         reader ??= await this.deps.openViewReader();
         for (const partition of this.viewBehind) {
           if (assigned.has(partition)) continue;
-          reader.assign(partition, this.viewQueued[partition] ?? 0);
-          assigned.set(partition, this.ownership[partition] ?? 0);
+          reader.assign(partition, this.positions.queued(partition));
+          assigned.set(partition, this.positions.epoch(partition));
         }
         const batch = await reader.read(VIEW_READ_BATCH);
         if (this.stopped || this.pause) break;
         this.viewOnly(
-          batch.filter((record) => assigned.get(record.partition) === this.ownership[record.partition]),
+          batch.filter((record) => assigned.get(record.partition) === this.positions.epoch(record.partition)),
         );
       }
     } catch (error) {
@@ -270,11 +259,10 @@ export class TopicFeed {
     const viewed = new Map<number, [number, number]>();
     for (const record of batch) {
       const { partition, offset } = record;
-      if (!this.viewBehind.has(partition) || offset < (this.viewQueued[partition] ?? 0)) continue;
+      if (!this.viewBehind.has(partition) || offset < this.positions.queued(partition)) continue;
       const kafkaTimestampMs = record.timestamp ?? nowMs;
       const outcome = parsePayment(record.value, { kafkaTimestampMs, nowMs }, this.deps.rules);
-      this.viewQueued[partition] = offset + 1;
-      viewed.set(partition, [offset + 1, this.ownership[partition] ?? 0]);
+      viewed.set(partition, [offset + 1, this.positions.queue(partition, offset + 1)]);
       if (outcome.ok) {
         valid.push({
           payment: outcome.payment,
@@ -354,7 +342,7 @@ export class TopicFeed {
       waiter.reject(new ViewUnavailableError(`topic "${this.topic}" stopped being processed here`));
     this.viewWaiters.clear();
     await this.writes;
-    this.commit(true);
+    this.commitFinal();
   }
 
   /** Why the view is paused; undefined while it follows the log. */
@@ -392,9 +380,22 @@ export class TopicFeed {
     let lag = 0;
     for (let partition = 0; partition < this.partitions; partition++) {
       if (this.owns(partition))
-        lag += Math.max(0, (this.next[partition] ?? 0) - (this.processedNext[partition] ?? 0));
+        lag += Math.max(0, (this.next[partition] ?? 0) - this.positions.stored(partition));
     }
     return lag;
+  }
+
+  /** The partitions whose view this instance keeps (stores, dead-letters, commits); none when read-only. */
+  processedPartitions(): number[] {
+    return this.deps.policy.readOnly ? [] : this.positions.ownedPartitions();
+  }
+
+  /**
+   * Records the view stored whose commit the broker has not confirmed, over the partitions
+   * processed here; undefined for a read-only topic, which commits nothing.
+   */
+  commitLag(): number | undefined {
+    return this.deps.policy.readOnly ? undefined : this.positions.commitLag();
   }
 
   /**
@@ -404,7 +405,7 @@ export class TopicFeed {
    */
   viewPositions(): number[] {
     return this.next.map((next, partition) =>
-      this.deps.policy.readOnly || !this.owns(partition) ? next : (this.processedNext[partition] ?? next),
+      this.deps.policy.readOnly || !this.owns(partition) ? next : this.positions.stored(partition),
     );
   }
 
@@ -462,7 +463,7 @@ export class TopicFeed {
 
   private viewReached(positions: readonly number[]): boolean {
     for (let partition = 0; partition < positions.length && partition < this.partitions; partition++) {
-      if (this.keepsView(partition) && (this.processedNext[partition] ?? 0) < (positions[partition] ?? 0))
+      if (this.keepsView(partition) && this.positions.stored(partition) < (positions[partition] ?? 0))
         return false;
     }
     return true;
@@ -536,7 +537,7 @@ export class TopicFeed {
       const record = batch[i] as Message;
       const { partition, offset } = record;
       const streams = offset >= (this.next[partition] ?? 0);
-      const views = this.viewing(partition) && offset >= (this.viewQueued[partition] ?? 0);
+      const views = this.viewing(partition) && offset >= this.positions.queued(partition);
       if (!streams && !views) continue;
       const kafkaTimestampMs = record.timestamp ?? nowMs;
       const parseSpan = traces?.parse(i);
@@ -564,8 +565,7 @@ export class TopicFeed {
         }
       }
       if (!views) continue;
-      this.viewQueued[partition] = offset + 1;
-      viewed.set(partition, [offset + 1, this.ownership[partition] ?? 0]);
+      viewed.set(partition, [offset + 1, this.positions.queue(partition, offset + 1)]);
       if (stored) {
         valid.push(stored);
         traces?.willWrite(i, "store");
@@ -622,10 +622,7 @@ export class TopicFeed {
           traces?.end();
           if (deadLettered === undefined) return;
           this.deadLettered += deadLettered;
-          for (const [partition, [end, epoch]] of viewed) {
-            if (epoch === this.ownership[partition] && end > (this.processedNext[partition] ?? 0))
-              this.processedNext[partition] = end;
-          }
+          for (const [partition, [end, epoch]] of viewed) this.positions.markStored(partition, end, epoch);
           this.settleViewWaiters();
         },
         (error: unknown) =>
@@ -660,8 +657,9 @@ export class TopicFeed {
     const failed = this.unavailable();
     for (const waiter of this.viewWaiters) waiter.reject(failed);
     this.viewWaiters.clear();
-    const message = `[CONSUMER:${this.topic}] View paused at offsets [${this.processedNext.join(",")}] (streams go on): ${this.pause.reason}; trying again in ${retryAfterMs}ms`;
-    const fields = { topic: this.topic, offsets: this.processedNext, retryAfterMs };
+    const offsets = this.positions.storedOffsets();
+    const message = `[CONSUMER:${this.topic}] View paused at offsets [${offsets.join(",")}] (streams go on): ${this.pause.reason}; trying again in ${retryAfterMs}ms`;
+    const fields = { topic: this.topic, offsets, retryAfterMs };
     if (unavailable) this.deps.logger.warn(fields, message);
     else this.deps.logger.error({ ...fields, err: error }, message);
     this.resumeTimer = setTimeout(() => this.resume(), retryAfterMs);
@@ -676,12 +674,12 @@ export class TopicFeed {
       if (this.stopped || !this.pause) return;
       const { dependency } = this.pause;
       this.pause = undefined;
-      for (let partition = 0; partition < this.partitions; partition++)
-        this.viewQueued[partition] = this.processedNext[partition] ?? 0;
+      this.positions.rewind();
       this.catchUpView();
+      const offsets = this.positions.storedOffsets();
       this.deps.logger.info(
-        { topic: this.topic, offsets: this.processedNext, dependency },
-        `[CONSUMER:${this.topic}] View resumed from offsets [${this.processedNext.join(",")}] (was paused for ${dependency})`,
+        { topic: this.topic, offsets, dependency },
+        `[CONSUMER:${this.topic}] View resumed from offsets [${offsets.join(",")}] (was paused for ${dependency})`,
       );
     });
   }
@@ -730,32 +728,53 @@ export class TopicFeed {
   }
 
   // The group's position moves to the view's, on the partitions processed here, through the
-  // policy's committer; a read-only topic has none and commits nothing.
-  private commit(sync = false): void {
+  // policy's committer; a read-only topic has none and commits nothing. A commit counts as done
+  // once the broker confirmed it; one that failed is due again next time, idle partition or not.
+  private commit(): void {
     const committer = this.deps.policy.committer;
     if (!committer) return;
-    const offsets = [];
-    for (let partition = 0; partition < this.partitions; partition++) {
-      if (!this.owns(partition)) continue;
-      const offset = this.processedNext[partition] ?? 0;
-      if (offset >= 0 && offset !== this.committed[partition])
-        offsets.push({ topic: this.topic, partition, offset });
-    }
-    if (offsets.length === 0) return;
-    if (sync) {
-      try {
-        committer.commitSync(offsets);
-      } catch (error) {
+    const due = this.positions.takeDueCommits();
+    if (due.length === 0) return;
+    committer.commit(this.offsetsOf(due)).then(
+      () => this.recovered(this.positions.acknowledge(due)),
+      (error: unknown) => {
+        const first = this.positions.failed(due);
+        if (first.length === 0) return;
         this.deps.logger.warn(
-          { err: error, topic: this.topic },
-          `[CONSUMER:${this.topic}] final commit failed`,
+          { err: error, topic: this.topic, commits: first },
+          `[CONSUMER:${this.topic}] Commit failed at ${describeCommits(first)}; retrying while this instance processes the partition`,
         );
-        return;
-      }
-    } else {
-      committer.commit(offsets);
+      },
+    );
+  }
+
+  private recovered(commits: { partition: number; offset: number }[]): void {
+    if (commits.length === 0) return;
+    this.deps.logger.info(
+      { topic: this.topic, commits },
+      `[CONSUMER:${this.topic}] Commit succeeded again at ${describeCommits(commits)}`,
+    );
+  }
+
+  // Stopping: the view's final position, committed before the feed is gone.
+  private commitFinal(): void {
+    const committer = this.deps.policy.committer;
+    if (!committer) return;
+    const finals = this.positions.finalCommits();
+    if (finals.length === 0) return;
+    try {
+      committer.commitSync(this.offsetsOf(finals));
+      this.positions.acknowledge(finals);
+    } catch (error) {
+      this.deps.logger.warn(
+        {
+          err: error,
+          topic: this.topic,
+          commits: finals.map(({ partition, offset }) => ({ partition, offset })),
+        },
+        `[CONSUMER:${this.topic}] Final commit failed at ${describeCommits(finals)}; the next start replays from the group's last commit (idempotently)`,
+      );
     }
-    for (const { partition, offset } of offsets) this.committed[partition] = offset;
   }
 
   private logPayment(stored: StoredPayment): void {
@@ -765,4 +784,8 @@ export class TopicFeed {
       `[CONSUMER:${this.topic}] ${p.id} | ${Provider[p.provider]} | ${amount} ${p.currency}`,
     );
   }
+}
+
+function describeCommits(commits: readonly { partition: number; offset: number }[]): string {
+  return commits.map(({ partition, offset }) => `partition ${partition} offset ${offset}`).join(", ");
 }
