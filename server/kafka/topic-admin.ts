@@ -62,25 +62,35 @@ export class TopicAdmin {
     }
   }
 
-  /** Low and high watermarks of every partition, indexed by partition. */
+  /**
+   * Low and high watermarks of every partition, indexed by partition. Kafka answers "unknown"
+   * (-1001) for a partition without a leader: right after a topic is created, for a moment, and
+   * throughout a broker outage. Asked again a few times, then OffsetsUnavailableError: such an
+   * answer is never a position to start from (a stream started from it would hand out cursors pa
+   * itself refuses, and a catch-up reader asked for -1001 reads from the end).
+   */
   async offsets(topic: string): Promise<PartitionOffsets[]> {
+    let unknown: number[] = [];
+    for (const waitMs of [100, 200, 400, 800, 1_600, 0]) {
+      const offsets = await this.watermarks(topic);
+      unknown = Array.from(offsets, (marks, partition) =>
+        marks && marks.low >= 0 && marks.high >= marks.low ? -1 : partition,
+      ).filter((partition) => partition >= 0);
+      if (unknown.length === 0 && offsets.length > 0) return offsets;
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+    throw new OffsetsUnavailableError(
+      `Kafka cannot say where topic "${topic}" starts and ends right now (partition ${unknown.join(", ") || "all"}: no offsets from its leader); try again shortly`,
+    );
+  }
+
+  private async watermarks(topic: string): Promise<PartitionOffsets[]> {
     try {
       const result = await this.admin.fetchTopicOffsets(topic);
       const offsets: PartitionOffsets[] = [];
       for (const p of result) offsets[p.partition] = { low: Number(p.low), high: Number(p.high) };
-      // Seen during a broker outage: -1001 for every partition. A stream started from it would
-      // hand out cursors pa itself refuses, a feed would read from nowhere.
-      const unknown = Array.from(offsets, (marks, partition) => ({ marks, partition })).filter(
-        ({ marks }) => !marks || !(marks.low >= 0 && marks.high >= marks.low),
-      );
-      if (unknown.length > 0 || offsets.length === 0) {
-        throw new OffsetsUnavailableError(
-          `Kafka cannot say where topic "${topic}" starts and ends right now (partition ${unknown.map(({ partition }) => partition).join(", ") || "all"}: no offsets from its leader); try again shortly`,
-        );
-      }
       return offsets;
     } catch (error) {
-      if (error instanceof OffsetsUnavailableError) throw error;
       if (isUnknownTopic(error)) throw new TopicNotFoundError(topic);
       throw error;
     }
