@@ -182,6 +182,18 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
           .topicStatuses()
           .flatMap((status) => (status.viewLag === undefined ? [] : [[status.topic, status.viewLag]])),
       ),
+    commitLag: () =>
+      Object.fromEntries(
+        hub
+          .topicStatuses()
+          .flatMap((status) => (status.commitLag === undefined ? [] : [[status.topic, status.commitLag]])),
+      ),
+    processedPartitions: () =>
+      Object.fromEntries(
+        hub
+          .topicStatuses()
+          .flatMap((status) => (status.readOnly ? [] : [[status.topic, status.processedPartitions]])),
+      ),
   };
   // An open breaker pauses topics: the whole server is not serving until it closes again.
   resilience.onStateChange(() => {

@@ -8,6 +8,10 @@ export interface Readiness {
    * stored yet. Shown, never a reason to be unready: streams go on while the view catches up.
    */
   viewLag?(): Record<string, number>;
+  /** Per processed topic with an active feed: records stored whose commit the broker has not confirmed. */
+  commitLag?(): Record<string, number>;
+  /** Per processed topic with an active feed: the partitions this instance processes. */
+  processedPartitions?(): Record<string, number[]>;
 }
 
 // The little of Node's HTTP/1.1 and HTTP/2 responses that the probes use.
@@ -36,10 +40,14 @@ export function serveHealthEndpoints(
   if (path === "/readyz") {
     const reasons = readiness.notReadyReasons();
     const viewLag = readiness.viewLag?.();
+    const commitLag = readiness.commitLag?.();
+    const processedPartitions = readiness.processedPartitions?.();
     reply(response, reasons.length === 0 ? 200 : 503, {
       ready: reasons.length === 0,
       reasons,
       ...(viewLag ? { viewLag } : {}),
+      ...(commitLag ? { commitLag } : {}),
+      ...(processedPartitions ? { processedPartitions } : {}),
     });
     return true;
   }

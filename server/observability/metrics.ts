@@ -160,6 +160,31 @@ export class PaMetrics {
       },
     });
     new Gauge({
+      name: "pa_commit_lag_records",
+      help: "Records the store (the view) has stored whose commit to pa's consumer group the broker has not confirmed yet.",
+      labelNames: ["topic"],
+      registers,
+      collect() {
+        this.reset();
+        for (const feed of state.feeds()) {
+          const lag = feed.commitLag();
+          if (lag !== undefined) this.set({ topic: feed.topic }, lag);
+        }
+      },
+    });
+    new Gauge({
+      name: "pa_processed_partitions",
+      help: "Partitions of the topic this instance processes (stores, dead-letters, commits): under SHARE_PROCESSING, those the group assigned here.",
+      labelNames: ["topic"],
+      registers,
+      collect() {
+        this.reset();
+        for (const feed of state.feeds()) {
+          if (!feed.readOnly) this.set({ topic: feed.topic }, feed.processedPartitions().length);
+        }
+      },
+    });
+    new Gauge({
       name: "pa_subscribers",
       help: "Open StreamPayments calls per active topic.",
       labelNames: ["topic"],

@@ -180,6 +180,8 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
             lastInvalidReason: s.lastInvalidReason,
             ...subscriberFields(s.subscribersSummary),
             ...(s.viewLag !== undefined ? { viewLag: BigInt(s.viewLag) } : {}),
+            processedPartitions: s.processedPartitions,
+            ...(s.commitLag !== undefined ? { commitLag: BigInt(s.commitLag) } : {}),
           }),
         ),
       });

@@ -63,6 +63,10 @@ export interface TopicStatusView {
   lastInvalidReason: string;
   /** Records streamed that the view has not stored yet; undefined for a read-only topic. */
   viewLag: number | undefined;
+  /** The partitions this instance processes (none for a read-only topic). */
+  processedPartitions: number[];
+  /** Records stored whose commit the broker has not confirmed; undefined for a read-only topic. */
+  commitLag: number | undefined;
   /** Lag and latency over the subscribers; undefined without subscribers (or heads not known yet). */
   subscribersSummary: SubscriberSummary | undefined;
 }
@@ -192,6 +196,8 @@ export class StreamHub {
         messagesInvalid: feed.invalid,
         lastInvalidReason: feed.lastInvalidReason,
         viewLag: feed.viewLag(),
+        processedPartitions: feed.processedPartitions(),
+        commitLag: feed.commitLag(),
         subscribersSummary: summarize(subscriberStats(feed)),
       }));
   }
