@@ -1,7 +1,10 @@
 // The circuit breaker of one dependency (the store, the dead-letter topic). cockatiel runs the state
 // machine; this adds what the PoC's breaker promised and cockatiel lacks: after the half-open probe
 // succeeds, more successes are needed before it counts as closed, and one failure meanwhile reopens
-// it. Every transition is logged once and reported to listeners.
+// it. A dependency with nothing more to do after its probe (the view caught up in one write, the
+// last dead letters went out) is not kept half-open, unready, until its next call: after a quiet
+// spell as long as the open one with no failure, it counts as closed. Every transition is logged
+// once and reported to listeners.
 import { type CircuitBreakerPolicy, CircuitState, circuitBreaker, handleAll, type IBreaker } from "cockatiel";
 import type { Logger } from "../observability/logger.js";
 
@@ -25,6 +28,11 @@ export class RecoveringConsecutiveBreaker implements IBreaker {
   /** True between a successful probe and the success that fully closes the breaker. */
   get recovering(): boolean {
     return this.state.successesBeforeClosed > 0;
+  }
+
+  /** Recovered without the remaining successes: no call failed during a quiet spell. */
+  settle(): void {
+    this.state.successesBeforeClosed = 0;
   }
 
   success(circuit: CircuitState): void {
@@ -52,6 +60,7 @@ export class DependencyBreaker {
   private readonly listeners = new Set<(state: BreakerState) => void>();
   private reported: BreakerState = "closed";
   private openedAtMs = 0;
+  private quietTimer: NodeJS.Timeout | undefined;
   lastError: unknown;
 
   constructor(
@@ -89,6 +98,21 @@ export class DependencyBreaker {
     return Math.max(0, this.openedAtMs + this.options.halfOpenAfterMs - nowMs);
   }
 
+  // Re-armed by every call while recovering: the remaining successes close it sooner, a failure
+  // reopens it (and the timer then finds it not recovering).
+  private closeWhenQuiet(): void {
+    clearTimeout(this.quietTimer);
+    this.quietTimer = undefined;
+    if (!this.counter.recovering || this.policy.state !== CircuitState.Closed) return;
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = undefined;
+      if (!this.counter.recovering || this.policy.state !== CircuitState.Closed) return;
+      this.counter.settle();
+      this.refresh();
+    }, this.options.halfOpenAfterMs);
+    this.quietTimer.unref();
+  }
+
   onStateChange(listener: (state: BreakerState) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -99,6 +123,7 @@ export class DependencyBreaker {
    * closed is ours, so whoever executes through the policy calls this afterwards.
    */
   refresh(): void {
+    this.closeWhenQuiet();
     const state = this.state;
     if (state === this.reported) return;
     const from = this.reported;

@@ -140,6 +140,31 @@ describe("circuit breaker", () => {
     ]);
   });
 
+  it("closes after a successful probe when nothing else calls for as long as it was open (an idle view is not kept unready)", async () => {
+    const { guard: store, lines } = guard({ retryMaxAttempts: 0, breakerThreshold: 1 });
+    await expect(store.run(failing)).rejects.toThrow();
+    vi.advanceTimersByTime(30_000);
+    // The view caught up in one write: the probe, and then nothing.
+    await store.run(() => Promise.resolve());
+    expect(store.state).toBe("half-open");
+    vi.advanceTimersByTime(29_000);
+    expect(store.state).toBe("half-open");
+    vi.advanceTimersByTime(1_000);
+    expect(store.state).toBe("closed");
+    expect(store.notReadyReason()).toBeUndefined();
+    expect(lines.filter((line) => line.startsWith("[BREAKER:store]")).at(-1)).toMatch(/HALF-OPEN -> CLOSED/);
+  });
+
+  it("does not close when quiet after a failure reopened it", async () => {
+    const { guard: store } = guard({ retryMaxAttempts: 0, breakerThreshold: 1 });
+    await expect(store.run(failing)).rejects.toThrow();
+    vi.advanceTimersByTime(30_000);
+    await store.run(() => Promise.resolve());
+    await expect(store.run(failing)).rejects.toThrow();
+    vi.advanceTimersByTime(29_999);
+    expect(store.state).toBe("open");
+  });
+
   it("reopens on one failure while half-open, and after a failure between the two successes", async () => {
     const { guard: store, lines } = guard({ retryMaxAttempts: 0, breakerThreshold: 1 });
     await expect(store.run(failing)).rejects.toThrow();
