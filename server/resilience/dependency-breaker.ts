@@ -3,12 +3,16 @@
 // succeeds, more successes are needed before it counts as closed, and one failure meanwhile reopens
 // it. A dependency with nothing more to do after its probe (the view caught up in one write, the
 // last dead letters went out) is not kept half-open, unready, until its next call: after a quiet
-// spell as long as the open one with no failure, it counts as closed. Every transition is logged
+// spell with no failure (QUIET_CLOSE_MS, or the open time if shorter), it counts as closed. Every transition is logged
 // once and reported to listeners.
 import { type CircuitBreakerPolicy, CircuitState, circuitBreaker, handleAll, type IBreaker } from "cockatiel";
 import type { Logger } from "../observability/logger.js";
 
 export type BreakerState = "closed" | "open" | "half-open";
+
+// Long enough for calls queued behind the probe to have been made (a write waits for the one
+// before it), short enough that /readyz does not say "not ready" long after the dependency is fine.
+const QUIET_CLOSE_MS = 5_000;
 
 export interface BreakerOptions {
   /** Consecutive failures that open the breaker. */
@@ -104,12 +108,15 @@ export class DependencyBreaker {
     clearTimeout(this.quietTimer);
     this.quietTimer = undefined;
     if (!this.counter.recovering || this.policy.state !== CircuitState.Closed) return;
-    this.quietTimer = setTimeout(() => {
-      this.quietTimer = undefined;
-      if (!this.counter.recovering || this.policy.state !== CircuitState.Closed) return;
-      this.counter.settle();
-      this.refresh();
-    }, this.options.halfOpenAfterMs);
+    this.quietTimer = setTimeout(
+      () => {
+        this.quietTimer = undefined;
+        if (!this.counter.recovering || this.policy.state !== CircuitState.Closed) return;
+        this.counter.settle();
+        this.refresh();
+      },
+      Math.min(QUIET_CLOSE_MS, this.options.halfOpenAfterMs),
+    );
     this.quietTimer.unref();
   }
 
