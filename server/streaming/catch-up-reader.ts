@@ -1,6 +1,8 @@
 // Reads, for one subscriber that fell behind (or asked to start in the past), the partitions it
 // lags on, from its own offsets, until it meets the topic's live feed; then it attaches the
-// subscriber to the feed again. Its own librdkafka client, created for the job and closed after it.
+// subscriber to the feed again. Its own librdkafka client, created for the job and kept while the
+// subscriber keeps falling behind (a client slower than a busy topic overflows again soon after
+// each attach): connecting a new client per overflow cost more than the reading itself.
 import kafka, { type KafkaConsumer, type Message } from "@confluentinc/kafka-javascript";
 import type { LibrdkafkaConfig } from "../kafka/client-config.js";
 import type { Logger } from "../observability/logger.js";
@@ -16,6 +18,13 @@ interface ConsumerExtras {
 
 /** Records fetched at once; also how far past its bound a subscriber's queue can grow. */
 export const MAX_CATCH_UP_BATCH = 500;
+/** How long a reader whose subscriber caught up stays open in case it falls behind again. */
+export const CATCH_UP_KEEP_OPEN_MS = 2_000;
+
+export interface CatchUpOptions {
+  /** Whether other subscribers wait for a reader: then one whose subscriber caught up closes at once. */
+  othersWaiting: () => boolean;
+}
 
 export async function catchUp(
   settings: LibrdkafkaConfig,
@@ -23,6 +32,7 @@ export async function catchUp(
   subscription: Subscription,
   rules: PaymentRules,
   logger: Logger,
+  options: CatchUpOptions = { othersWaiting: () => false },
 ): Promise<void> {
   attachWhereCaughtUp(feed, subscription);
   if (subscription.lagging.size === 0 || !subscription.isOpen) return;
@@ -65,7 +75,11 @@ export async function catchUp(
       consumer.incrementalUnassign([{ topic: feed.topic, partition }]);
     };
 
-    while (subscription.isOpen && subscription.lagging.size > 0) {
+    const lagsAgain = async () =>
+      subscription.isOpen &&
+      !options.othersWaiting() &&
+      (await subscription.lagsAgain(CATCH_UP_KEEP_OPEN_MS));
+    while (subscription.isOpen && (subscription.lagging.size > 0 || (await lagsAgain()))) {
       assignLagging();
       const room = subscription.room();
       if (room <= 0) {

@@ -431,7 +431,10 @@ export class StreamHub {
     this.catchUpReaders
       .execute(async () => {
         await subscription.drained();
-        if (subscription.isOpen) await catchUp(consumerSettings, feed, subscription, rules, logger);
+        if (!subscription.isOpen) return;
+        // A reader kept open for a subscriber that caught up would hold a slot others queue for.
+        const othersWaiting = () => this.catchUpReaders.queueSlots < this.deps.config.server.maxStreams;
+        await catchUp(consumerSettings, feed, subscription, rules, logger, { othersWaiting });
       })
       .catch((error: unknown) => {
         subscription.end(

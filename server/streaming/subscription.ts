@@ -73,6 +73,7 @@ export class Subscription {
   private endedWith: { error?: Error } | undefined;
   private closed = false;
   private readonly drainListeners = new Set<() => void>();
+  private readonly lagListeners = new Set<() => void>();
 
   constructor(
     readonly topic: string,
@@ -83,6 +84,34 @@ export class Subscription {
     private readonly budget: QueueBudget,
     readonly subscriber: SubscriberInfo = UNKNOWN_SUBSCRIBER,
   ) {}
+
+  /**
+   * The live feed could not queue the event at `offset` (no room): this partition is read again
+   * from there for this subscriber alone, by its catch-up reader.
+   */
+  fellBehind(partition: number, offset: number): void {
+    this.lagging.set(partition, offset);
+    for (const listener of [...this.lagListeners]) listener();
+  }
+
+  /**
+   * Resolves true as soon as it lags on some partition (at once if it does), false after
+   * `waitMs` or once it closed or ended: a catch-up reader that just attached it to the live feed
+   * stays open this long for a subscriber that keeps falling behind.
+   */
+  lagsAgain(waitMs: number): Promise<boolean> {
+    if (this.lagging.size > 0) return Promise.resolve(this.isOpen);
+    if (!this.isOpen) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.lagListeners.delete(done);
+        resolve(this.lagging.size > 0 && this.isOpen);
+      };
+      const timer = setTimeout(done, waitMs);
+      this.lagListeners.add(done);
+    });
+  }
 
   /** Attached to the live feed on every partition with no pending start offset: shares its events. */
   get isSimple(): boolean {
@@ -181,6 +210,7 @@ export class Subscription {
     if (this.endedWith) return;
     this.endedWith = error ? { error } : {};
     this.wake?.();
+    for (const listener of [...this.lagListeners]) listener();
   }
 
   /** Releases the subscription at once (client gone, or stream finished). Idempotent. */
@@ -195,6 +225,7 @@ export class Subscription {
     this.wake?.();
     for (const listener of this.drainListeners) listener();
     this.drainListeners.clear();
+    for (const listener of [...this.lagListeners]) listener();
     this.onClose(this);
   }
 

@@ -699,7 +699,7 @@ export class TopicFeed {
       if (!subscription.accepts(stored.payment)) continue;
       if (!subscription.hasRoom(stored.payment.id)) {
         // Not dropped: this partition is read again from this offset for this subscriber alone.
-        subscription.lagging.set(partition, offset);
+        subscription.fellBehind(partition, offset);
         this.deps.onLagging(subscription, this);
         continue;
       }

@@ -156,3 +156,25 @@ describe("Subscription in LATEST delivery", () => {
     );
   });
 });
+
+describe("Subscription lagging", () => {
+  const subscription = () => new Subscription("t", {}, 16, () => {}, new QueueBudget(1000));
+
+  it("tells a waiting catch-up reader at once when it falls behind again", async () => {
+    const s = subscription();
+    const waiting = s.lagsAgain(60_000);
+    s.fellBehind(2, 40);
+    expect(await waiting).toBe(true);
+    expect([...s.lagging]).toEqual([[2, 40]]);
+    // Already lagging: no wait at all.
+    expect(await s.lagsAgain(60_000)).toBe(true);
+  });
+
+  it("lets the reader go when nothing lags within the wait, or the stream closes", async () => {
+    const s = subscription();
+    expect(await s.lagsAgain(5)).toBe(false);
+    const waiting = s.lagsAgain(60_000);
+    s.close();
+    expect(await waiting).toBe(false);
+  });
+});
