@@ -235,3 +235,38 @@ describe("resuming a stream by cursor", () => {
     }
   });
 });
+
+describe("a subscriber arriving while its topic's feed lingers out", () => {
+  let pa: RunningPa;
+
+  beforeAll(async () => {
+    pa = await startPa(bootstrap, { STREAM_LINGER: "100ms" });
+  });
+  afterAll(async () => {
+    await pa?.stop();
+  });
+
+  it("is attached to a live feed (the one that lingered, or a new one) and gets its events, whenever it arrives", async () => {
+    const topic = uniqueTopic("linger-race");
+    await createTopics(bootstrap, [topic]);
+    const client = grpcClient(pa.baseUrl);
+    const stream = (signal: AbortSignal) => client.streamPayments({ topic, existingLimit: 0 }, { signal });
+    const generator = createPaymentGenerator({ seed: 14 });
+    // Arrivals spread over the moment the linger timer stops the feed: just before, at, just after.
+    for (let round = 0; round < 15; round++) {
+      const leaving = openStream(stream);
+      await waitUntil(() => pa.app.hub.subscriptionsOf(topic).length === 1);
+      leaving.close();
+      await waitUntil(() => pa.app.hub.subscriptionsOf(topic).length === 0);
+      await new Promise((resolve) => setTimeout(resolve, 80 + (round % 5) * 10));
+      const arriving = openStream(stream);
+      // Registered with a feed the hub still holds: a dead feed would not be listed.
+      await waitUntil(() => pa.app.hub.subscriptionsOf(topic).length === 1, 10_000);
+      const record = generator.valid();
+      await produce(bootstrap, topic, [record]);
+      await arriving.waitFor(1, 10_000);
+      expect(arriving.events.map((event) => event.payment?.id)).toEqual([record.key]);
+      arriving.close();
+    }
+  });
+});
