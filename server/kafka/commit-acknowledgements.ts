@@ -81,7 +81,7 @@ function keyOf({ topic, partition, offset }: TopicPartitionOffset): string {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
   if (typeof error === "number") return `librdkafka error ${error}`;
-  return String(error);
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === "string" ? message : String(error);
 }
