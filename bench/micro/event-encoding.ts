@@ -10,6 +10,7 @@ import { createPaymentGenerator } from "../../server/demo/payment-generator.js";
 import { DEFAULT_AMOUNT_UNITS, parseAmountUnits } from "../../server/payment/amount-units.js";
 import { parsePayment } from "../../server/payment/parse-payment.js";
 import { frameMessage } from "../../server/streaming/event-frames.js";
+import { liveEvent } from "../../server/streaming/live-event.js";
 import { PaymentEventEncoder } from "../../server/streaming/payment-event-encoder.js";
 import { encodeStreamCursor } from "../../server/streaming/stream-cursor.js";
 
@@ -80,3 +81,11 @@ measure("frame: frameMessage(toBinary(PaymentEventSchema))", (i) =>
 );
 const encoder = new PaymentEventEncoder();
 measure("frame: PaymentEventEncoder.frame", (i) => encoder.frame(events[i] as never));
+measure("event: liveEvent (literal)", (i) =>
+  liveEvent(
+    payments[i] as never,
+    TOPIC,
+    { partition: i % 3, offset: next[i % 3] as number, timestamp: nowMs },
+    cursor,
+  ),
+);
