@@ -3,8 +3,7 @@
  * every record, so it returns its outcome instead of throwing, logs nothing, and leaves the common
  * case (a well-formed record) without intermediate copies.
  */
-import { create } from "@bufbuild/protobuf";
-import { type Payment, PaymentSchema, PaymentStatus } from "../../gen/payment/payment_pb.js";
+import { type Payment, PaymentStatus } from "../../gen/payment/payment_pb.js";
 import { type AmountUnits, ruleFor, specWithUnit } from "./amount-units.js";
 import { currencyExponent } from "./currencies.js";
 import {
@@ -125,19 +124,22 @@ export function parsePayment(
 
   return {
     ok: true,
-    payment: create(PaymentSchema, {
+    // The object create(PaymentSchema, ...) returns (every field, in field order, no source),
+    // written out: this runs for every record, and create() walks the schema each time.
+    payment: {
+      $typeName: "payment.Payment",
       id,
       provider: providerFromName(provider),
       amount: minorToMajor(amountMinor, exponent),
-      amountMinor,
       currency,
       status: status == null ? PaymentStatus.STATUS_UNKNOWN : statusFromName(status),
       customerEmail: email ?? "",
       createdAt,
       processedAt: unixSeconds(facts.nowMs),
       // Normalized in place: the parsed object is this call's own, so it need not be copied.
-      metadata: (metadata ?? undefined) as Record<string, string> | undefined,
-    }),
+      metadata: (metadata ?? {}) as Record<string, string>,
+      amountMinor,
+    },
   };
 }
 
