@@ -112,11 +112,6 @@ export class PaymentEventEncoder {
     return frame;
   }
 
-  /** The event's protobuf bytes alone: what toBinary(PaymentEventSchema, event) returns. */
-  encode(event: PaymentEvent): Uint8Array {
-    return this.frame(event).subarray(FRAME_HEADER_BYTES);
-  }
-
   private writeEvent(event: PaymentEvent): void {
     if (event.payment !== undefined) {
       this.tag(EVENT_PAYMENT);
