@@ -21,8 +21,6 @@ export const FRAME_HEADER_BYTES = 5;
 const INITIAL_BYTES = 4096;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
-const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const TWO_32 = 2 ** 32;
 // Strings shorter than this take the ASCII loop (a one-byte length prefix) before native UTF-8.
 const ASCII_MAX_LENGTH = 128;
@@ -266,10 +264,11 @@ export class PaymentEventEncoder {
   }
 
   private int64(big: bigint): void {
-    if (big < INT64_MIN || big > INT64_MAX) throw new Error(`cannot encode ${big} as int64`);
     this.ensure(10);
-    if (big >= SAFE_MIN && big <= SAFE_MAX) {
-      const number = Number(big);
+    // One conversion instead of BigInt comparisons: it is exact, and so a safe integer, exactly
+    // when the value lies within ±(2^53 - 1), as offsets, seconds and amounts do.
+    const number = Number(big);
+    if (Number.isSafeInteger(number)) {
       if (number >= 0 && number <= 0x7fffffff) {
         this.varint32At(this.pos, number);
         this.pos += varint32Size(number);
@@ -280,6 +279,7 @@ export class PaymentEventEncoder {
       this.varint64(number - hi * TWO_32, hi >>> 0);
       return;
     }
+    if (big < INT64_MIN || big > INT64_MAX) throw new Error(`cannot encode ${big} as int64`);
     const unsigned = BigInt.asUintN(64, big);
     this.varint64(Number(unsigned & 0xffffffffn), Number(unsigned >> 32n));
   }
