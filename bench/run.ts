@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { burst } from "./burst.js";
 import { dashboard } from "./dashboard.js";
 import { dlq } from "./dlq.js";
 import { fanOut, fanOutFiltered } from "./fan-out.js";
@@ -24,6 +25,7 @@ import { topics } from "./topics.js";
 
 const SCENARIOS: Scenario[] = [
   throughput,
+  burst,
   latency,
   fanOut,
   fanOutFiltered,
@@ -36,7 +38,11 @@ const SCENARIOS: Scenario[] = [
 
 // Each size: its flag, its environment variable, its default.
 const SIZE_OPTIONS = {
-  messages: { env: "BENCH_MESSAGES", default: 200_000, help: "throughput: payments preloaded and read" },
+  messages: {
+    env: "BENCH_MESSAGES",
+    default: 200_000,
+    help: "throughput: payments preloaded and read; burst: payments produced",
+  },
   rate: { env: "BENCH_RATE", default: 1_000, help: "latency: produce rate, msg/s" },
   seconds: { env: "BENCH_SECONDS", default: 10, help: "latency and fan-out: seconds of producing" },
   streams: { env: "BENCH_STREAMS", default: 500, help: "fan-out: concurrent streams on one topic" },

@@ -48,10 +48,20 @@ export class BenchKafka {
     this.created.clear();
   }
 
-  /** Writes `count` PoC payments to the topic in batches of `batchSize`, several batches in flight. */
-  preload(topic: string, count: number, seed: number, batchSize = 1000): Promise<void> {
+  /**
+   * Writes `count` PoC payments to the topic in batches of `batchSize`, several batches in flight,
+   * each record with `headers` when given.
+   */
+  preload(
+    topic: string,
+    count: number,
+    seed: number,
+    batchSize = 1000,
+    headers?: Record<string, string>,
+  ): Promise<void> {
     const generator = createPaymentGenerator({ seed });
-    return this.produceInBatches(topic, count, () => generator.valid(), batchSize);
+    const next = headers ? () => ({ ...generator.valid(), headers }) : () => generator.valid();
+    return this.produceInBatches(topic, count, next, batchSize);
   }
 
   /** As preload, but records pa must dead-letter: the generator's invalid kinds, taking turns. */
@@ -71,7 +81,7 @@ export class BenchKafka {
   private async produceInBatches(
     topic: string,
     count: number,
-    nextRecord: () => GeneratedRecord,
+    nextRecord: () => GeneratedRecord & { headers?: Record<string, string> },
     batchSize: number,
   ): Promise<void> {
     const producer = this.kafka.producer({ "linger.ms": 20, "batch.num.messages": 10_000, acks: 1 });
@@ -79,7 +89,7 @@ export class BenchKafka {
     try {
       const inFlight = new Set<Promise<unknown>>();
       for (let sent = 0; sent < count; sent += batchSize) {
-        const messages: GeneratedRecord[] = [];
+        const messages: (GeneratedRecord & { headers?: Record<string, string> })[] = [];
         for (let i = 0; i < Math.min(batchSize, count - sent); i++) messages.push(nextRecord());
         const send = producer.send({ topic, messages });
         inFlight.add(send);

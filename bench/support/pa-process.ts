@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Children, exited, terminate } from "./children.js";
 import { type ProcStatus, procStatus } from "./proc.js";
+import { V8_POOL_SIZE } from "./threads.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -27,6 +28,8 @@ export interface PaOptions {
 }
 
 const READY_TIMEOUT_MS = 60_000;
+/** The libuv threadpool pa runs with (see server/kafka/threadpool.ts), unless options.env says otherwise. */
+export const PA_UV_THREADPOOL_SIZE = 16;
 const LOG_TAIL_LINES = 40;
 
 export class PaProcess {
@@ -55,9 +58,13 @@ export class PaProcess {
     // developer's pa may be using, and no payments left over from an earlier run.
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "pa-bench-"));
     // One folder per pa process: node writes a profile per thread (main and tsx's loader thread).
-    const nodeArgs = options.cpuProfileDir
-      ? ["--cpu-prof", `--cpu-prof-dir=${path.join(options.cpuProfileDir, options.groupId)}`]
-      : [];
+    const nodeArgs = [
+      // node's default, made explicit: bench/support/threads.ts counts on it to tell threads apart.
+      `--v8-pool-size=${V8_POOL_SIZE}`,
+      ...(options.cpuProfileDir
+        ? ["--cpu-prof", `--cpu-prof-dir=${path.join(options.cpuProfileDir, options.groupId)}`]
+        : []),
+    ];
     const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server/main.ts"], {
       cwd: options.paDir ?? REPO_ROOT,
       env: {
@@ -73,7 +80,7 @@ export class PaProcess {
         PROCESS_TOPICS: "*",
         LOG_LEVEL: "warn",
         // See server/kafka/threadpool.ts.
-        UV_THREADPOOL_SIZE: "16",
+        UV_THREADPOOL_SIZE: String(PA_UV_THREADPOOL_SIZE),
         LOG_FORMAT: "json",
         DATA_DIR: dataDir,
         // Empty counts as unset: the default embedded store, never a shared PostgreSQL.

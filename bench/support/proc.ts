@@ -19,8 +19,8 @@ export function procStatus(pid: number): ProcStatus {
   return { rssBytes: field("VmRSS") * 1024, threads: field("Threads") };
 }
 
-// The kernel's unit for CPU times in /proc (100 on every common Linux).
-const CLOCK_TICKS = (() => {
+/** The kernel's unit for CPU times in /proc (100 on every common Linux). */
+export const CLOCK_TICKS = (() => {
   try {
     return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
   } catch {

@@ -3,8 +3,7 @@
  * every record, so it returns its outcome instead of throwing, logs nothing, and leaves the common
  * case (a well-formed record) without intermediate copies.
  */
-import { create } from "@bufbuild/protobuf";
-import { type Payment, PaymentSchema, PaymentStatus } from "../../gen/payment/payment_pb.js";
+import { type Payment, PaymentStatus } from "../../gen/payment/payment_pb.js";
 import { type AmountUnits, ruleFor, specWithUnit } from "./amount-units.js";
 import { currencyExponent } from "./currencies.js";
 import {
@@ -125,19 +124,22 @@ export function parsePayment(
 
   return {
     ok: true,
-    payment: create(PaymentSchema, {
+    // The object create(PaymentSchema, ...) returns (every field, in field order, no source),
+    // written out: this runs for every record, and create() walks the schema each time.
+    payment: {
+      $typeName: "payment.Payment",
       id,
       provider: providerFromName(provider),
       amount: minorToMajor(amountMinor, exponent),
-      amountMinor,
       currency,
       status: status == null ? PaymentStatus.STATUS_UNKNOWN : statusFromName(status),
       customerEmail: email ?? "",
       createdAt,
       processedAt: unixSeconds(facts.nowMs),
       // Normalized in place: the parsed object is this call's own, so it need not be copied.
-      metadata: (metadata ?? undefined) as Record<string, string> | undefined,
-    }),
+      metadata: (metadata ?? {}) as Record<string, string>,
+      amountMinor,
+    },
   };
 }
 
@@ -201,7 +203,7 @@ function readAmount(
     if (unit === "minor" && raw > 0 && Number.isSafeInteger(raw)) {
       const wire = BigInt(raw);
       if (rule.wireExponent === exponent && rule.places === exponent) return wire;
-      return minorFromWire(wire, String(raw), provider, currency, exponent, rule);
+      return minorFromWire(wire, () => String(raw), provider, currency, exponent, rule);
     }
     if (!(raw > 0)) return notPositive(String(raw));
     if (raw === Number.POSITIVE_INFINITY) {
@@ -223,27 +225,28 @@ function readAmount(
 
   const read = decimalToUnits(text, unit === "minor" ? 0 : rule.places);
   // A JSON number past 2^53 reaches pa already rounded to a double: say so rather than quote it as sent.
-  const shown =
+  // Error text only: a valid amount (every PayPal record takes this path) must not pay for it.
+  const shown = (): string =>
     typeof raw === "string"
       ? quote(raw)
       : raw > Number.MAX_SAFE_INTEGER
         ? `${raw} (as JSON.parse reads it: past 2^53 a JSON number is not exact)`
         : String(raw);
-  const ruleText = `AMOUNT_UNITS ${ruleFor(units, provider)}`;
+  const ruleText = (): string => `AMOUNT_UNITS ${ruleFor(units, provider)}`;
   if (typeof read === "bigint") {
     if (unit === "minor") return minorFromWire(read, shown, provider, currency, exponent, rule);
     // A count of the provider's finest unit, which is never finer than ISO's: the scaling is exact.
     const minor = rescaleUnits(read, rule.places, exponent) as bigint;
-    return minor > MAX_SAFE ? tooLarge(shown, currency, ruleText) : minor;
+    return minor > MAX_SAFE ? tooLarge(shown(), currency, ruleText()) : minor;
   }
   const who = providerLabel(provider);
   switch (read) {
     case "zero":
-      return notPositive(shown);
+      return notPositive(shown());
     case "too_large":
-      return tooLarge(shown, currency, ruleText);
+      return tooLarge(shown(), currency, ruleText());
     case "too_many_decimals": {
-      if (unit === "minor") return notWholeMinor(shown, text, provider, currency, rule, units);
+      if (unit === "minor") return notWholeMinor(shown(), text, provider, currency, rule, units);
       const known = providerCurrencies(provider);
       const allowed = rule.places === 0 ? "none" : String(rule.places);
       const has = known
@@ -251,7 +254,7 @@ function readAmount(
         : `${currency} has ${allowed}`;
       return invalidPayment(
         "invalid_amount",
-        `amount ${shown} has ${places(decimalPlaces(text))} but ${has}; ${who} amounts are read as major units (${ruleText}): ` +
+        `amount ${shown()} has ${places(decimalPlaces(text))} but ${has}; ${who} amounts are read as major units (${ruleText()}): ` +
           (rule.places === 0
             ? `send a whole number of ${currency}.`
             : `send at most ${places(rule.places)}.`),
@@ -269,7 +272,7 @@ function readAmount(
  */
 function minorFromWire(
   wire: bigint,
-  shown: string,
+  shown: () => string,
   provider: string,
   currency: string,
   exponent: number,
@@ -283,13 +286,13 @@ function minorFromWire(
     const finest = rule.places === 0 ? `whole ${currency}` : `steps of ${formatMinor(1n, rule.places)}`;
     return invalidPayment(
       "invalid_amount",
-      `amount ${shown} is ${formatMinor(wire, rule.wireExponent)} ${currency} as ${name} writes ${currency} (${places(rule.wireExponent)}), ` +
+      `amount ${shown()} is ${formatMinor(wire, rule.wireExponent)} ${currency} as ${name} writes ${currency} (${places(rule.wireExponent)}), ` +
         `but ${name} takes ${currency} only in ${finest}${known ? ` (${known.source})` : ""}; send a multiple of ${step}.`,
     );
   }
   // The provider's finest unit is never finer than ISO's minor unit: the scaling is exact.
   const minor = rescaleUnits(accepted, rule.places, exponent) as bigint;
-  return minor > MAX_SAFE ? tooLarge(shown, currency, undefined) : minor;
+  return minor > MAX_SAFE ? tooLarge(shown(), currency, undefined) : minor;
 }
 
 function tooLarge(shown: string, currency: string, ruleText: string | undefined): InvalidPayment {

@@ -12,11 +12,9 @@
 // is behind the live feed (after a pause, a take-over, or a burst faster than the store), it reads
 // what it missed from Kafka with a reader of its own, at its own pace, and rejoins the live feed
 // where it has caught up: streams never wait for the store.
-import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@confluentinc/kafka-javascript";
 import type { Context } from "@opentelemetry/api";
-import { type PaymentEvent, PaymentEventSchema, Provider } from "../../gen/payment/payment_pb.js";
+import { type PaymentEvent, Provider } from "../../gen/payment/payment_pb.js";
 import type { DeadLetter } from "../kafka/dead-letter-producer.js";
 import type { GroupMembership } from "../kafka/group-membership.js";
 import type { PartitionReader } from "../kafka/partition-reader.js";
@@ -33,6 +31,7 @@ import { type PaymentRules, parsePayment } from "../payment/parse-payment.js";
 import type { BreakerState } from "../resilience/dependency-breaker.js";
 import { DependencyUnavailableError } from "../resilience/dependency-unavailable-error.js";
 import type { StoredPayment } from "../store/payment-store.js";
+import { liveEvent } from "./live-event.js";
 import type { ProcessingPolicy } from "./processing-policy.js";
 import { encodeStreamCursor } from "./stream-cursor.js";
 import type { Subscription } from "./subscription.js";
@@ -505,15 +504,7 @@ export class TopicFeed {
   }
 
   event(stored: StoredPayment, record: Pick<Message, "partition" | "offset" | "timestamp">, cursor: string) {
-    return create(PaymentEventSchema, {
-      payment: stored.payment,
-      eventType: "new",
-      topic: this.topic,
-      partition: record.partition,
-      offset: BigInt(record.offset),
-      kafkaTimestamp: timestampFromMs(record.timestamp ?? 0),
-      cursor,
-    });
+    return liveEvent(stored.payment, this.topic, record, cursor);
   }
 
   // Each record is parsed once; one the streams have not had yet is fanned out at once, and one

@@ -1,7 +1,9 @@
 // Properties of the payment parser over inputs nobody wrote by hand: whatever a record holds, the
 // parser answers a payment or a typed reason, and never throws.
+import { create } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { PaymentSchema } from "../../../gen/payment/payment_pb.js";
 import { DEFAULT_AMOUNT_UNITS, parseAmountUnits } from "../../../server/payment/amount-units.js";
 import type { InvalidPaymentCode } from "../../../server/payment/invalid-payment.js";
 import { type ParseOutcome, parsePayment } from "../../../server/payment/parse-payment.js";
@@ -27,6 +29,9 @@ function expectTyped(outcome: ParseOutcome): void {
   if (outcome.ok) {
     expect(outcome.payment.id).not.toBe("");
     expect(outcome.payment.amountMinor).toBeGreaterThan(0n);
+    // The parser writes the message out by hand: it must be the one create() makes of its fields.
+    const { $typeName: _, ...fields } = outcome.payment;
+    expect(outcome.payment).toStrictEqual(create(PaymentSchema, fields));
   } else {
     expect(codes).toContain(outcome.invalid.code);
     expect(outcome.invalid.reason.length).toBeGreaterThan(0);

@@ -1,4 +1,4 @@
-import { fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { PaymentSchema, PaymentStatus, Provider } from "../../../gen/payment/payment_pb.js";
 import { DEFAULT_AMOUNT_UNITS, parseAmountUnits } from "../../../server/payment/amount-units.js";
@@ -69,6 +69,14 @@ describe("parsePayment: the Go PoC's record", () => {
       createdAt: 1_703_001_234n,
       processedAt: 1_703_001_240n,
     });
+  });
+
+  it("gives the message create(PaymentSchema) makes of the same fields", () => {
+    for (const metadata of [undefined, null, { order_id: "ORD-1", attempt: 2 }]) {
+      const parsed = payment(raw({ metadata }));
+      const { $typeName: _, ...fields } = parsed;
+      expect(parsed).toStrictEqual(create(PaymentSchema, fields));
+    }
   });
 
   it("gives a message that survives the wire", () => {
