@@ -19,6 +19,7 @@ import { readDeadLetters } from "../../../server/admin/dead-letter-reader.js";
 import { type App, startApp } from "../../../server/app.js";
 import { parseConfig } from "../../../server/config/config.js";
 import { connectionConfig } from "../../../server/kafka/client-config.js";
+import { kafkaDeadLetterSource } from "../../../server/kafka/dead-letter-source.js";
 import { TopicAdmin } from "../../../server/kafka/topic-admin.js";
 import { createLogger } from "../../../server/observability/logger.js";
 import { grpcClient } from "../../support/clients.js";
@@ -326,7 +327,7 @@ describe("DeadLetterService", () => {
     const admin = new TopicAdmin(settings);
     await admin.connect();
     try {
-      const records = await readDeadLetters(topic, { settings, admin });
+      const records = await readDeadLetters(topic, { open: kafkaDeadLetterSource(settings), admin });
       const again = records.find((r) => r.source.partition === 2 && r.source.offset === before[2]);
       const headers = Object.assign({}, ...(again?.headers ?? [])) as Record<string, Buffer>;
       expect(String(headers["pa-redrive-count"])).toBe("1");
@@ -365,7 +366,7 @@ describe("DeadLetterService", () => {
     const admin = new TopicAdmin(settings);
     await admin.connect();
     try {
-      const records = await readDeadLetters(topic, { settings, admin });
+      const records = await readDeadLetters(topic, { open: kafkaDeadLetterSource(settings), admin });
       const again = records.find((r) => r.source.partition === 1 && r.source.offset === 1);
       const headers = Object.assign({}, ...(again?.headers ?? [])) as Record<string, Buffer>;
       expect(String(headers["trace-id"])).toBe("t-1");
