@@ -179,6 +179,7 @@ export function registerDeadLetterService(router: ConnectRouter, deps: DeadLette
 
 function toDeadLetter(entry: DeadLetterEntry): DeadLetter {
   return create(DeadLetterSchema, {
+    id: entry.id,
     originalTopic: entry.source.topic,
     originalPartition: entry.source.partition,
     originalOffset: BigInt(entry.source.offset),
