@@ -14,7 +14,8 @@ export class DeadLetterReadError extends Error {
 export interface DeadLetterReaderOptions {
   /** Opens the reader of the DLQ's partitions: kafkaDeadLetterSource(settings) outside tests. */
   open: OpenDeadLetterSource;
-  admin: TopicAdmin;
+  /** Where the DLQ's partitions start and end. */
+  admin: Pick<TopicAdmin, "offsets">;
   /** Gives up (DeadLetterReadError) when the end is not reached within this. */
   timeoutMs?: number;
 }
