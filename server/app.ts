@@ -127,7 +127,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     });
   const settings = connectionConfig(config.kafka);
   const admin = new TopicAdmin(settings);
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, logger);
   logger.info(`[STORE] Using ${describeStore(config.store)}`);
   // Retry and a circuit breaker per dependency of the processing path (server/resilience).
   const resilience = new ProcessingResilience(config.resilience, describeStore(config.store), logger);

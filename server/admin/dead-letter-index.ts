@@ -1,7 +1,8 @@
-// The dead letters of one source topic as an operator sees them: one entry per source record,
-// oldest first by source position. A crash between the DLQ acknowledgement and the offset commit
-// leaves several copies of one source record, and each redrive appends a receipt (a copy marked
-// with where the record landed); all of them collapse into one entry.
+// The dead letters of one source topic as an operator sees them: one entry per stable id (one per
+// source record), oldest first by source position. A crash between the DLQ acknowledgement and the
+// offset commit leaves several copies of one source record (dead-lettering is at least once), and
+// each redrive appends a receipt (a copy marked with where the record landed); all of them carry
+// the same id and collapse into one entry, so a letter is redriven once however many copies exist.
 import type { DeadLetterRecord, RecordPosition } from "./dead-letter-record.js";
 
 export interface DeadLetterEntry extends Omit<DeadLetterRecord, "redrivenTo"> {
@@ -28,7 +29,7 @@ export function indexDeadLetters(topic: string, records: readonly DeadLetterReco
   const bySource = new Map<string, DeadLetterRecord[]>();
   for (const record of records) {
     if (record.source.topic !== topic) continue;
-    const key = positionKey(record.source);
+    const key = record.id;
     const group = bySource.get(key);
     if (group) group.push(record);
     else bySource.set(key, [record]);

@@ -1,9 +1,8 @@
 // Reads a `{topic}.dlq` topic from its beginning up to the high watermarks it had when the read
-// began, with a short-lived consumer of its own: assigned partitions, no group membership, no
-// commits, so listing or redriving never moves anyone's position and needs no clean-up.
-import kafka, { type KafkaConsumer, type Message } from "@confluentinc/kafka-javascript";
-import type { LibrdkafkaConfig } from "../kafka/client-config.js";
+// began, through a dead-letter source (server/kafka/dead-letter-source.ts: a short-lived reader
+// outside any group), so listing or redriving never moves anyone's position.
 import { deadLetterTopic } from "../kafka/dead-letter-producer.js";
+import type { DeadLetterSource, OpenDeadLetterSource, SourceBatch } from "../kafka/dead-letter-source.js";
 import { type PartitionOffsets, type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
 import { type DeadLetterRecord, readDeadLetterRecord } from "./dead-letter-record.js";
 
@@ -13,8 +12,10 @@ export class DeadLetterReadError extends Error {
 }
 
 export interface DeadLetterReaderOptions {
-  settings: LibrdkafkaConfig;
-  admin: TopicAdmin;
+  /** Opens the reader of the DLQ's partitions: kafkaDeadLetterSource(settings) outside tests. */
+  open: OpenDeadLetterSource;
+  /** Where the DLQ's partitions start and end. */
+  admin: Pick<TopicAdmin, "offsets">;
   /** Gives up (DeadLetterReadError) when the end is not reached within this. */
   timeoutMs?: number;
 }
@@ -69,44 +70,18 @@ export async function readDeadLetterRange(
   const expected = [...remaining].reduce((sum, [partition, end]) => sum + end - (start[partition] ?? 0), 0);
   let read = 0;
 
-  const consumer = new kafka.KafkaConsumer(
-    {
-      ...options.settings,
-      // librdkafka wants a group id even when nothing joins a group or commits.
-      "group.id": "pa-dead-letter-reader",
-      "enable.auto.commit": false,
-      "enable.auto.offset.store": false,
-      "enable.partition.eof": true,
-      "auto.offset.reset": "earliest",
-      "fetch.wait.max.ms": 100,
-    } as never,
-    {},
-  ) as KafkaConsumer & {
-    assign(assignments: { topic: string; partition: number; offset: number }[]): void;
-  };
-  // A partition at its end reports so even when its last offsets hold no record for us (a record
-  // deleted by retention mid-read, or a transaction marker). The report can come before the batch
-  // holding the partition's last records is handed over, so it is applied after each batch.
-  const atEnd = new Set<number>();
-  consumer.on("partition.eof", (eof) => {
-    const high = remaining.get(eof.partition);
-    if (high !== undefined && (eof.offset ?? 0) >= high) atEnd.add(eof.partition);
-  });
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  await new Promise<void>((resolve, reject) =>
-    consumer.connect({ timeout: timeoutMs }, (error) =>
-      error ? reject(new DeadLetterReadError(`cannot read ${topic}: ${error.message}`)) : resolve(),
-    ),
-  );
+  let source: DeadLetterSource;
   try {
-    consumer.setDefaultConsumeTimeout(200);
-    consumer.assign(
-      [...remaining.keys()].map((partition) => ({
-        topic,
-        partition,
-        offset: start[partition] ?? 0,
-      })),
+    source = await options.open(
+      topic,
+      [...remaining.keys()].map((partition) => ({ partition, offset: start[partition] ?? 0 })),
+      timeoutMs,
     );
+  } catch (error) {
+    throw new DeadLetterReadError(`cannot read ${topic}: ${messageOf(error)}`);
+  }
+  try {
     const deadline = Date.now() + timeoutMs;
     const letters: DeadLetterRecord[] = [];
     while (remaining.size > 0) {
@@ -115,14 +90,13 @@ export async function readDeadLetterRange(
           `reading ${topic} did not reach its end within ${timeoutMs} ms (${read} of about ${expected} records read, partitions ${[...remaining.keys()].join(", ")} unfinished): the broker is unreachable or slow, or the DLQ is too large to list at once`,
         );
       }
-      const records = await new Promise<Message[]>((resolve, reject) =>
-        consumer.consume(BATCH, (error, batch) =>
-          error
-            ? reject(new DeadLetterReadError(`reading ${topic} failed: ${error.message}`))
-            : resolve(batch),
-        ),
-      );
-      for (const record of records) {
+      let batch: SourceBatch;
+      try {
+        batch = await source.read(BATCH);
+      } catch (error) {
+        throw new DeadLetterReadError(`reading ${topic} failed: ${messageOf(error)}`);
+      }
+      for (const record of batch.records) {
         const high = remaining.get(record.partition);
         // Records written after the read began belong to the next read.
         if (high === undefined || record.offset >= high) continue;
@@ -131,10 +105,19 @@ export async function readDeadLetterRange(
         if (letter) letters.push(letter);
         if (record.offset + 1 >= high) remaining.delete(record.partition);
       }
-      for (const partition of atEnd) remaining.delete(partition);
+      // A partition at its end says so even when its last offsets hold no record for us (a record
+      // deleted by retention mid-read, or a transaction marker).
+      for (const end of batch.ends) {
+        const high = remaining.get(end.partition);
+        if (high !== undefined && end.offset >= high) remaining.delete(end.partition);
+      }
     }
     return { letters, low, high };
   } finally {
-    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+    await source.close();
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

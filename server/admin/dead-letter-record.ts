@@ -1,8 +1,15 @@
 // One record of a `{topic}.dlq` topic read back: the envelope pa's DLQ producer wrote (the PoC's
 // fields plus reason and redrive_count), with where the record sits in the DLQ and what it carries
 // for a redrive (its exact key bytes and headers).
-import type { MessageHeader } from "@confluentinc/kafka-javascript";
-import { headerText, REDRIVEN_FROM_HEADER, redriveCountOf } from "../kafka/dead-letter-producer.js";
+import {
+  DEAD_LETTER_ID_HEADER,
+  deadLetterId,
+  headerText,
+  REDRIVEN_FROM_HEADER,
+  redriveCountOf,
+} from "../kafka/dead-letter-producer.js";
+import type { ReadRecord } from "../kafka/dead-letter-source.js";
+import type { RecordHeader } from "../kafka/record-headers.js";
 
 /** A record's place in a topic. */
 export interface RecordPosition {
@@ -11,7 +18,12 @@ export interface RecordPosition {
 }
 
 export interface DeadLetterRecord {
-  /** Where the source record was: the identity of a dead letter. */
+  /**
+   * The letter's stable id, the same on every copy of it: its `pa-dlq-id` header, or (on letters
+   * written before pa set it, and the PoC's) the same id derived from the source position.
+   */
+  id: string;
+  /** Where the source record was: what the id is derived from. */
   source: RecordPosition & { topic: string };
   /** Where this copy sits in the DLQ topic. */
   dlq: RecordPosition;
@@ -24,7 +36,7 @@ export interface DeadLetterRecord {
   deadLetteredAtMs: number;
   /** The DLQ record's own key, byte for byte (the source's key). */
   rawKey: Buffer | null;
-  headers: MessageHeader[];
+  headers: RecordHeader[];
   /** For a redriven record that failed again: the DLQ position of the letter it was redriven from. */
   redrivenFrom?: RecordPosition;
   /**
@@ -38,14 +50,7 @@ export interface DeadLetterRecord {
 export const REDRIVEN_TO_HEADER = "pa-redriven-to";
 
 /** What the DLQ reader hands over: a Kafka record of the DLQ topic. */
-export interface DlqKafkaRecord {
-  partition: number;
-  offset: number;
-  key?: Buffer | string | null;
-  value: Buffer | null;
-  timestamp?: number;
-  headers?: MessageHeader[];
-}
+export type DlqKafkaRecord = ReadRecord;
 
 function isCount(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
@@ -78,6 +83,7 @@ export function readDeadLetterRecord(dlqTopic: string, record: DlqKafkaRecord): 
   const redrivenFrom = parsePosition(dlqTopic, headerText(headers, REDRIVEN_FROM_HEADER));
   const redrivenTo = parsePosition(original_topic, headerText(headers, REDRIVEN_TO_HEADER));
   return {
+    id: headerText(headers, DEAD_LETTER_ID_HEADER) ?? deadLetterId(original_topic, partition, offset),
     source: { topic: original_topic, partition, offset },
     dlq: { partition: record.partition, offset: record.offset },
     key: text(envelope.key),

@@ -21,6 +21,8 @@ import type { Access } from "../auth/access.js";
 import { identityKey } from "../auth/identity.js";
 import { maskEmailsIn } from "../auth/pii-mask.js";
 import type { LibrdkafkaConfig } from "../kafka/client-config.js";
+import { kafkaDeadLetterSource } from "../kafka/dead-letter-source.js";
+import { kafkaRecordPublisher } from "../kafka/record-publisher.js";
 import { type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
 import { type Tracing, traceContextKey } from "../observability/tracing.js";
@@ -79,7 +81,7 @@ export function registerDeadLetterService(router: ConnectRouter, deps: DeadLette
   // back from the cache as the same array, so its entries are reused.
   const indexed = new WeakMap<readonly DeadLetterRecord[], DeadLetterEntry[]>();
   const readerOptions = {
-    settings: deps.settings,
+    open: kafkaDeadLetterSource(deps.settings),
     admin: deps.admin,
     ...(deps.readTimeoutMs !== undefined ? { timeoutMs: deps.readTimeoutMs } : {}),
   };
@@ -87,6 +89,8 @@ export function registerDeadLetterService(router: ConnectRouter, deps: DeadLette
     (topic, from) => readDeadLetterRange(topic, readerOptions, from),
     deps.cacheRecords,
   );
+
+  const publisher = kafkaRecordPublisher(deps.settings);
 
   // Redrives run one at a time: each reads the receipts the previous one wrote, so two calls
   // arriving together (a double click) cannot both republish the same letter. Within this process;
@@ -138,7 +142,7 @@ export function registerDeadLetterService(router: ConnectRouter, deps: DeadLette
     if (request.dryRun) {
       redriven.push(...plan.redrive.map((entry) => result(entry.source, {})));
     } else {
-      for (const outcome of await republish(deps.settings, topic, partitions, plan.redrive, trace)) {
+      for (const outcome of await republish(publisher, topic, partitions, plan.redrive, trace)) {
         if ("landed" in outcome) {
           redriven.push(
             result(outcome.source, {
@@ -175,6 +179,7 @@ export function registerDeadLetterService(router: ConnectRouter, deps: DeadLette
 
 function toDeadLetter(entry: DeadLetterEntry): DeadLetter {
   return create(DeadLetterSchema, {
+    id: entry.id,
     originalTopic: entry.source.topic,
     originalPartition: entry.source.partition,
     originalOffset: BigInt(entry.source.offset),

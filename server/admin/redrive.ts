@@ -4,11 +4,9 @@
 // failing again is recognised as such. Each goes back to its original partition, keeping its
 // place among records of the same key. Once it is acknowledged, a receipt goes to the DLQ: a copy
 // of the letter with `pa-redriven-to`, so that the letter is not republished again by accident
-// (the DLQ stays a topic of envelopes; a copy is what the list collapses anyway). A producer of
-// its own per call: redrives are rare.
-import { KafkaJS } from "@confluentinc/kafka-javascript";
+// (the DLQ stays a topic of envelopes; a copy is what the list collapses anyway). A publisher of
+// its own per call (server/kafka/record-publisher.ts): redrives are rare.
 import { type Context, type Link, ROOT_CONTEXT, type Span, SpanKind, trace } from "@opentelemetry/api";
-import type { LibrdkafkaConfig } from "../kafka/client-config.js";
 import {
   DEAD_LETTER_HEADERS,
   deadLetterTopic,
@@ -17,6 +15,7 @@ import {
   REDRIVEN_FROM_HEADER,
 } from "../kafka/dead-letter-producer.js";
 import { traceHeaders } from "../kafka/record-headers.js";
+import type { OpenRecordPublisher, OutgoingRecord } from "../kafka/record-publisher.js";
 import type { Tracing } from "../observability/tracing.js";
 import type { DeadLetterEntry } from "./dead-letter-index.js";
 import { positionValue, REDRIVEN_TO_HEADER, type RecordPosition } from "./dead-letter-record.js";
@@ -28,14 +27,6 @@ export class RedriveUnavailableError extends Error {
 
 /** What the redrive strips from a dead letter's headers before setting its own marks. */
 const NOT_REPUBLISHED = new Set([...DEAD_LETTER_HEADERS, REDRIVEN_FROM_HEADER, REDRIVEN_TO_HEADER]);
-
-/** A record as the redrive produces it. */
-export interface OutgoingRecord {
-  key: Buffer | null;
-  value: Buffer | string;
-  partition: number;
-  headers: KafkaJS.IHeaders;
-}
 
 /** Tracing for a redrive: the redrive call's context, while tracing is on. */
 export interface RedriveTrace {
@@ -137,35 +128,27 @@ export function redriveReceipt(
  * why it was not acknowledged (the others are not held back by one failure).
  */
 export async function republish(
-  settings: LibrdkafkaConfig,
+  openPublisher: OpenRecordPublisher,
   sourceTopic: string,
   sourcePartitions: number,
   entries: readonly DeadLetterEntry[],
   redriveTrace?: RedriveTrace,
 ): Promise<RedriveOutcome[]> {
   if (entries.length === 0) return [];
-  const producer = new KafkaJS.Kafka({
-    ...settings,
-    kafkaJS: { logLevel: KafkaJS.logLevel.NOTHING },
-  } as never).producer({
-    acks: -1,
-    "enable.idempotence": true,
-    "linger.ms": 5,
-  } as never);
+  let publisher: Awaited<ReturnType<OpenRecordPublisher>>;
   try {
-    await producer.connect();
+    publisher = await openPublisher();
   } catch (error) {
     throw new RedriveUnavailableError(
       `cannot produce to ${sourceTopic} (${String(error)}); nothing was redriven, try again`,
     );
   }
   try {
-    // One send per record, all issued before any is awaited: librdkafka keeps their order, and
-    // each send's metadata is that one record's offset (a shared send reports only the lowest).
+    // Every send issued before any is awaited: they keep their order.
     const sent = entries.map((entry) => {
       const message = redriveMessage(sourceTopic, entry, sourcePartitions);
       const span = tracePublish(redriveTrace, sourceTopic, entry, message);
-      const sending = producer.send({ topic: sourceTopic, messages: [message] });
+      const sending = publisher.send(sourceTopic, message);
       if (span)
         void sending.then(
           () => span.end(),
@@ -177,21 +160,14 @@ export async function republish(
     const landings = results.map((result, i) => {
       const entry = entries[i] as DeadLetterEntry;
       if (result.status === "rejected") return { entry, failed: String(result.reason) };
-      const [first] = result.value;
-      return {
-        entry,
-        landed: { partition: first?.partition ?? -1, offset: Number(first?.baseOffset ?? -1) },
-      };
+      return { entry, landed: result.value };
     });
     // Receipts only for acknowledged records, written after them: a receipt never claims more.
     const receipts = await Promise.allSettled(
       landings.map(({ entry, landed }) =>
         landed
-          ? producer.send({
-              topic: deadLetterTopic(sourceTopic),
-              messages: [redriveReceipt(sourceTopic, entry, landed)],
-            })
-          : Promise.resolve([]),
+          ? publisher.send(deadLetterTopic(sourceTopic), redriveReceipt(sourceTopic, entry, landed))
+          : Promise.resolve(undefined),
       ),
     );
     return landings.map(({ entry, landed, failed }, i): RedriveOutcome => {
@@ -202,6 +178,6 @@ export async function republish(
         : { source: entry.source, landed };
     });
   } finally {
-    await producer.disconnect();
+    await publisher.close();
   }
 }

@@ -4,7 +4,7 @@
  * the dead-letter path has something to show. Not part of pa; it stands in for the providers.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { KafkaJS } from "@confluentinc/kafka-javascript";
+import { kafkaRecordPublisher } from "../kafka/record-publisher.js";
 import { createPaymentGenerator } from "./payment-generator.js";
 
 export interface DemoProducerOptions {
@@ -46,10 +46,10 @@ export async function startDemoProducer(options: DemoProducerOptions): Promise<D
   const poisonEvery = options.poisonEvery ?? 40;
   const meanGapMs = 1000 / rate;
 
-  const producer = new KafkaJS.Kafka({
-    kafkaJS: { brokers: options.brokers, clientId: "pa-demo-producer", logLevel: KafkaJS.logLevel.NOTHING },
-  }).producer({ kafkaJS: { acks: 1 } });
-  await producer.connect();
+  const publisher = await kafkaRecordPublisher({
+    "bootstrap.servers": options.brokers.join(","),
+    "client.id": "pa-demo-producer",
+  })();
 
   const generator = createPaymentGenerator(options.seed === undefined ? {} : { seed: options.seed });
   const sent: DemoProducerCounts = { payments: 0, poison: 0 };
@@ -67,7 +67,12 @@ export async function startDemoProducer(options: DemoProducerOptions): Promise<D
       const record = poison ? generator.invalid() : generator.valid();
       const topic = topics[n % topics.length];
       try {
-        await producer.send({ topic, messages: [record] });
+        await publisher.send(topic as string, {
+          key: Buffer.from(record.key),
+          value: record.value,
+          partition: -1,
+          headers: {},
+        });
         failing = false;
         if (poison) sent.poison++;
         else {
@@ -97,7 +102,7 @@ export async function startDemoProducer(options: DemoProducerOptions): Promise<D
     async stop() {
       stopping.abort();
       await running;
-      await producer.disconnect();
+      await publisher.close();
     },
   };
 }

@@ -20,6 +20,19 @@ export interface DeadLetter {
   sourceHeaders?: MessageHeader[];
 }
 
+/**
+ * On a dead letter: its stable id, `{topic}/{partition}/{offset}` of the source record. Delivery
+ * is at least once (a crash between the DLQ's acknowledgement and the offset commit dead-letters
+ * the record again when it is read again), and every copy carries the same id, so duplicates are
+ * visible to anyone reading the DLQ and a redrive republishes a record once.
+ */
+export const DEAD_LETTER_ID_HEADER = "pa-dlq-id";
+
+/** The stable id of the dead letter of a source record. */
+export function deadLetterId(topic: string, partition: number, offset: number): string {
+  return `${topic}/${partition}/${offset}`;
+}
+
 /** How many times a record was redriven from a DLQ; absent on a record that never was. */
 export const REDRIVE_COUNT_HEADER = "pa-redrive-count";
 /** On a redriven record: the dead letter it came from, as `{dlq topic}/{partition}/{offset}`. */
@@ -31,6 +44,7 @@ export const REDRIVEN_FROM_HEADER = "pa-redriven-from";
  * not among them: kept from the source, it links a record that failed again to its earlier letter.
  */
 export const DEAD_LETTER_HEADERS: ReadonlySet<string> = new Set([
+  DEAD_LETTER_ID_HEADER,
   "pa-dlq-error",
   "pa-dlq-reason",
   "pa-original-topic",
@@ -94,6 +108,30 @@ export function deadLetterEnvelope(letter: DeadLetter, nowMs: number): string {
   });
 }
 
+/** The DLQ record of a letter: the envelope, the source's key and headers, and pa's own headers. */
+export function deadLetterMessage(
+  letter: DeadLetter,
+  sourcePartitions: number,
+  nowMs: number,
+): { key: Buffer | null; value: string; partition: number; headers: KafkaJS.IHeaders } {
+  return {
+    key: letter.key ?? null,
+    value: deadLetterEnvelope(letter, nowMs),
+    partition: letter.partition % sourcePartitions,
+    headers: {
+      ...producerHeaders(letter.sourceHeaders, DEAD_LETTER_HEADERS),
+      [DEAD_LETTER_ID_HEADER]: deadLetterId(letter.topic, letter.partition, letter.offset),
+      "pa-dlq-error": letter.error,
+      "pa-dlq-reason": letter.reason,
+      "pa-original-topic": letter.topic,
+      "pa-original-partition": String(letter.partition),
+      "pa-original-offset": String(letter.offset),
+      "pa-retry-count": String(letter.retryCount),
+      [REDRIVE_COUNT_HEADER]: String(redriveCountOf(letter.sourceHeaders)),
+    },
+  };
+}
+
 export class DeadLetterProducer {
   private readonly producer: KafkaJS.Producer;
   private readonly knownTopics = new Set<string>();
@@ -132,21 +170,7 @@ export class DeadLetterProducer {
     const nowMs = Date.now();
     await this.producer.send({
       topic,
-      messages: letters.map((letter) => ({
-        key: letter.key ?? null,
-        value: deadLetterEnvelope(letter, nowMs),
-        partition: letter.partition % sourcePartitions,
-        headers: {
-          ...producerHeaders(letter.sourceHeaders, DEAD_LETTER_HEADERS),
-          "pa-dlq-error": letter.error,
-          "pa-dlq-reason": letter.reason,
-          "pa-original-topic": letter.topic,
-          "pa-original-partition": String(letter.partition),
-          "pa-original-offset": String(letter.offset),
-          "pa-retry-count": String(letter.retryCount),
-          [REDRIVE_COUNT_HEADER]: String(redriveCountOf(letter.sourceHeaders)),
-        },
-      })),
+      messages: letters.map((letter) => deadLetterMessage(letter, sourcePartitions, nowMs)),
     });
   }
 }

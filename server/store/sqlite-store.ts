@@ -8,7 +8,9 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import Database from "better-sqlite3";
+import pino from "pino";
 import { PaymentSchema } from "../../gen/payment/payment_pb.js";
+import type { Logger } from "../observability/logger.js";
 import { encodePackedRows } from "./packed-rows.js";
 import { decodePageCursor, encodePageCursor } from "./page-cursor.js";
 import type {
@@ -20,15 +22,18 @@ import type {
   Retention,
   StoredPayment,
 } from "./payment-store.js";
+import { RestartingSqliteWriter } from "./restarting-sqlite-writer.js";
 import { type Checkpointer, startCheckpointer } from "./sqlite-checkpointer.js";
 import { migrate } from "./sqlite-migrations.js";
 import { indexedBy, planList, type Where, whereClause, whereOf } from "./sqlite-query.js";
-import { type SqliteWriter, startSqliteWriter } from "./sqlite-writer.js";
+import { startSqliteWriter } from "./sqlite-writer.js";
 
 export interface SqliteStoreOptions {
   /** DATA_DIR: created when missing; the database is `payments.sqlite` inside it. */
   dataDir: string;
   retention: Retention;
+  /** Where a dead writer thread (and its restart) is reported; nowhere when absent. */
+  logger?: Logger;
 }
 
 /** The file name of the database inside DATA_DIR (plus its -wal and -shm companions). */
@@ -147,7 +152,7 @@ class SqlitePaymentStore implements PaymentStore {
     private readonly db: Database.Database,
     private readonly retention: Retention,
     private readonly checkpointer: Checkpointer,
-    private readonly writer: SqliteWriter,
+    private readonly writer: RestartingSqliteWriter,
   ) {
     this.selectById = db.prepare<[string], PaymentRow>(`SELECT ${columns} FROM payments WHERE id = ?`);
     this.selectById.safeIntegers(true);
@@ -225,6 +230,19 @@ class SqlitePaymentStore implements PaymentStore {
     // Keeps the planner's statistics current as the table grows and shrinks (cheap when they are).
     await this.writer.optimize();
     return deleted;
+  }
+
+  /** Writer threads started after one died, since the store opened. */
+  get writerRestarts(): number {
+    return this.writer.restarts;
+  }
+
+  /**
+   * Ends the writer thread at once, as a crash would (a new one follows): for tests that show
+   * nothing is lost or stored twice when the writer dies mid-stream.
+   */
+  crashWriter(): Promise<void> {
+    return this.writer.terminate();
   }
 
   async ping(): Promise<void> {
@@ -354,8 +372,16 @@ class SqlitePaymentStore implements PaymentStore {
   }
 }
 
+/** The embedded store, with what tests of its writer thread need. */
+export type SqliteStore = SqlitePaymentStore;
+
+/** Whether a store is the embedded SQLite store (tests reach its writer hooks through this). */
+export function isSqliteStore(store: PaymentStore): store is SqliteStore {
+  return store instanceof SqlitePaymentStore;
+}
+
 /** Opens (creating when missing) the store in `dataDir` and brings its schema up to date. */
-export async function openSqliteStore(options: SqliteStoreOptions): Promise<PaymentStore> {
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
   mkdirSync(options.dataDir, { recursive: true });
   const file = join(options.dataDir, sqliteFileName);
   const db = new Database(file);
@@ -382,12 +408,16 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Paym
   const checkpointer = startCheckpointer(file, checkpointIntervalMs, (error) =>
     store?.setCheckpointError(error),
   );
-  const writer = startSqliteWriter({
-    file,
-    cacheKiB,
-    autocheckpointPages: backstopCheckpointPages,
-    walSizeLimitBytes,
-  });
+  const writer = new RestartingSqliteWriter(
+    () =>
+      startSqliteWriter({
+        file,
+        cacheKiB,
+        autocheckpointPages: backstopCheckpointPages,
+        walSizeLimitBytes,
+      }),
+    { logger: options.logger ?? pino({ enabled: false }) },
+  );
   store = new SqlitePaymentStore(db, options.retention, checkpointer, writer);
   return store;
 }

@@ -28,6 +28,13 @@ export interface SqliteWriter {
   problem(): string | undefined;
   /** Finishes the writes already sent, then closes the connection and ends the thread. */
   stop(): Promise<void>;
+  /** Resolves once the thread has ended: stopped, or died (then problem() says why). */
+  readonly ended: Promise<void>;
+  /**
+   * Ends the thread at once, as a crash would: writes in flight fail, and what SQLite had not
+   * committed is rolled back. For tests of what follows a dead writer.
+   */
+  terminate(): Promise<void>;
 }
 
 type Command =
@@ -248,8 +255,8 @@ export function startSqliteWriter(options: SqliteWriterOptions): SqliteWriter {
     failure = `the SQLite writer thread failed: ${error.message}`;
   });
   const exited = new Promise<void>((resolve) =>
-    worker.once("exit", () => {
-      failure ??= "the SQLite writer thread has stopped";
+    worker.once("exit", (code) => {
+      failure ??= `the SQLite writer thread has stopped (exit code ${code})`;
       for (const waiter of pending.values()) waiter.reject(new Error(failure));
       pending.clear();
       resolve();
@@ -276,6 +283,11 @@ export function startSqliteWriter(options: SqliteWriterOptions): SqliteWriter {
       await send({ kind: "optimize" });
     },
     problem: () => failure,
+    ended: exited,
+    async terminate() {
+      failure ??= "the SQLite writer thread was terminated";
+      await worker.terminate();
+    },
     async stop() {
       if (stopped) return exited;
       stopped = true;

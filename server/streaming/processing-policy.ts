@@ -72,13 +72,8 @@ export function processedTopic(
         done();
       };
       await Promise.all([stored(), deps.deadLetters.send(topic, partitions, invalid)]);
-      for (const letter of invalid) {
-        deps.metrics.deadLettered(letter.error);
-        deps.logger.warn(
-          { topic, partition: letter.partition, offset: letter.offset, error: letter.error },
-          `[DLQ:${topic}] Sent: ${letter.key?.toString() ?? `${letter.partition}@${letter.offset}`} (${letter.reason})`,
-        );
-      }
+      // The DLQ producer logs what it sent (info per letter, one warning per burst).
+      for (const letter of invalid) deps.metrics.deadLettered(letter.error);
       return invalid.length;
     },
   };

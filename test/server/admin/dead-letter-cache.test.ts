@@ -5,6 +5,7 @@ import type { DeadLetterRecord } from "../../../server/admin/dead-letter-record.
 
 function letter(topic: string, partition: number, offset: number): DeadLetterRecord {
   return {
+    id: `${topic}/${partition}/${offset * 10}`,
     source: { topic, partition, offset: offset * 10 },
     dlq: { partition, offset },
     key: `k${offset}`,

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { indexDeadLetters } from "../../../server/admin/dead-letter-index.js";
 import { type DeadLetterRecord, readDeadLetterRecord } from "../../../server/admin/dead-letter-record.js";
-import { deadLetterEnvelope } from "../../../server/kafka/dead-letter-producer.js";
+import { redriveReceipt } from "../../../server/admin/redrive.js";
+import { planRedrive } from "../../../server/admin/redrive-selection.js";
+import { deadLetterEnvelope, deadLetterMessage } from "../../../server/kafka/dead-letter-producer.js";
 
 const topic = "orders";
 const dlq = "orders.dlq";
@@ -35,6 +37,73 @@ function letter(
   if (!record) throw new Error("the envelope should read back");
   return record;
 }
+
+/** A letter as pa's DLQ producer writes it (with its headers), read back from `dlqAt`. */
+function written(
+  source: { partition: number; offset: number },
+  dlqAt: { partition: number; offset: number },
+): DeadLetterRecord {
+  const message = deadLetterMessage(
+    {
+      topic,
+      partition: source.partition,
+      offset: source.offset,
+      key: Buffer.from(`k${source.offset}`),
+      value: Buffer.from("not json"),
+      error: "invalid_json",
+      reason: "value is not JSON",
+      retryCount: 0,
+    },
+    3,
+    1_700_000_000_000,
+  );
+  const headers = Object.entries(message.headers).map(([name, value]) => ({ [name]: String(value) }));
+  const record = readDeadLetterRecord(dlq, {
+    ...dlqAt,
+    key: message.key,
+    value: Buffer.from(message.value),
+    headers,
+  });
+  if (!record) throw new Error("the letter should read back");
+  return record;
+}
+
+describe("stable dead-letter ids", () => {
+  it("names a letter by its source position, from its pa-dlq-id header or, without it, the envelope", () => {
+    expect(written({ partition: 2, offset: 41 }, { partition: 2, offset: 0 }).id).toBe("orders/2/41");
+    expect(letter({ partition: 2, offset: 41 }, { partition: 2, offset: 5 }).id).toBe("orders/2/41");
+  });
+
+  // At least once: pa killed after the DLQ acknowledged a letter but before the offset commit
+  // dead-letters the record again after its restart, here after the first copy was redriven.
+  it("a copy written after a redrive is the same letter: listed once, and not republished again", () => {
+    const first = written({ partition: 0, offset: 7 }, { partition: 0, offset: 10 });
+    const [redriven] = indexDeadLetters(topic, [first]);
+    if (!redriven) throw new Error("one entry");
+    const receipt = redriveReceipt(topic, redriven, { partition: 0, offset: 99 });
+    const receiptRecord = readDeadLetterRecord(dlq, {
+      partition: 0,
+      offset: 11,
+      key: receipt.key,
+      value: Buffer.from(receipt.value),
+      headers: Object.entries(receipt.headers).map(([name, value]) => ({ [name]: String(value) })),
+    });
+    if (!receiptRecord) throw new Error("the receipt should read back");
+    const again = written({ partition: 0, offset: 7 }, { partition: 0, offset: 12 });
+
+    const entries = indexDeadLetters(topic, [first, receiptRecord, again]);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ id: "orders/0/7", copies: 2, dlq: { offset: 10 } });
+    expect(entries[0]?.lastRedrive?.landed).toEqual({ partition: 0, offset: 99 });
+    const plan = planRedrive(entries, { kind: "all" }, false);
+    expect(plan.redrive).toEqual([]);
+    expect(plan.skipped.map((skip) => skip.detail)).toEqual([expect.stringMatching(/^already redriven at /)]);
+    // With force: republished once, not once per copy.
+    expect(planRedrive(entries, { kind: "all" }, true).redrive.map((entry) => entry.id)).toEqual([
+      "orders/0/7",
+    ]);
+  });
+});
 
 describe("indexDeadLetters", () => {
   it("orders entries by source partition then offset", () => {

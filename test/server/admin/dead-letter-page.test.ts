@@ -4,6 +4,7 @@ import { pageDeadLetters } from "../../../server/admin/dead-letter-page.js";
 
 function entry(partition: number, offset: number, error = "invalid_json"): DeadLetterEntry {
   return {
+    id: `orders/${partition}/${offset}`,
     source: { topic: "orders", partition, offset },
     dlq: { partition, offset },
     key: "",

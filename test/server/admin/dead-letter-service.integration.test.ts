@@ -19,6 +19,8 @@ import { readDeadLetters } from "../../../server/admin/dead-letter-reader.js";
 import { type App, startApp } from "../../../server/app.js";
 import { parseConfig } from "../../../server/config/config.js";
 import { connectionConfig } from "../../../server/kafka/client-config.js";
+import { DEAD_LETTER_ID_HEADER, headerText } from "../../../server/kafka/dead-letter-producer.js";
+import { kafkaDeadLetterSource } from "../../../server/kafka/dead-letter-source.js";
 import { TopicAdmin } from "../../../server/kafka/topic-admin.js";
 import { createLogger } from "../../../server/observability/logger.js";
 import { grpcClient } from "../../support/clients.js";
@@ -127,6 +129,7 @@ describe("DeadLetterService", () => {
 
     const [json, missing, currency] = first.deadLetters;
     expect(json).toMatchObject({
+      id: `${topic}/0/1`,
       originalTopic: topic,
       key: "k_json",
       value: "not json",
@@ -139,6 +142,21 @@ describe("DeadLetterService", () => {
     expect(json?.reason).not.toBe("");
     expect(missing?.error).toBe("missing_field");
     expect(currency).toMatchObject({ error: "unknown_currency", key: "k_currency", dlqPartition: 1 });
+    // The id rides on the DLQ record itself, for whoever reads the DLQ without pa.
+    const settings = connectionConfig(pa.config.kafka);
+    const admin = new TopicAdmin(settings);
+    await admin.connect();
+    try {
+      const records = await readDeadLetters(topic, { open: kafkaDeadLetterSource(settings), admin });
+      expect(records.map((record) => headerText(record.headers, DEAD_LETTER_ID_HEADER)).sort()).toEqual([
+        `${topic}/0/1`,
+        `${topic}/0/3`,
+        `${topic}/1/0`,
+        `${topic}/2/0`,
+      ]);
+    } finally {
+      await admin.disconnect();
+    }
     const ageMs = Date.now() - Number(json?.deadLetteredAt?.seconds ?? 0n) * 1000;
     expect(ageMs).toBeGreaterThanOrEqual(0);
     expect(ageMs).toBeLessThan(10 * 60_000);
@@ -186,8 +204,9 @@ describe("DeadLetterService", () => {
     );
     expect(page.totalCount).toBe(4n);
     const entry = page.deadLetters.find((l) => l.originalPartition === 0 && l.originalOffset === 1n);
-    // The first copy stands for the entry.
+    // The first copy stands for the entry; the copy (without pa's header) has the same id.
     expect(entry?.dlqOffset).toBe(0n);
+    expect(entry?.id).toBe(`${topic}/0/1`);
   });
 
   it("refuses bad requests with the code and a message that says what to fix", async () => {
@@ -326,7 +345,7 @@ describe("DeadLetterService", () => {
     const admin = new TopicAdmin(settings);
     await admin.connect();
     try {
-      const records = await readDeadLetters(topic, { settings, admin });
+      const records = await readDeadLetters(topic, { open: kafkaDeadLetterSource(settings), admin });
       const again = records.find((r) => r.source.partition === 2 && r.source.offset === before[2]);
       const headers = Object.assign({}, ...(again?.headers ?? [])) as Record<string, Buffer>;
       expect(String(headers["pa-redrive-count"])).toBe("1");
@@ -365,7 +384,7 @@ describe("DeadLetterService", () => {
     const admin = new TopicAdmin(settings);
     await admin.connect();
     try {
-      const records = await readDeadLetters(topic, { settings, admin });
+      const records = await readDeadLetters(topic, { open: kafkaDeadLetterSource(settings), admin });
       const again = records.find((r) => r.source.partition === 1 && r.source.offset === 1);
       const headers = Object.assign({}, ...(again?.headers ?? [])) as Record<string, Buffer>;
       expect(String(headers["trace-id"])).toBe("t-1");

@@ -4,6 +4,7 @@ import { planRedrive } from "../../../server/admin/redrive-selection.js";
 
 function entry(partition: number, offset: number, more: Partial<DeadLetterEntry> = {}): DeadLetterEntry {
   return {
+    id: `orders/${partition}/${offset}`,
     source: { topic: "orders", partition, offset },
     dlq: { partition, offset: offset + 100 },
     key: "",

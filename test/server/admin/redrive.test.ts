@@ -4,6 +4,7 @@ import { readDeadLetterRecord } from "../../../server/admin/dead-letter-record.j
 import { redriveMessage, redriveReceipt } from "../../../server/admin/redrive.js";
 
 const entry: DeadLetterEntry = {
+  id: "orders/2/41",
   source: { topic: "orders", partition: 2, offset: 41 },
   dlq: { partition: 2, offset: 7 },
   key: "pay_1",

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   DEAD_LETTER_HEADERS,
   deadLetterEnvelope,
+  deadLetterMessage,
   headerText,
   producerHeaders,
   redriveCountOf,
@@ -56,5 +57,12 @@ describe("dead-letter envelope and headers", () => {
       "pa-redriven-from": ["orders.dlq/1/3"],
     });
     expect(headerText(source, "trace-id")).toBe("b");
+  });
+
+  it("gives every dead letter a stable id from its source position, never the source's own", () => {
+    const message = deadLetterMessage({ ...letter, sourceHeaders: [{ "pa-dlq-id": "forged/0/0" }] }, 3, 0);
+    expect(message.headers["pa-dlq-id"]).toBe("orders/1/12");
+    expect(message).toMatchObject({ partition: 1, key: Buffer.from("pay_1") });
+    expect(deadLetterMessage(letter, 3, 5_000).headers["pa-dlq-id"]).toBe(message.headers["pa-dlq-id"]);
   });
 });
