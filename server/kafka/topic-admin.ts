@@ -1,6 +1,7 @@
 // What pa asks the cluster about topics: do they exist, how many partitions, where do their
 // offsets start and end, which offset a time corresponds to; and creating dead-letter topics.
 import { KafkaJS } from "@confluentinc/kafka-javascript";
+import { ExponentialBackoff, handleType, retry } from "cockatiel";
 import type { LibrdkafkaConfig } from "./client-config.js";
 
 export class TopicNotFoundError extends Error {
@@ -9,6 +10,30 @@ export class TopicNotFoundError extends Error {
     super(`topic "${topic}" does not exist`);
   }
 }
+
+/**
+ * A partition whose offsets the broker could not say yet: a topic created a moment ago whose
+ * partition leaders are still being elected. librdkafka reports such a partition as offset -1,
+ * which as a start offset would mean "the end, whenever it is resolved" and skip what is produced
+ * meanwhile, so it is never handed on as an offset.
+ */
+export class PartitionOffsetsUnknownError extends Error {
+  override readonly name = "PartitionOffsetsUnknownError";
+  constructor(
+    readonly topic: string,
+    readonly partitions: number[],
+  ) {
+    super(
+      `topic "${topic}" partition ${partitions.join(", ")} has no leader yet (just created?); retry in a moment`,
+    );
+  }
+}
+
+// A new topic's leaders are usually elected within a second; this waits for up to about 10 s.
+const unknownOffsetsRetry = retry(handleType(PartitionOffsetsUnknownError), {
+  maxAttempts: 12,
+  backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1_000 }),
+});
 
 export interface PartitionOffsets {
   low: number;
@@ -54,17 +79,30 @@ export class TopicAdmin {
     }
   }
 
-  /** Low and high watermarks of every partition, indexed by partition. */
-  async offsets(topic: string): Promise<PartitionOffsets[]> {
+  /**
+   * Low and high watermarks of every partition, indexed by partition; waits a few seconds for the
+   * leaders of a topic just created (PartitionOffsetsUnknownError after that).
+   */
+  offsets(topic: string): Promise<PartitionOffsets[]> {
+    return unknownOffsetsRetry.execute(() => this.knownOffsets(topic));
+  }
+
+  private async knownOffsets(topic: string): Promise<PartitionOffsets[]> {
+    let result: Awaited<ReturnType<KafkaJS.Admin["fetchTopicOffsets"]>>;
     try {
-      const result = await this.admin.fetchTopicOffsets(topic);
-      const offsets: PartitionOffsets[] = [];
-      for (const p of result) offsets[p.partition] = { low: Number(p.low), high: Number(p.high) };
-      return offsets;
+      result = await this.admin.fetchTopicOffsets(topic);
     } catch (error) {
       if (isUnknownTopic(error)) throw new TopicNotFoundError(topic);
       throw error;
     }
+    const offsets: PartitionOffsets[] = [];
+    for (const p of result) offsets[p.partition] = { low: Number(p.low), high: Number(p.high) };
+    const unknown = [...offsets.keys()].filter((partition) => {
+      const marks = offsets[partition];
+      return !marks || marks.low < 0 || marks.high < 0;
+    });
+    if (unknown.length > 0) throw new PartitionOffsetsUnknownError(topic, unknown);
+    return offsets;
   }
 
   /** For each partition, the first offset whose record time is at or after timestampMs. */

@@ -8,7 +8,7 @@ import { RedriveUnavailableError } from "../admin/redrive.js";
 import { AuthenticationError, CredentialExpiredError, PermissionError } from "../auth/identity.js";
 import { KeySetUnavailableError } from "../auth/jwt-verifier.js";
 import { FilterExpressionError } from "../filtering/payment-filter.js";
-import { TopicNotFoundError } from "../kafka/topic-admin.js";
+import { PartitionOffsetsUnknownError, TopicNotFoundError } from "../kafka/topic-admin.js";
 import { RateLimitedError } from "../limits/request-rate.js";
 import { StreamLimitError } from "../limits/stream-slots.js";
 import type { Logger } from "../observability/logger.js";
@@ -58,6 +58,7 @@ export function toConnectError(error: unknown, logger?: Logger): ConnectError {
   if (error instanceof TopicNotFoundError) {
     return new ConnectError(`${error.message}; pa never creates topics for a subscription`, Code.NotFound);
   }
+  if (error instanceof PartitionOffsetsUnknownError) return new ConnectError(error.message, Code.Unavailable);
   if (error instanceof PaymentNotFoundError) return new ConnectError(error.message, Code.NotFound);
   if (error instanceof SourceTopicNotFoundError) return new ConnectError(error.message, Code.NotFound);
   if (error instanceof InvalidPageTokenError) return new ConnectError(error.message, Code.InvalidArgument);
