@@ -1,6 +1,7 @@
 // What pa asks the cluster about topics: do they exist, how many partitions, where do their
 // offsets start and end, which offset a time corresponds to; and creating dead-letter topics.
 import { KafkaJS } from "@confluentinc/kafka-javascript";
+import { ExponentialBackoff, handleType, retry } from "cockatiel";
 import type { LibrdkafkaConfig } from "./client-config.js";
 
 export class TopicNotFoundError extends Error {
@@ -17,6 +18,12 @@ export class TopicNotFoundError extends Error {
 export class OffsetsUnavailableError extends Error {
   override readonly name = "OffsetsUnavailableError";
 }
+
+// Asked again for about 3 s: a new topic's leaders are usually elected well within a second.
+const unknownOffsetsRetry = retry(handleType(OffsetsUnavailableError), {
+  maxAttempts: 5,
+  backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1_600, exponent: 2 }),
+});
 
 export interface PartitionOffsets {
   low: number;
@@ -69,16 +76,16 @@ export class TopicAdmin {
    * answer is never a position to start from (a stream started from it would hand out cursors pa
    * itself refuses, and a catch-up reader asked for -1001 reads from the end).
    */
-  async offsets(topic: string): Promise<PartitionOffsets[]> {
-    let unknown: number[] = [];
-    for (const waitMs of [100, 200, 400, 800, 1_600, 0]) {
-      const offsets = await this.watermarks(topic);
-      unknown = Array.from(offsets, (marks, partition) =>
-        marks && marks.low >= 0 && marks.high >= marks.low ? -1 : partition,
-      ).filter((partition) => partition >= 0);
-      if (unknown.length === 0 && offsets.length > 0) return offsets;
-      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
-    }
+  offsets(topic: string): Promise<PartitionOffsets[]> {
+    return unknownOffsetsRetry.execute(() => this.knownWatermarks(topic));
+  }
+
+  private async knownWatermarks(topic: string): Promise<PartitionOffsets[]> {
+    const offsets = await this.watermarks(topic);
+    const unknown = Array.from(offsets, (marks, partition) =>
+      marks && marks.low >= 0 && marks.high >= marks.low ? -1 : partition,
+    ).filter((partition) => partition >= 0);
+    if (unknown.length === 0 && offsets.length > 0) return offsets;
     throw new OffsetsUnavailableError(
       `Kafka cannot say where topic "${topic}" starts and ends right now (partition ${unknown.join(", ") || "all"}: no offsets from its leader); try again shortly`,
     );
