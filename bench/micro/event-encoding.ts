@@ -9,7 +9,7 @@ import { PaymentEventSchema } from "../../gen/payment/payment_pb.js";
 import { createPaymentGenerator } from "../../server/demo/payment-generator.js";
 import { DEFAULT_AMOUNT_UNITS, parseAmountUnits } from "../../server/payment/amount-units.js";
 import { parsePayment } from "../../server/payment/parse-payment.js";
-import { frameMessage } from "../../server/streaming/event-frames.js";
+import { EventFrames, frameMessage } from "../../server/streaming/event-frames.js";
 import { liveEvent } from "../../server/streaming/live-event.js";
 import { PaymentEventEncoder } from "../../server/streaming/payment-event-encoder.js";
 import { encodeStreamCursor } from "../../server/streaming/stream-cursor.js";
@@ -90,3 +90,33 @@ measure("event: liveEvent (literal)", (i) =>
     cursor,
   ),
 );
+const frames = new EventFrames();
+// The whole per-record path of a shared live event, before and after: its cursor, the event, its frame.
+measure("record: JSON cursor + create + toBinary + frameMessage (before)", (i) => {
+  next[i % 3] = (next[i % 3] as number) + 1;
+  const built = event(i, jsonCursor(TOPIC, next));
+  return frameMessage(toBinary(PaymentEventSchema, built));
+});
+measure("record: encodeStreamCursor + liveEvent + EventFrames.frameOf", (i) => {
+  next[i % 3] = (next[i % 3] as number) + 1;
+  const partition = i % 3;
+  const built = liveEvent(
+    payments[i] as never,
+    TOPIC,
+    { partition, offset: next[partition] as number, timestamp: nowMs },
+    encodeStreamCursor(TOPIC, next),
+  );
+  return frames.frameOf(built);
+});
+// The same without EventFrames' WeakMap (what it costs when no second stream takes the event).
+measure("record: encodeStreamCursor + liveEvent + encoder.frame (no cache)", (i) => {
+  next[i % 3] = (next[i % 3] as number) + 1;
+  const partition = i % 3;
+  const built = liveEvent(
+    payments[i] as never,
+    TOPIC,
+    { partition, offset: next[partition] as number, timestamp: nowMs },
+    encodeStreamCursor(TOPIC, next),
+  );
+  return encoder.frame(built);
+});
