@@ -72,11 +72,19 @@ export function processedTopic(
         done();
       };
       await Promise.all([stored(), deps.deadLetters.send(topic, partitions, invalid)]);
+      // Each letter at info, one warning per batch: poison records are expected traffic, and a
+      // burst of them should not drown the warnings that need someone.
       for (const letter of invalid) {
         deps.metrics.deadLettered(letter.error);
-        deps.logger.warn(
+        deps.logger.info(
           { topic, partition: letter.partition, offset: letter.offset, error: letter.error },
           `[DLQ:${topic}] Sent: ${letter.key?.toString() ?? `${letter.partition}@${letter.offset}`} (${letter.reason})`,
+        );
+      }
+      if (invalid.length > 0) {
+        deps.logger.warn(
+          { topic, count: invalid.length },
+          `[DLQ:${topic}] ${invalid.length} invalid record${invalid.length === 1 ? "" : "s"} dead-lettered (each logged at info)`,
         );
       }
       return invalid.length;
