@@ -161,9 +161,7 @@ export class StreamHub {
         if (wanted < next) subscription.lagging.set(partition, wanted);
         else if (wanted > next) subscription.from.set(partition, wanted);
       }
-      clearTimeout(feed.lingerTimer);
-      feed.lingerTimer = undefined;
-      feed.subscribers.add(subscription);
+      feed.attach(subscription);
       // An on-demand feed reads from here on: its first subscriber's start offsets were decided
       // against a feed that had not moved yet.
       feed.start();
@@ -425,8 +423,7 @@ export class StreamHub {
   }
 
   private scheduleCatchUp(subscription: Subscription, feed: TopicFeed): void {
-    if (subscription.catchingUp || !subscription.isOpen) return;
-    subscription.catchingUp = true;
+    if (!subscription.beginCatchUp()) return;
     const { consumerSettings, rules, logger } = this.deps;
     this.catchUpReaders
       .execute(async () => {
@@ -445,31 +442,30 @@ export class StreamHub {
         );
       })
       .finally(() => {
-        subscription.catchingUp = false;
+        subscription.endCatchUp();
         if (subscription.isOpen && subscription.lagging.size > 0) this.scheduleCatchUp(subscription, feed);
       });
   }
 
   private release(subscription: Subscription, feed: TopicFeed): void {
-    feed.subscribers.delete(subscription);
+    feed.detach(subscription);
     this.lingerIfUnused(feed);
   }
 
   /** A feed nobody uses stops after the linger time, unless someone subscribes meanwhile. */
   private lingerIfUnused(feed: TopicFeed): void {
     if (feed.subscribers.size > 0 || feed.pinned || this.feeds.get(feed.topic) !== feed) return;
-    clearTimeout(feed.lingerTimer);
     const { lingerMs } = this.deps.config.streams;
-    feed.lingerTimer = setTimeout(() => {
-      if (feed.subscribers.size > 0 || this.feeds.get(feed.topic) !== feed) return;
-      // Its view still stores what was streamed, then commits; a new feed meanwhile replays the
+    feed.lingerThen(lingerMs, () => {
+      if (this.feeds.get(feed.topic) !== feed) return;
+      // Removed from the hub in the same tick it stops: a subscriber arriving after this gets a
+      // new feed. Its view still stores what was streamed, then commits; the new feed replays the
       // rest from the committed offsets, idempotently.
       void feed.stop();
       this.feeds.delete(feed.topic);
       this.deps.logger.info(
         `[MANAGER] Removed consumer for topic: ${feed.topic} (no subscribers for ${lingerMs} ms)`,
       );
-    }, lingerMs);
-    feed.lingerTimer.unref();
+    });
   }
 }

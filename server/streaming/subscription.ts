@@ -48,8 +48,7 @@ export class Subscription {
   readonly lagging = new Map<number, number>();
   /** partition -> first offset wanted from the live feed, where that is ahead of the feed. */
   readonly from = new Map<number, number>();
-  /** Set while a catch-up reader works for this subscriber. */
-  catchingUp = false;
+  private catchUpRunning = false;
   /** The cursor of the last event handed to the client. */
   lastCursor = "";
   delivered = 0;
@@ -111,6 +110,22 @@ export class Subscription {
       const timer = setTimeout(done, waitMs);
       this.lagListeners.add(done);
     });
+  }
+
+  /** Whether a catch-up reader works (or waits to work) for this subscriber. */
+  get catchingUp(): boolean {
+    return this.catchUpRunning;
+  }
+
+  /** Claims the subscriber for a catch-up reader; false when one already has it or it is closed. */
+  beginCatchUp(): boolean {
+    if (this.catchUpRunning || !this.isOpen) return false;
+    this.catchUpRunning = true;
+    return true;
+  }
+
+  endCatchUp(): void {
+    this.catchUpRunning = false;
   }
 
   /** Attached to the live feed on every partition with no pending start offset: shares its events. */
