@@ -158,8 +158,7 @@ export class StreamHub {
         // "latest" is never behind the live feed: a subscriber that asked for it never lags.
         const wanted =
           start.kind === "latest" ? Math.max(offsets[partition] ?? 0, next) : (offsets[partition] ?? 0);
-        if (wanted < next) subscription.lagging.set(partition, wanted);
-        else if (wanted > next) subscription.from.set(partition, wanted);
+        subscription.startAt(partition, wanted, next);
       }
       feed.attach(subscription);
       // An on-demand feed reads from here on: its first subscriber's start offsets were decided

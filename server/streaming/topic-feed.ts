@@ -726,7 +726,7 @@ export class TopicFeed {
         const from = subscription.from.get(partition);
         if (from !== undefined) {
           if (offset < from) continue;
-          subscription.from.delete(partition);
+          subscription.reachedStart(partition);
         }
       }
       if (!subscription.accepts(stored.payment)) continue;
@@ -755,7 +755,7 @@ export class TopicFeed {
     for (const subscription of this.subscriberSet) {
       if (subscription.from.size === 0) continue;
       for (const [partition, from] of subscription.from) {
-        if ((this.next[partition] ?? 0) >= from) subscription.from.delete(partition);
+        if ((this.next[partition] ?? 0) >= from) subscription.reachedStart(partition);
       }
     }
   }
