@@ -109,7 +109,7 @@ export async function catchUp(
           { kafkaTimestampMs: record.timestamp ?? nowMs, nowMs },
           rules,
         );
-        subscription.lagging.set(partition, offset + 1);
+        subscription.caughtUpTo(partition, offset + 1);
         if (outcome.ok && subscription.accepts(outcome.payment)) {
           // Pushed even when live partitions filled the queue while this batch was fetched: the
           // batch was sized to the room there was, so the queue exceeds its bound by one batch at most.
@@ -139,8 +139,7 @@ export async function catchUp(
 }
 
 function attach(feed: TopicFeed, subscription: Subscription, partition: number, wanted: number): void {
-  subscription.lagging.delete(partition);
-  if (wanted > (feed.next[partition] ?? 0)) subscription.from.set(partition, wanted);
+  subscription.rejoin(partition, wanted, feed.next[partition] ?? 0);
 }
 
 /** Attaches every lagging partition whose next wanted offset the feed has not yet passed. */

@@ -7,7 +7,6 @@
 import picomatch from "picomatch";
 import type { Config } from "../config/config.js";
 import type { DeadLetter, DeadLetterProducer } from "../kafka/dead-letter-producer.js";
-import type { Logger } from "../observability/logger.js";
 import type { TopicMetrics } from "../observability/metrics.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
 
@@ -49,7 +48,6 @@ export interface ProcessedTopicDependencies {
   store: PaymentStore;
   deadLetters: DeadLetterProducer;
   committer: OffsetCommitter;
-  logger: Logger;
   metrics: TopicMetrics;
   /** Starts timing a store write; the returned function ends it. */
   timeStoreWrite: () => () => void;

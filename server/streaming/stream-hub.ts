@@ -158,12 +158,9 @@ export class StreamHub {
         // "latest" is never behind the live feed: a subscriber that asked for it never lags.
         const wanted =
           start.kind === "latest" ? Math.max(offsets[partition] ?? 0, next) : (offsets[partition] ?? 0);
-        if (wanted < next) subscription.lagging.set(partition, wanted);
-        else if (wanted > next) subscription.from.set(partition, wanted);
+        subscription.startAt(partition, wanted, next);
       }
-      clearTimeout(feed.lingerTimer);
-      feed.lingerTimer = undefined;
-      feed.subscribers.add(subscription);
+      feed.attach(subscription);
       // An on-demand feed reads from here on: its first subscriber's start offsets were decided
       // against a feed that had not moved yet.
       feed.start();
@@ -338,7 +335,6 @@ export class StreamHub {
           deadLetters: this.deps.deadLetters,
           // A group with live members refuses commits from a client outside it.
           committer: this.deps.membership ?? member,
-          logger,
           metrics,
           timeStoreWrite: () => this.deps.metrics.storeWriteDuration.startTimer(),
         })
@@ -425,8 +421,7 @@ export class StreamHub {
   }
 
   private scheduleCatchUp(subscription: Subscription, feed: TopicFeed): void {
-    if (subscription.catchingUp || !subscription.isOpen) return;
-    subscription.catchingUp = true;
+    if (!subscription.beginCatchUp()) return;
     const { consumerSettings, rules, logger } = this.deps;
     this.catchUpReaders
       .execute(async () => {
@@ -445,31 +440,30 @@ export class StreamHub {
         );
       })
       .finally(() => {
-        subscription.catchingUp = false;
+        subscription.endCatchUp();
         if (subscription.isOpen && subscription.lagging.size > 0) this.scheduleCatchUp(subscription, feed);
       });
   }
 
   private release(subscription: Subscription, feed: TopicFeed): void {
-    feed.subscribers.delete(subscription);
+    feed.detach(subscription);
     this.lingerIfUnused(feed);
   }
 
   /** A feed nobody uses stops after the linger time, unless someone subscribes meanwhile. */
   private lingerIfUnused(feed: TopicFeed): void {
     if (feed.subscribers.size > 0 || feed.pinned || this.feeds.get(feed.topic) !== feed) return;
-    clearTimeout(feed.lingerTimer);
     const { lingerMs } = this.deps.config.streams;
-    feed.lingerTimer = setTimeout(() => {
-      if (feed.subscribers.size > 0 || this.feeds.get(feed.topic) !== feed) return;
-      // Its view still stores what was streamed, then commits; a new feed meanwhile replays the
+    feed.lingerThen(lingerMs, () => {
+      if (this.feeds.get(feed.topic) !== feed) return;
+      // Removed from the hub in the same tick it stops: a subscriber arriving after this gets a
+      // new feed. Its view still stores what was streamed, then commits; the new feed replays the
       // rest from the committed offsets, idempotently.
       void feed.stop();
       this.feeds.delete(feed.topic);
       this.deps.logger.info(
         `[MANAGER] Removed consumer for topic: ${feed.topic} (no subscribers for ${lingerMs} ms)`,
       );
-    }, lingerMs);
-    feed.lingerTimer.unref();
+    });
   }
 }

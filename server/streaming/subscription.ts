@@ -44,12 +44,11 @@ export interface SubscriberInfo {
 export const UNKNOWN_SUBSCRIBER: SubscriberInfo = Object.freeze({ peer: "", identity: "" });
 
 export class Subscription {
-  /** partition -> next offset this subscriber needs, for partitions detached from the live feed. */
-  readonly lagging = new Map<number, number>();
-  /** partition -> first offset wanted from the live feed, where that is ahead of the feed. */
-  readonly from = new Map<number, number>();
-  /** Set while a catch-up reader works for this subscriber. */
-  catchingUp = false;
+  // partition -> next offset this subscriber needs, for partitions detached from the live feed.
+  private readonly laggingAt = new Map<number, number>();
+  // partition -> first offset wanted from the live feed, where that is ahead of the feed.
+  private readonly fromAt = new Map<number, number>();
+  private catchUpRunning = false;
   /** The cursor of the last event handed to the client. */
   lastCursor = "";
   delivered = 0;
@@ -85,12 +84,44 @@ export class Subscription {
     readonly subscriber: SubscriberInfo = UNKNOWN_SUBSCRIBER,
   ) {}
 
+  /** partition -> next offset this subscriber needs, for partitions detached from the live feed. */
+  get lagging(): ReadonlyMap<number, number> {
+    return this.laggingAt;
+  }
+
+  /** partition -> first offset wanted from the live feed, where that is ahead of the feed. */
+  get from(): ReadonlyMap<number, number> {
+    return this.fromAt;
+  }
+
+  /** Where this subscriber starts on a partition, given the live feed's position there. */
+  startAt(partition: number, wanted: number, feedNext: number): void {
+    if (wanted < feedNext) this.laggingAt.set(partition, wanted);
+    else if (wanted > feedNext) this.fromAt.set(partition, wanted);
+  }
+
+  /** The live feed reached the offset this subscriber starts at on a partition. */
+  reachedStart(partition: number): void {
+    this.fromAt.delete(partition);
+  }
+
+  /** Its catch-up reader brought it up to (not including) `next` on a lagging partition. */
+  caughtUpTo(partition: number, next: number): void {
+    this.laggingAt.set(partition, next);
+  }
+
+  /** Back on the live feed on a partition, from `wanted` (ahead of the feed: it waits for it). */
+  rejoin(partition: number, wanted: number, feedNext: number): void {
+    this.laggingAt.delete(partition);
+    if (wanted > feedNext) this.fromAt.set(partition, wanted);
+  }
+
   /**
    * The live feed could not queue the event at `offset` (no room): this partition is read again
    * from there for this subscriber alone, by its catch-up reader.
    */
   fellBehind(partition: number, offset: number): void {
-    this.lagging.set(partition, offset);
+    this.laggingAt.set(partition, offset);
     for (const listener of [...this.lagListeners]) listener();
   }
 
@@ -100,22 +131,38 @@ export class Subscription {
    * stays open this long for a subscriber that keeps falling behind.
    */
   lagsAgain(waitMs: number): Promise<boolean> {
-    if (this.lagging.size > 0) return Promise.resolve(this.isOpen);
+    if (this.laggingAt.size > 0) return Promise.resolve(this.isOpen);
     if (!this.isOpen) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.lagListeners.delete(done);
-        resolve(this.lagging.size > 0 && this.isOpen);
+        resolve(this.laggingAt.size > 0 && this.isOpen);
       };
       const timer = setTimeout(done, waitMs);
       this.lagListeners.add(done);
     });
   }
 
+  /** Whether a catch-up reader works (or waits to work) for this subscriber. */
+  get catchingUp(): boolean {
+    return this.catchUpRunning;
+  }
+
+  /** Claims the subscriber for a catch-up reader; false when one already has it or it is closed. */
+  beginCatchUp(): boolean {
+    if (this.catchUpRunning || !this.isOpen) return false;
+    this.catchUpRunning = true;
+    return true;
+  }
+
+  endCatchUp(): void {
+    this.catchUpRunning = false;
+  }
+
   /** Attached to the live feed on every partition with no pending start offset: shares its events. */
   get isSimple(): boolean {
-    return this.lagging.size === 0 && this.from.size === 0;
+    return this.laggingAt.size === 0 && this.fromAt.size === 0;
   }
 
   get queued(): number {

@@ -90,14 +90,14 @@ interface ViewWaiter {
 export class TopicFeed {
   /** partition -> the offset after the last record streamed: the feed's (stream) position. */
   readonly next: number[];
-  readonly subscribers = new Set<Subscription>();
+  private readonly subscriberSet = new Set<Subscription>();
   readonly activeSince = new Date();
   consumed = 0;
   deadLettered = 0;
   /** Records read that are not valid payments, and why the last one was not. */
   invalid = 0;
   lastInvalidReason = "";
-  lingerTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
 
   // The view's position per partition (what is committed and where processing resumes), what was
   // handed to it, what the broker confirmed as committed, and which partitions are processed here.
@@ -309,11 +309,44 @@ export class TopicFeed {
     return this.isPinned;
   }
 
+  /** The open subscriptions attached to this feed (read-only: attach and detach change it). */
+  get subscribers(): ReadonlySet<Subscription> {
+    return this.subscriberSet;
+  }
+
+  /** Adds a subscriber; a feed lingering towards its stop stays. */
+  attach(subscription: Subscription): void {
+    this.stayActive();
+    this.subscriberSet.add(subscription);
+  }
+
+  detach(subscription: Subscription): void {
+    this.subscriberSet.delete(subscription);
+  }
+
+  /**
+   * Calls `idle` after `lingerMs` unless a subscriber attaches meanwhile (or it is pinned): the
+   * caller stops the feed there. Called again, it starts the wait over.
+   */
+  lingerThen(lingerMs: number, idle: () => void): void {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      if (this.subscriberSet.size === 0 && !this.isPinned) idle();
+    }, lingerMs);
+    this.lingerTimer.unref();
+  }
+
+  /** Cancels a pending lingerThen. */
+  stayActive(): void {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+  }
+
   /** Makes an on-demand feed pinned (KAFKA_TOPIC names a topic someone already watches). */
   pin(): void {
     this.isPinned = true;
-    clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
+    this.stayActive();
   }
 
   /** Starts reading (once); until then `next` holds where reading will begin. */
@@ -546,7 +579,7 @@ export class TopicFeed {
         if (stored) {
           freshPayments++;
           if (debug) this.logPayment(stored);
-          if (this.subscribers.size > 0) this.fanOut(stored, record, traces?.contextOf(i));
+          if (this.subscriberSet.size > 0) this.fanOut(stored, record, traces?.contextOf(i));
         } else if (!outcome.ok) {
           this.invalid++;
           // A read-only topic may hold anything (a users topic): its reasons quote record text, so
@@ -568,7 +601,7 @@ export class TopicFeed {
     this.consumed += fresh;
     metrics.recordsConsumed.inc(fresh);
     metrics.paymentsProcessed.inc(freshPayments);
-    if (fresh > 0 && this.subscribers.size > 0) this.settleStartOffsets();
+    if (fresh > 0 && this.subscriberSet.size > 0) this.settleStartOffsets();
     if (viewed.size > 0) this.queueForView(valid, letters, viewed, traces);
     else traces?.end();
     // Bounded: with this many records waiting for the view, it stops taking them from the live
@@ -678,13 +711,13 @@ export class TopicFeed {
   private fanOut(stored: StoredPayment, record: Message, traced: Context | undefined): void {
     const { partition, offset } = record;
     let shared: PaymentEvent | undefined;
-    for (const subscription of this.subscribers) {
+    for (const subscription of this.subscriberSet) {
       if (subscription.lagging.has(partition)) continue;
       if (subscription.from.size > 0) {
         const from = subscription.from.get(partition);
         if (from !== undefined) {
           if (offset < from) continue;
-          subscription.from.delete(partition);
+          subscription.reachedStart(partition);
         }
       }
       if (!subscription.accepts(stored.payment)) continue;
@@ -710,10 +743,10 @@ export class TopicFeed {
 
   // A subscriber that started ahead of the feed needs no start offset once the feed passed it.
   private settleStartOffsets(): void {
-    for (const subscription of this.subscribers) {
+    for (const subscription of this.subscriberSet) {
       if (subscription.from.size === 0) continue;
       for (const [partition, from] of subscription.from) {
-        if ((this.next[partition] ?? 0) >= from) subscription.from.delete(partition);
+        if ((this.next[partition] ?? 0) >= from) subscription.reachedStart(partition);
       }
     }
   }

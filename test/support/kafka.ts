@@ -18,11 +18,28 @@ function client(bootstrap: string): KafkaJS.Kafka {
   return new KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrap], logLevel: KafkaJS.logLevel.ERROR } });
 }
 
+/**
+ * Creates the topics and returns once every partition of each has a leader that answers with its
+ * offsets: createTopics alone can return before that, and a subscription made at once was then
+ * told the topic does not exist (or got Kafka's "unknown" offsets).
+ */
 export async function createTopics(bootstrap: string, topics: string[], partitions = 3): Promise<void> {
   const admin = client(bootstrap).admin();
   await admin.connect();
   try {
     await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions })) });
+    const deadline = Date.now() + 15_000;
+    for (const topic of topics) {
+      for (;;) {
+        const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
+        const ready =
+          offsets.length === partitions && offsets.every((p) => Number(p.low) >= 0 && Number(p.high) >= 0);
+        if (ready) break;
+        if (Date.now() > deadline)
+          throw new Error(`topic ${topic} has no usable offsets 15 s after creation`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
   } finally {
     await admin.disconnect();
   }

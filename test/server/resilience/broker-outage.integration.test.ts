@@ -12,12 +12,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { type PaymentEvent, StreamStart } from "../../../gen/payment/payment_pb.js";
 import { grpcClient } from "../../support/clients.js";
 import { createTopics, uniqueTopic } from "../../support/kafka.js";
+import { isolatedPostgres } from "../../support/postgres-schema.js";
 import { waitUntil } from "../../support/streams.js";
 import { expectDeadLetters, expectExactlyOnceInOrder, MixedTraffic, TestProducer } from "./mixed-traffic.js";
 import { type LoggedPa, startPaWithLogs } from "./pa-with-logs.js";
 
 const run = promisify(execFile);
-const postgresUrl = inject("postgresUrl");
+// A schema of its own: other tests store payments with the same (seeded) ids.
+const postgres = isolatedPostgres(inject("postgresUrl"), "outage");
+const postgresUrl = postgres.url;
+beforeAll(() => postgres.create());
+afterAll(() => postgres.drop());
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 const KAFKA_PORT = "19192";
 const bootstrap = `127.0.0.1:${KAFKA_PORT}`;

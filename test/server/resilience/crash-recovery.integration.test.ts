@@ -11,16 +11,21 @@ import { appendFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type PaymentEvent, StreamStart } from "../../../gen/payment/payment_pb.js";
 import { grpcClient } from "../../support/clients.js";
 import { createTopics, uniqueTopic } from "../../support/kafka.js";
+import { isolatedPostgres } from "../../support/postgres-schema.js";
 import { waitUntil } from "../../support/streams.js";
 import { position, readTopicUntil } from "./kafka-records.js";
 import { expectDeadLetters, expectExactlyOnceInOrder, MixedTraffic, TestProducer } from "./mixed-traffic.js";
 
 const bootstrap = inject("kafkaBootstrap");
-const postgresUrl = inject("postgresUrl");
+// A schema of its own: other tests store payments with the same (seeded) ids.
+const postgres = isolatedPostgres(inject("postgresUrl"), "crash");
+const postgresUrl = postgres.url;
+beforeAll(() => postgres.create());
+afterAll(() => postgres.drop());
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 const PAYMENTS = 20_000;
 const POISON = 200;
@@ -154,10 +159,21 @@ describe("pa killed with SIGKILL twice during processing", () => {
     const { child, output } = spawnPa(env);
     const stored = async () =>
       (await client.listPayments({ topic, limit: 1 }).catch(() => null))?.totalCount ?? 0;
+    let storedNow = 0;
+    let statusNow: Awaited<ReturnType<typeof status>>;
     await waitUntil(
-      async () => (await stored()) >= traffic.validIds.size,
+      async () => {
+        storedNow = await stored();
+        statusNow = await status();
+        return storedNow >= traffic.validIds.size;
+      },
       180_000,
-      () => output().slice(-3_000),
+      () =>
+        `stored ${storedNow} of ${traffic.validIds.size}; consumed ${statusNow?.messagesConsumed}, view lag ${statusNow?.viewLag}, commit lag ${statusNow?.commitLag}, paused "${statusNow?.pausedReason}"; pa's log ends: ${output()
+          .split("\n")
+          .filter((line) => !line.includes("[DLQ:"))
+          .slice(-20)
+          .join("\n")}`,
     );
     await waitUntil(
       () => events.length >= traffic.validIds.size,

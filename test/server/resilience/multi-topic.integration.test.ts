@@ -8,12 +8,17 @@ import { createPaymentGenerator } from "../../../server/demo/payment-generator.j
 import { connectJsonClient, grpcClient, grpcWebClient, type PaymentClient } from "../../support/clients.js";
 import { createTopics, produce, type TestMessage, uniqueTopic } from "../../support/kafka.js";
 import { type RunningPa, startPa } from "../../support/pa.js";
+import { isolatedPostgres } from "../../support/postgres-schema.js";
 import { openStream, waitUntil } from "../../support/streams.js";
 import { envelopeOf, readTopicUntil } from "./kafka-records.js";
 import { startPaWithLogs } from "./pa-with-logs.js";
 
 const bootstrap = inject("kafkaBootstrap");
-const postgresUrl = inject("postgresUrl");
+// A schema of its own: other tests store payments with the same (seeded) ids.
+const postgres = isolatedPostgres(inject("postgresUrl"), "multi_topic");
+const postgresUrl = postgres.url;
+beforeAll(() => postgres.create());
+afterAll(() => postgres.drop());
 
 // The Go PoC producer's invalid records, with the code pa gives each.
 const POC_INVALID: [string, string][] = [

@@ -3,16 +3,21 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { StreamStart } from "../../../gen/payment/payment_pb.js";
 import { createPaymentGenerator } from "../../../server/demo/payment-generator.js";
 import { grpcClient } from "../../support/clients.js";
 import { createTopics, produce, type TestMessage, uniqueTopic } from "../../support/kafka.js";
 import { startPa } from "../../support/pa.js";
+import { isolatedPostgres } from "../../support/postgres-schema.js";
 import { openStream, waitUntil } from "../../support/streams.js";
 
 const bootstrap = inject("kafkaBootstrap");
-const postgresUrl = inject("postgresUrl");
+// A schema of its own: other tests store payments with the same (seeded) ids.
+const postgres = isolatedPostgres(inject("postgresUrl"), "durability");
+const postgresUrl = postgres.url;
+beforeAll(() => postgres.create());
+afterAll(() => postgres.drop());
 const run = promisify(execFile);
 
 function payments(count: number, seed: number): TestMessage[] {
