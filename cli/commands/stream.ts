@@ -22,6 +22,7 @@ interface StreamOptions {
   existing?: number;
   allowGap?: boolean;
   filter?: string;
+  showCursor?: boolean;
 }
 
 export function registerStreamCommand(program: Command): void {
@@ -53,6 +54,10 @@ export function registerStreamCommand(program: Command): void {
       "--allow-gap",
       "resuming from a cursor whose records Kafka has deleted (retention): start at the oldest record it holds instead of failing",
     )
+    .option(
+      "--show-cursor",
+      "end each live line with its cursor, for get --consistent-with (a payment just streamed may not be stored yet) or --from",
+    )
     .addOption(
       new Option(
         "--existing <n>",
@@ -63,14 +68,18 @@ export function registerStreamCommand(program: Command): void {
       "after",
       `
 Each line: 🆕 live / 📦 stored, [topic], payment id, provider, exact amount, status.
-With --json, one PaymentEvent per line (protobuf JSON), for jq. Ctrl-C prints a summary with
-the last cursor; pass it to --from to continue where you left off.
+With --show-cursor, each live line ends with "| cursor <cursor>"; with --json, one PaymentEvent
+per line (protobuf JSON, its cursor included), for jq. Ctrl-C prints a summary with the last
+cursor; pass it to --from to continue where you left off. pa may not have stored a payment yet
+when it is streamed: \`pa-cli get <id> --consistent-with <its cursor>\` waits for it.
 
 Examples:
   $ pa-cli stream poc.kafka.go.side.car.payments
   $ pa-cli stream payments --provider stripe --status failed --existing 0
   $ pa-cli stream payments --from earliest --json | jq -r .payment.id
   $ pa-cli stream payments --from 2026-11-23T09:00:00Z
+  $ pa-cli stream payments --show-cursor
+  $ pa-cli stream payments --json | jq -r '"(.payment.id) (.cursor)"'
   $ pa-cli stream payments --filter 'payment.metadata["channel"] == "web" && payment.amount_minor >= 100000'`,
     )
     .action(async (topic: string, options: StreamOptions, command: Command) => {
@@ -135,7 +144,11 @@ async function streamPayments(topic: string, options: StreamOptions, globals: Gl
         if (event.eventType === "existing") counts.existing++;
         else counts.live++;
         try {
-          await write(globals.json ? toJsonString(PaymentEventSchema, event) : formatEventLine(event, out));
+          await write(
+            globals.json
+              ? toJsonString(PaymentEventSchema, event)
+              : formatEventLine(event, out, { cursor: options.showCursor ?? false }),
+          );
         } catch {
           // Aborted while waiting for a drain: the stream is ending anyway.
         }

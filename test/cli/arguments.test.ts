@@ -2,6 +2,7 @@ import { InvalidArgumentError } from "commander";
 import { describe, expect, it } from "vitest";
 import {
   amountToMinor,
+  parseCursor,
   parseOffsetRange,
   parseOffsets,
   parseProvider,
@@ -20,6 +21,12 @@ describe("option values", () => {
     expect(parseStartPosition("eyJ2IjoxfQ")).toEqual({ case: "startCursor", value: "eyJ2IjoxfQ" });
     expect(() => parseStartPosition("2026-13-45")).toThrow(InvalidArgumentError);
     expect(() => parseStartPosition("not a cursor")).toThrow(InvalidArgumentError);
+  });
+
+  it("reads --consistent-with as a cursor, and says where one comes from otherwise", () => {
+    expect(parseCursor(" eyJ2IjoxfQ ")).toBe("eyJ2IjoxfQ");
+    expect(() => parseCursor("eyJ2 IjoxfQ")).toThrow(/stream --show-cursor/);
+    expect(() => parseCursor("")).toThrow(InvalidArgumentError);
   });
 
   it("names what is allowed for an unknown provider", () => {
