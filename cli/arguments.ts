@@ -70,6 +70,13 @@ export function parseDuration(value: string): number {
   return parsed;
 }
 
+/** `--timeout`: a duration above 0 (a deadline of 0 would fail every call). */
+export function parseTimeout(value: string): number {
+  const duration = parseDuration(value);
+  if (duration === 0) throw new InvalidArgumentError('Use a duration above 0, such as "5s" or "30s".');
+  return duration;
+}
+
 export function parseRate(value: string): number {
   const rate = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(rate > 0)) {

@@ -17,10 +17,10 @@ import {
   listOf,
   parseCount,
   parseCursor,
-  parseDuration,
   parseProvider,
   parseStatus,
   parseTime,
+  parseTimeout,
 } from "../arguments.js";
 import { TimedOutError, UsageError } from "../cli-errors.js";
 import { type GlobalOptions, openConnection } from "../connection.js";
@@ -178,7 +178,7 @@ With --topic, the summary ends with the store position the page was read at (as_
 
 function timeoutOption(): Option {
   return new Option("--timeout <duration>", "how long pa may take, waiting included (pa waits 60s at most)")
-    .argParser(parseDuration)
+    .argParser(parseTimeout)
     .default(CALL_TIMEOUT_MS, ms(CALL_TIMEOUT_MS));
 }
 

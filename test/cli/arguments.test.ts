@@ -7,6 +7,7 @@ import {
   parseOffsets,
   parseProvider,
   parseStartPosition,
+  parseTimeout,
 } from "../../cli/arguments.js";
 import { UsageError } from "../../cli/cli-errors.js";
 import { serverBaseUrl } from "../../cli/connection.js";
@@ -27,6 +28,13 @@ describe("option values", () => {
     expect(parseCursor(" eyJ2IjoxfQ ")).toBe("eyJ2IjoxfQ");
     expect(() => parseCursor("eyJ2 IjoxfQ")).toThrow(/stream --show-cursor/);
     expect(() => parseCursor("")).toThrow(InvalidArgumentError);
+  });
+
+  it("reads --timeout as a duration above 0", () => {
+    expect(parseTimeout("5s")).toBe(5000);
+    expect(parseTimeout("250")).toBe(250);
+    expect(() => parseTimeout("0")).toThrow(/above 0/);
+    expect(() => parseTimeout("soon")).toThrow(InvalidArgumentError);
   });
 
   it("names what is allowed for an unknown provider", () => {
