@@ -2,7 +2,8 @@
 // and a real pa whose view (the store that follows the log) is held back at a gate, so the
 // dashboard shows payments the store does not have yet. Opening one never says "not found": the
 // panel waits for the store (consistent_with: the event's cursor), says "not stored yet" with a
-// Retry when the store has not caught up within its deadline, and shows the stored state after.
+// Retry when the store has not caught up within its deadline, and shows the stored state after. For
+// a topic streamed read-only, whose payments pa never stores, it says so.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -15,6 +16,7 @@ import { buildDashboard, CHROMIUM_ARGS, chromiumPath, SCREENSHOT_DIR } from "./s
 
 const bootstrap = inject("kafkaBootstrap");
 const topic = uniqueTopic("web-read-your-stream");
+const readOnlyTopic = uniqueTopic("web-read-only");
 const gate = new ViewGate();
 const UI_TIMEOUT = 30_000;
 
@@ -63,11 +65,11 @@ describe("the dashboard's detail panel reads your stream", () => {
     const executablePath = chromiumPath();
     buildDashboard();
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    await createTopics(bootstrap, [topic]);
+    await createTopics(bootstrap, [topic, readOnlyTopic]);
     // A write waits at the gate far longer than the test: no retry or breaker meanwhile.
     pa = await startPa(
       bootstrap,
-      { WRITE_ATTEMPT_TIMEOUT: "5m" },
+      { WRITE_ATTEMPT_TIMEOUT: "5m", PROCESS_TOPICS: topic },
       { viewStore: (store) => gate.wrap(store) },
     );
     browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
@@ -129,5 +131,16 @@ describe("the dashboard's detail panel reads your stream", () => {
     expect(await customer.textContent()).toContain("pay_held_1");
     expect(await dialog.textContent()).not.toMatch(/not found|not stored yet/i);
     await page.screenshot({ path: join(SCREENSHOT_DIR, "dashboard-ryos-3-stored.png"), fullPage: true });
+  }, 120_000);
+
+  it("says a read-only topic's payment is not stored, rather than not found", async () => {
+    await page.goto(`${pa.baseUrl}/?topic=${encodeURIComponent(readOnlyTopic)}`);
+    await waitUntil(() => pa.app.hub.subscriptionsOf(readOnlyTopic).length === 1, UI_TIMEOUT);
+    await produce(bootstrap, readOnlyTopic, [payment("pay_read_only")]);
+    await row("pay_read_only").waitFor();
+    const { dialog, stored, customer } = await openDetail("pay_read_only");
+    await expect.poll(() => stored.textContent()).toContain("streamed read-only (not in PROCESS_TOPICS)");
+    await expect.poll(() => customer.textContent()).toContain("streamed read-only");
+    expect(await dialog.textContent()).not.toMatch(/not found|failed/i);
   }, 120_000);
 });

@@ -18,7 +18,18 @@ export function readYourStream(cursor: string | undefined): {
   return cursor ? { fields: { consistentWith: cursor }, timeoutMs: READ_YOUR_STREAM_MS } : { fields: {} };
 }
 
-/** The store had not reached the cursor before the deadline: not stored yet, not an error. */
-export function isNotStoredYet(error: unknown, cursor: string | undefined): boolean {
-  return Boolean(cursor) && ConnectError.from(error).code === Code.DeadlineExceeded;
+/**
+ * What a failed read as of an event means, when it is not an error: `not-stored-yet`, the store had
+ * not reached the cursor before the deadline; `not-kept`, the topic is streamed read-only and pa
+ * stores none of it (FAILED_PRECONDITION).
+ */
+export function storeAnswer(
+  error: unknown,
+  cursor: string | undefined,
+): "not-stored-yet" | "not-kept" | undefined {
+  if (!cursor) return undefined;
+  const code = ConnectError.from(error).code;
+  if (code === Code.DeadlineExceeded) return "not-stored-yet";
+  if (code === Code.FailedPrecondition) return "not-kept";
+  return undefined;
 }

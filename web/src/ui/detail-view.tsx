@@ -8,7 +8,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Payment } from "../../../gen/payment/payment_pb.js";
 import type { PaClients } from "../api/clients.js";
 import { plainError } from "../api/plain-errors.js";
-import { isNotStoredYet, READ_YOUR_STREAM_MS, readYourStream } from "../api/read-your-stream.js";
+import { READ_YOUR_STREAM_MS, readYourStream, storeAnswer } from "../api/read-your-stream.js";
 import { formatDateTime, formatTime, providerName, statusName } from "../format/labels.js";
 import { formatMoney } from "../format/money.js";
 import type { LiveRow } from "../live/live-model.js";
@@ -25,6 +25,8 @@ type Loaded<T> =
   | { state: "done"; value: T }
   /** The store had not reached this event's cursor within the deadline. */
   | { state: "not-stored-yet" }
+  /** The topic is streamed read-only: pa stores none of its payments. */
+  | { state: "not-kept" }
   | { state: "failed"; message: string; retryable: boolean };
 
 /** One read of the store as of `cursor`, again on retry(); the latest answer wins. */
@@ -47,7 +49,8 @@ function useStoreRead<T>(
       (value) => !abort.signal.aborted && setLoaded({ state: "done", value }),
       (error: unknown) => {
         if (abort.signal.aborted) return;
-        if (isNotStoredYet(error, cursor)) return setLoaded({ state: "not-stored-yet" });
+        const answer = storeAnswer(error, cursor);
+        if (answer) return setLoaded({ state: answer });
         const problem = plainError(error, what);
         setLoaded({ state: "failed", message: problem.message, retryable: problem.retryable });
       },
@@ -73,6 +76,14 @@ function ReadState({ loaded, retry, waiting }: { loaded: Loaded<unknown>; retry(
           Retry
         </button>
       </div>
+    );
+  }
+  if (loaded.state === "not-kept") {
+    return (
+      <p class="muted" role="status">
+        Not stored: this topic is streamed read-only (not in PROCESS_TOPICS), so pa keeps none of its
+        payments.
+      </p>
     );
   }
   if (loaded.state === "failed") {
