@@ -2,7 +2,12 @@
 import { once } from "node:events";
 import { toJsonString } from "@bufbuild/protobuf";
 import { type Command, Option } from "commander";
-import { type PaymentEvent, PaymentEventSchema, PaymentService } from "../../gen/payment/payment_pb.js";
+import {
+  type PaymentEvent,
+  PaymentEventSchema,
+  PaymentService,
+  StreamStart,
+} from "../../gen/payment/payment_pb.js";
 import {
   parseCount,
   parseProvider,
@@ -11,6 +16,7 @@ import {
   type StartPosition,
 } from "../arguments.js";
 import { type GlobalOptions, openConnection } from "../connection.js";
+import { listSnapshot, MAX_LISTED } from "../list-snapshot.js";
 import { colorsFor } from "../output/colors.js";
 import { formatEventLine } from "../output/event-line.js";
 import { runResumableStream } from "../resumable-stream.js";
@@ -128,18 +134,25 @@ async function streamPayments(topic: string, options: StreamOptions, globals: Gl
   );
 
   async function runResumable(): Promise<string | undefined> {
+    const request = {
+      topic,
+      ...(options.provider !== undefined ? { provider: options.provider } : {}),
+      ...(options.status !== undefined ? { status: options.status } : {}),
+      ...(options.existing !== undefined ? { existingLimit: options.existing } : {}),
+      ...(options.from ? { startPosition: options.from } : {}),
+      ...(options.allowGap ? { allowCursorFallback: true } : {}),
+      ...(options.filter ? { filter: options.filter } : {}),
+    };
+    // From "latest" with stored payments first: listed, then streamed from the list's as_of.
+    const listed =
+      (!options.from || (options.from.case === "start" && options.from.value === StreamStart.LATEST)) &&
+      options.existing !== 0 &&
+      (options.existing ?? 0) <= MAX_LISTED;
     return runResumableStream({
       client,
       signal: stopping.signal,
-      request: {
-        topic,
-        ...(options.provider !== undefined ? { provider: options.provider } : {}),
-        ...(options.status !== undefined ? { status: options.status } : {}),
-        ...(options.existing !== undefined ? { existingLimit: options.existing } : {}),
-        ...(options.from ? { startPosition: options.from } : {}),
-        ...(options.allowGap ? { allowCursorFallback: true } : {}),
-        ...(options.filter ? { filter: options.filter } : {}),
-      },
+      request,
+      ...(listed ? { snapshot: (signal: AbortSignal) => listSnapshot(client, request, signal) } : {}),
       onEvent: async (event: PaymentEvent) => {
         if (event.eventType === "existing") counts.existing++;
         else counts.live++;
