@@ -67,7 +67,7 @@ export function registerStreamCommand(program: Command): void {
     .addOption(
       new Option(
         "--existing <n>",
-        "stored payments to show first (pa's default is 100; 0 for none)",
+        "stored payments to show first (default 100; 0 for none)",
       ).argParser(parseCount),
     )
     .addHelpText(
