@@ -70,6 +70,13 @@ export function parseDuration(value: string): number {
   return parsed;
 }
 
+/** `--timeout`: a duration above 0 (a deadline of 0 would fail every call). */
+export function parseTimeout(value: string): number {
+  const duration = parseDuration(value);
+  if (duration === 0) throw new InvalidArgumentError('Use a duration above 0, such as "5s" or "30s".');
+  return duration;
+}
+
 export function parseRate(value: string): number {
   const rate = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(rate > 0)) {
@@ -98,12 +105,26 @@ export function parseStartPosition(value: string): StartPosition {
     return { case: "start", value: lower === "latest" ? StreamStart.LATEST : StreamStart.EARLIEST };
   }
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) return { case: "startTime", value: timestampFromMs(parseTime(text)) };
-  if (!/^[A-Za-z0-9_=-]+$/.test(text)) {
+  if (!CURSOR.test(text)) {
     throw new InvalidArgumentError(
       'Use "latest", "earliest", an ISO time such as "2026-11-23T10:00:00Z", or a cursor printed by pa-cli.',
     );
   }
   return { case: "startCursor", value: text };
+}
+
+// pa's cursors are base64url; anything else is a paste gone wrong, told apart before any call.
+const CURSOR = /^[A-Za-z0-9_=-]+$/;
+
+/** `--consistent-with`: an event's cursor (stream --show-cursor or --json) or a list's as_of. */
+export function parseCursor(value: string): string {
+  const text = value.trim();
+  if (!CURSOR.test(text)) {
+    throw new InvalidArgumentError(
+      "Use a cursor printed by pa-cli: stream --show-cursor (or .cursor in --json), or list's as_of.",
+    );
+  }
+  return text;
 }
 
 /** An amount in major units of `currency` ("10.50" USD) as exact minor units (1050). */

@@ -1,5 +1,7 @@
 // What pa-cli tells a person when something fails, and its exit code: 2 for a usage mistake
-// (bad option, bad argument, a request pa refused as invalid), 1 for anything else.
+// (bad option, bad argument, a request pa refused as invalid), 3 when pa did not answer in time
+// (DEADLINE_EXCEEDED: the same command may succeed later, so a script can tell it from "not
+// found"), 1 for anything else.
 import { Code, ConnectError } from "@connectrpc/connect";
 
 /** The command line asks for something impossible; exit 2. */
@@ -12,9 +14,14 @@ export class CliError extends Error {
   override readonly name = "CliError";
 }
 
+/** pa ran out of time, e.g. its store had not reached a --consistent-with cursor; exit 3. */
+export class TimedOutError extends Error {
+  override readonly name = "TimedOutError";
+}
+
 export interface Explained {
   message: string;
-  exitCode: 1 | 2;
+  exitCode: 1 | 2 | 3;
 }
 
 const TLS_ERRORS = /certificate|CERT_|SSL|wrong version number|EPROTO/i;
@@ -33,6 +40,7 @@ export function isTransient(error: unknown): boolean {
 export function explainError(error: unknown, server: string): Explained {
   if (error instanceof UsageError) return { message: error.message, exitCode: 2 };
   if (error instanceof CliError) return { message: error.message, exitCode: 1 };
+  if (error instanceof TimedOutError) return { message: error.message, exitCode: 3 };
   if (!(error instanceof ConnectError) && !isConnectLike(error)) {
     return { message: (error as Error)?.message ?? String(error), exitCode: 1 };
   }
@@ -46,6 +54,10 @@ export function explainError(error: unknown, server: string): Explained {
   switch (e.code) {
     case Code.Unavailable:
     case Code.Unknown:
+      // pa itself answers UNAVAILABLE too (the store's breaker open, shutting down): say its reason.
+      if (e.code === Code.Unavailable && e.metadata.has("grpc-status")) {
+        return { message: `pa is unavailable: ${e.rawMessage}; try again shortly`, exitCode: 1 };
+      }
       if (e.code === Code.Unavailable || NETWORK_ERRORS.test(e.rawMessage)) {
         return {
           message:
@@ -79,7 +91,7 @@ export function explainError(error: unknown, server: string): Explained {
         exitCode: 1,
       };
     case Code.DeadlineExceeded:
-      return { message: `pa did not answer in time (${e.rawMessage})`, exitCode: 1 };
+      return { message: `pa did not answer in time (${e.rawMessage})`, exitCode: 3 };
     default:
       break;
   }

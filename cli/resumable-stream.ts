@@ -32,6 +32,12 @@ export interface ResumableStreamOptions {
   onEvent(event: PaymentEvent): Promise<void> | void;
   onReconnecting(reconnect: Reconnect): void;
   onReconnected(): void;
+  /**
+   * Reads the stored payments to show first and the position to stream on from (ListPayments and
+   * its as_of) instead of the stream's own snapshot, so that a stream dropped before its first live
+   * event resumes from there; undefined from it: the stream's own snapshot.
+   */
+  snapshot?: (signal: AbortSignal) => Promise<{ events: PaymentEvent[]; cursor: string } | undefined>;
   /** First and largest wait between attempts. */
   initialDelayMs?: number;
   maxDelayMs?: number;
@@ -51,6 +57,7 @@ export async function runResumableStream(options: ResumableStreamOptions): Promi
   let snapshotSeen = false;
   let reconnecting = false;
   let attempt = 0;
+  let snapshotRead = options.snapshot === undefined;
 
   const connected = () => {
     everConnected = true;
@@ -70,6 +77,17 @@ export async function runResumableStream(options: ResumableStreamOptions): Promi
           : options.request;
     let reason: string;
     try {
+      if (!snapshotRead) {
+        const listed = await options.snapshot?.(signal);
+        snapshotRead = true;
+        if (listed) {
+          connected();
+          for (const event of listed.events) await options.onEvent(event);
+          snapshotSeen = true;
+          cursor = listed.cursor;
+          continue;
+        }
+      }
       for await (const event of client.streamPayments(request, { signal, onHeader: connected })) {
         connected();
         backoff = undefined;

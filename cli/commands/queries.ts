@@ -2,7 +2,9 @@
 
 import { type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { type Command, Option } from "commander";
+import ms from "ms";
 import {
   type ListPaymentsRequestSchema,
   PaymentListSchema,
@@ -10,8 +12,17 @@ import {
   PaymentService,
   TopicListSchema,
 } from "../../gen/payment/payment_pb.js";
-import { amountToMinor, listOf, parseCount, parseProvider, parseStatus, parseTime } from "../arguments.js";
-import { UsageError } from "../cli-errors.js";
+import {
+  amountToMinor,
+  listOf,
+  parseCount,
+  parseCursor,
+  parseProvider,
+  parseStatus,
+  parseTime,
+  parseTimeout,
+} from "../arguments.js";
+import { TimedOutError, UsageError } from "../cli-errors.js";
 import { type GlobalOptions, openConnection } from "../connection.js";
 import { colorsFor } from "../output/colors.js";
 import { paymentDetails, paymentsTable, topicsTable } from "../output/tables.js";
@@ -28,15 +39,40 @@ export function registerQueryCommands(program: Command): void {
     .command("get")
     .description("show one payment by id, with where pa read it")
     .argument("<id>", "the payment id (e.g. pay_abc123)")
+    .addOption(
+      new Option(
+        "--consistent-with <cursor>",
+        "a cursor from stream (--show-cursor, or .cursor in --json) or list's as_of: first wait until pa's store holds the stream up to it",
+      ).argParser(parseCursor),
+    )
+    .addOption(timeoutOption())
     .addHelpText(
       "after",
-      "\nExamples:\n  $ pa-cli get pay_abc123\n  $ pa-cli get pay_abc123 --json | jq .amountMinor",
+      `
+A payment just streamed may not be stored yet for a few milliseconds (pa's store follows the
+stream). With --consistent-with and the event's cursor, get waits for the store instead of
+answering "not found"; if the store has not caught up within --timeout it exits 3.
+
+Examples:
+  $ pa-cli get pay_abc123
+  $ pa-cli get pay_abc123 --json | jq .amountMinor
+  $ pa-cli stream payments --show-cursor     # ... | cursor eyJ2IjoxLCJ0Ijoi...
+  $ pa-cli get pay_abc123 --consistent-with eyJ2IjoxLCJ0Ijoi... --timeout 5s`,
     )
-    .action(async (id: string, _options: unknown, command: Command) => {
+    .action(async (id: string, options: GetOptions, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       if (!id.trim()) throw new UsageError("get needs a payment id (e.g. pa-cli get pay_abc123)");
       const client = openConnection(globals).client(PaymentService);
-      const payment = await client.getPayment({ paymentId: id }, { timeoutMs: CALL_TIMEOUT_MS });
+      const consistentWith = options.consistentWith;
+      const payment = await notStoredInTime(
+        client.getPayment(
+          { paymentId: id, ...(consistentWith ? { consistentWith } : {}) },
+          { timeoutMs: options.timeout },
+        ),
+        consistentWith,
+        options.timeout,
+        `payment ${id}`,
+      );
       print(
         globals.json
           ? toJsonString(PaymentSchema, payment)
@@ -68,11 +104,18 @@ export function registerQueryCommands(program: Command): void {
       new Option("--limit <n>", "payments per page (pa: 10 by default, at most 1000)").argParser(parseCount),
     )
     .option("--cursor <cursor>", "the page after the one that printed this cursor")
+    .addOption(
+      new Option(
+        "--consistent-with <cursor>",
+        "a cursor from stream: read only once pa's store holds the stream up to it",
+      ).argParser(parseCursor),
+    )
     .option(
       "--filter <cel>",
       'a CEL expression over payment, applied after the other filters, e.g. \'payment.metadata["channel"] == "web"\'',
     )
     .option("--all", "follow every page to the end")
+    .addOption(timeoutOption())
     .addHelpText(
       "after",
       `
@@ -80,7 +123,11 @@ Examples:
   $ pa-cli list --provider stripe --status failed --limit 20
   $ pa-cli list --currency KWD --min-amount 1.500 --json | jq -r .payments[].id
   $ pa-cli list --topic poc.kafka.go.side.car.payments --since 2026-11-23 --all
-  $ pa-cli list --currency USD --filter 'payment.customer_email.endsWith("@acme.com")' --all`,
+  $ pa-cli list --currency USD --filter 'payment.customer_email.endsWith("@acme.com")' --all
+  $ pa-cli list --topic payments --consistent-with eyJ2IjoxLCJ0Ijoi...
+
+With --topic, the summary ends with the store position the page was read at (as_of):
+\`pa-cli stream <topic> --from <as_of> --existing 0\` goes on with exactly what the list did not have.`,
     )
     .action(async (options: ListOptions, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
@@ -89,7 +136,12 @@ Examples:
       const colors = colorsFor(process.stdout);
       let cursor = options.cursor ?? "";
       for (;;) {
-        const page = await client.listPayments({ ...request, cursor }, { timeoutMs: CALL_TIMEOUT_MS });
+        const page = await notStoredInTime(
+          client.listPayments({ ...request, cursor }, { timeoutMs: options.timeout }),
+          options.consistentWith,
+          options.timeout,
+          "the list",
+        );
         if (globals.json) print(toJsonString(PaymentListSchema, page));
         else {
           print(paymentsTable(page.payments, colors));
@@ -98,7 +150,11 @@ Examples:
           const of = options.filter ? `${page.totalCount} before --filter` : `${page.totalCount} matching`;
           const early = page.stoppedEarly ? "; stopped at pa's row budget, more may follow" : "";
           const failed = page.filterErrors > 0 ? `; --filter failed on ${page.filterErrors} (left out)` : "";
-          print(colors.dim(`${page.payments.length} shown of ${of}${early}${failed}${next}`));
+          const asOf =
+            page.asOf && (!page.nextCursor || !options.all)
+              ? `; as of ${page.asOf} (stream on with --from ${page.asOf} --existing 0)`
+              : "";
+          print(colors.dim(`${page.payments.length} shown of ${of}${early}${failed}${next}${asOf}`));
         }
         if (!options.all || !page.nextCursor) break;
         cursor = page.nextCursor;
@@ -120,7 +176,41 @@ Examples:
     });
 }
 
+function timeoutOption(): Option {
+  return new Option("--timeout <duration>", "how long pa may take, waiting included (pa waits 60s at most)")
+    .argParser(parseTimeout)
+    .default(CALL_TIMEOUT_MS, ms(CALL_TIMEOUT_MS));
+}
+
+interface GetOptions {
+  consistentWith?: string;
+  timeout: number;
+}
+
+/**
+ * A read with --consistent-with that ran out of time: pa's store had not caught up with the
+ * stream (exit 3, worth trying again), not "pa did not answer".
+ */
+async function notStoredInTime<T>(
+  call: Promise<T>,
+  consistentWith: string | undefined,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (!consistentWith || ConnectError.from(error).code !== Code.DeadlineExceeded) throw error;
+    throw new TimedOutError(
+      `${what}: not stored yet. pa's store had not caught up with --consistent-with within ${ms(timeoutMs)} ` +
+        "(it follows the stream and lags behind it now); try again, or allow longer with --timeout 30s",
+    );
+  }
+}
+
 interface ListOptions {
+  consistentWith?: string;
+  timeout: number;
   provider?: number[];
   status?: number[];
   topic?: string;
@@ -145,6 +235,7 @@ function listRequest(options: ListOptions): MessageInitShape<typeof ListPayments
   if (options.currency) request.currency = options.currency;
   if (options.email) request.customerEmail = options.email;
   if (options.filter) request.filter = options.filter;
+  if (options.consistentWith) request.consistentWith = options.consistentWith;
   if (options.since !== undefined) request.createdFrom = timestampFromMs(options.since);
   if (options.until !== undefined) request.createdTo = timestampFromMs(options.until);
   if (options.limit !== undefined) request.limit = options.limit;

@@ -2,7 +2,12 @@
 import { once } from "node:events";
 import { toJsonString } from "@bufbuild/protobuf";
 import { type Command, Option } from "commander";
-import { type PaymentEvent, PaymentEventSchema, PaymentService } from "../../gen/payment/payment_pb.js";
+import {
+  type PaymentEvent,
+  PaymentEventSchema,
+  PaymentService,
+  StreamStart,
+} from "../../gen/payment/payment_pb.js";
 import {
   parseCount,
   parseProvider,
@@ -11,6 +16,7 @@ import {
   type StartPosition,
 } from "../arguments.js";
 import { type GlobalOptions, openConnection } from "../connection.js";
+import { listSnapshot, MAX_LISTED } from "../list-snapshot.js";
 import { colorsFor } from "../output/colors.js";
 import { formatEventLine } from "../output/event-line.js";
 import { runResumableStream } from "../resumable-stream.js";
@@ -22,6 +28,7 @@ interface StreamOptions {
   existing?: number;
   allowGap?: boolean;
   filter?: string;
+  showCursor?: boolean;
 }
 
 export function registerStreamCommand(program: Command): void {
@@ -53,24 +60,32 @@ export function registerStreamCommand(program: Command): void {
       "--allow-gap",
       "resuming from a cursor whose records Kafka has deleted (retention): start at the oldest record it holds instead of failing",
     )
+    .option(
+      "--show-cursor",
+      "end each live line with its cursor, for get --consistent-with (a payment just streamed may not be stored yet) or --from",
+    )
     .addOption(
       new Option(
         "--existing <n>",
-        "stored payments to show first (pa's default is 100; 0 for none)",
+        "stored payments to show first (default 100; 0 for none)",
       ).argParser(parseCount),
     )
     .addHelpText(
       "after",
       `
 Each line: 🆕 live / 📦 stored, [topic], payment id, provider, exact amount, status.
-With --json, one PaymentEvent per line (protobuf JSON), for jq. Ctrl-C prints a summary with
-the last cursor; pass it to --from to continue where you left off.
+With --show-cursor, each live line ends with "| cursor <cursor>"; with --json, one PaymentEvent
+per line (protobuf JSON, its cursor included), for jq. Ctrl-C prints a summary with the last
+cursor; pass it to --from to continue where you left off. pa may not have stored a payment yet
+when it is streamed: \`pa-cli get <id> --consistent-with <its cursor>\` waits for it.
 
 Examples:
   $ pa-cli stream poc.kafka.go.side.car.payments
   $ pa-cli stream payments --provider stripe --status failed --existing 0
   $ pa-cli stream payments --from earliest --json | jq -r .payment.id
   $ pa-cli stream payments --from 2026-11-23T09:00:00Z
+  $ pa-cli stream payments --show-cursor
+  $ pa-cli stream payments --json | jq -r '"(.payment.id) (.cursor)"'
   $ pa-cli stream payments --filter 'payment.metadata["channel"] == "web" && payment.amount_minor >= 100000'`,
     )
     .action(async (topic: string, options: StreamOptions, command: Command) => {
@@ -119,23 +134,34 @@ async function streamPayments(topic: string, options: StreamOptions, globals: Gl
   );
 
   async function runResumable(): Promise<string | undefined> {
+    const request = {
+      topic,
+      ...(options.provider !== undefined ? { provider: options.provider } : {}),
+      ...(options.status !== undefined ? { status: options.status } : {}),
+      ...(options.existing !== undefined ? { existingLimit: options.existing } : {}),
+      ...(options.from ? { startPosition: options.from } : {}),
+      ...(options.allowGap ? { allowCursorFallback: true } : {}),
+      ...(options.filter ? { filter: options.filter } : {}),
+    };
+    // From "latest" with stored payments first: listed, then streamed from the list's as_of.
+    const listed =
+      (!options.from || (options.from.case === "start" && options.from.value === StreamStart.LATEST)) &&
+      options.existing !== 0 &&
+      (options.existing ?? 0) <= MAX_LISTED;
     return runResumableStream({
       client,
       signal: stopping.signal,
-      request: {
-        topic,
-        ...(options.provider !== undefined ? { provider: options.provider } : {}),
-        ...(options.status !== undefined ? { status: options.status } : {}),
-        ...(options.existing !== undefined ? { existingLimit: options.existing } : {}),
-        ...(options.from ? { startPosition: options.from } : {}),
-        ...(options.allowGap ? { allowCursorFallback: true } : {}),
-        ...(options.filter ? { filter: options.filter } : {}),
-      },
+      request,
+      ...(listed ? { snapshot: (signal: AbortSignal) => listSnapshot(client, request, signal) } : {}),
       onEvent: async (event: PaymentEvent) => {
         if (event.eventType === "existing") counts.existing++;
         else counts.live++;
         try {
-          await write(globals.json ? toJsonString(PaymentEventSchema, event) : formatEventLine(event, out));
+          await write(
+            globals.json
+              ? toJsonString(PaymentEventSchema, event)
+              : formatEventLine(event, out, { cursor: options.showCursor ?? false }),
+          );
         } catch {
           // Aborted while waiting for a drain: the stream is ending anyway.
         }

@@ -2,10 +2,12 @@ import { InvalidArgumentError } from "commander";
 import { describe, expect, it } from "vitest";
 import {
   amountToMinor,
+  parseCursor,
   parseOffsetRange,
   parseOffsets,
   parseProvider,
   parseStartPosition,
+  parseTimeout,
 } from "../../cli/arguments.js";
 import { UsageError } from "../../cli/cli-errors.js";
 import { serverBaseUrl } from "../../cli/connection.js";
@@ -20,6 +22,19 @@ describe("option values", () => {
     expect(parseStartPosition("eyJ2IjoxfQ")).toEqual({ case: "startCursor", value: "eyJ2IjoxfQ" });
     expect(() => parseStartPosition("2026-13-45")).toThrow(InvalidArgumentError);
     expect(() => parseStartPosition("not a cursor")).toThrow(InvalidArgumentError);
+  });
+
+  it("reads --consistent-with as a cursor, and says where one comes from otherwise", () => {
+    expect(parseCursor(" eyJ2IjoxfQ ")).toBe("eyJ2IjoxfQ");
+    expect(() => parseCursor("eyJ2 IjoxfQ")).toThrow(/stream --show-cursor/);
+    expect(() => parseCursor("")).toThrow(InvalidArgumentError);
+  });
+
+  it("reads --timeout as a duration above 0", () => {
+    expect(parseTimeout("5s")).toBe(5000);
+    expect(parseTimeout("250")).toBe(250);
+    expect(() => parseTimeout("0")).toThrow(/above 0/);
+    expect(() => parseTimeout("soon")).toThrow(InvalidArgumentError);
   });
 
   it("names what is allowed for an unknown provider", () => {

@@ -59,6 +59,17 @@ describe("formatEventLine", () => {
       "📦 [payments] pay_1 | STRIPE | $50.00 USD | ❌ FAILED",
     );
   });
+
+  it("ends a live line with its cursor when asked, and a stored one (no cursor) without", () => {
+    const live = { ...event("new", PaymentStatus.STATUS_COMPLETED), cursor: "eyJ2IjoxfQ" };
+    expect(formatEventLine(live, plain, { cursor: true })).toBe(
+      "🆕 [payments] pay_1 | STRIPE | $50.00 USD | ✅ COMPLETED | cursor eyJ2IjoxfQ",
+    );
+    expect(formatEventLine(live, plain)).not.toContain("cursor");
+    expect(formatEventLine(event("existing", PaymentStatus.STATUS_FAILED), plain, { cursor: true })).toBe(
+      "📦 [payments] pay_1 | STRIPE | $50.00 USD | ❌ FAILED",
+    );
+  });
 });
 
 describe("colorsFor", () => {

@@ -4,8 +4,15 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { listSnapshot } from "../../cli/list-snapshot.js";
 import { runResumableStream } from "../../cli/resumable-stream.js";
-import { PaymentEventSchema, PaymentService, type StreamRequest } from "../../gen/payment/payment_pb.js";
+import {
+  type ListPaymentsRequest,
+  PaymentEventSchema,
+  PaymentListSchema,
+  PaymentService,
+  type StreamRequest,
+} from "../../gen/payment/payment_pb.js";
 
 type Step = (request: StreamRequest) => AsyncGenerator<ReturnType<typeof event>>;
 
@@ -130,5 +137,60 @@ describe("runResumableStream", () => {
       1,
     );
     await expect(refused).rejects.toMatchObject({ code: Code.NotFound });
+  });
+});
+
+describe("runResumableStream with a listed snapshot", () => {
+  it("shows the listed payments, then streams from as_of, also after a drop before any event", async () => {
+    const lists: ListPaymentsRequest[] = [];
+    const streams: StreamRequest[] = [];
+    const transport = createRouterTransport(({ service: register }) => {
+      register(PaymentService, {
+        listPayments(request) {
+          lists.push(request);
+          // Newest first, as pa lists.
+          return create(PaymentListSchema, {
+            asOf: "as-of",
+            payments: [
+              { id: "stored_2", source: { topic: "t", partition: 0, offset: 7n } },
+              { id: "stored_1", source: { topic: "t", partition: 1, offset: 3n } },
+            ],
+          });
+        },
+        async *streamPayments(request) {
+          streams.push(request);
+          // A dropped connection: no event, no resume trailer.
+          if (streams.length === 1) throw new ConnectError("socket hang up", Code.Unavailable);
+          yield event("a", "new", "c1");
+        },
+      });
+    });
+    const client = createClient(PaymentService, transport);
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const request = { topic: "t", existingLimit: 2, filter: "payment.amount_minor > 0" };
+    const cursor = await runResumableStream({
+      client,
+      signal: stop.signal,
+      request,
+      snapshot: (signal) => listSnapshot(client, request, signal),
+      initialDelayMs: 1,
+      maxDelayMs: 5,
+      onEvent: (e) => {
+        seen.push(`${e.eventType}:${e.payment?.id}`);
+        if (seen.length === 3) stop.abort();
+      },
+      onReconnecting: () => {},
+      onReconnected: () => {},
+    });
+    expect(seen).toEqual(["existing:stored_1", "existing:stored_2", "new:a"]);
+    expect(lists).toHaveLength(1);
+    expect(lists[0]).toMatchObject({ topic: "t", limit: 2, filter: "payment.amount_minor > 0" });
+    expect(streams).toHaveLength(2);
+    for (const sent of streams) {
+      expect(sent.startPosition).toEqual({ case: "startCursor", value: "as-of" });
+      expect(sent.existingLimit).toBe(0);
+    }
+    expect(cursor).toBe("c1");
   });
 });

@@ -83,9 +83,11 @@ describe("the live dashboard in Chromium", () => {
     await page.getByRole("button", { name: "Watch" }).click();
     await row("pay_old_1").waitFor();
     expect(page.url()).toContain(`topic=${encodeURIComponent(topic)}`);
+    // The stored payments were listed; the stream goes on from the list's position and has sent
+    // nothing yet, until the first new payment.
     await expect
       .poll(() => page.locator("header .state").textContent(), { timeout: UI_TIMEOUT })
-      .toBe("live");
+      .toBe("live, no events yet");
     expect(await row("pay_old_1").locator(".amount").textContent()).toBe("$19.99");
     expect(await row("pay_old_2").locator(".amount").textContent()).toBe("€2.50");
     expect(await row("pay_old_1").getAttribute("class")).toContain("existing");
@@ -111,6 +113,9 @@ describe("the live dashboard in Chromium", () => {
       expect(await row(id).locator(".amount").textContent()).toBe(amount);
       expect(await row(id).getAttribute("class")).toContain("new");
     }
+    await expect
+      .poll(() => page.locator("header .state").textContent(), { timeout: UI_TIMEOUT })
+      .toBe("live");
     expect(await row("pay_inr").locator(".badge").textContent()).toBe("failed");
     // Newest first: the first rendered row is not one of the stored ones.
     const first = await page.locator("tbody tr[data-payment-id]").first().getAttribute("data-payment-id");

@@ -6,6 +6,7 @@ import type { TopicList } from "../../gen/payment/payment_pb.js";
 import type { PaClients } from "./api/clients.js";
 import type { Credential } from "./api/credential.js";
 import { plainError } from "./api/plain-errors.js";
+import { listSnapshot } from "./live/list-snapshot.js";
 import { LiveModel, type LiveRow } from "./live/live-model.js";
 import { type ConnectionState, openLiveStream } from "./live/live-stream.js";
 import {
@@ -81,13 +82,22 @@ export function App({ clients, credential }: { clients: PaClients; credential: C
   useEffect(() => {
     if (!model) return;
     setSelected(undefined);
+    const latest = view.start.kind === "latest";
     const stream = openLiveStream({
       client: clients.streams,
       topic: view.topic,
       start: view.start,
       filter: view.filter,
       // From the earliest record or a time, Kafka replays what the snapshot would show.
-      existingLimit: view.start.kind === "latest" ? EXISTING_LIMIT : 0,
+      existingLimit: latest ? EXISTING_LIMIT : 0,
+      // Listed, then streamed from the list's as_of: the stream has a position to resume from
+      // before its first live event.
+      ...(latest
+        ? {
+            snapshot: (signal: AbortSignal) =>
+              listSnapshot(clients.payments, view.topic, EXISTING_LIMIT, view.filter, signal),
+          }
+        : {}),
       onEvent: (event) => model.add(event),
       onState: setConnection,
     });

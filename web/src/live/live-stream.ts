@@ -31,6 +31,11 @@ export interface LiveStreamOptions {
   filter?: string;
   /** Stored payments sent first, on the first connection only. */
   existingLimit: number;
+  /**
+   * Reads the stored payments to show first and the position to stream on from (ListPayments and
+   * its as_of), instead of the stream's own snapshot; undefined from it: the stream's snapshot.
+   */
+  snapshot?: (signal: AbortSignal) => Promise<{ events: PaymentEvent[]; cursor: string } | undefined>;
   onEvent(event: PaymentEvent): void;
   onState(state: ConnectionState): void;
   backoff?: { initialMs: number; maxMs: number };
@@ -56,7 +61,15 @@ function yieldToBrowser(): Promise<void> {
   if (scheduler?.yield) return scheduler.yield();
   return new Promise((resolve) => {
     const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
+    channel.port1.addEventListener(
+      "message",
+      () => {
+        channel.port1.close();
+        resolve();
+      },
+      { once: true },
+    );
+    channel.port1.start();
     channel.port2.postMessage(null);
   });
 }
@@ -67,6 +80,7 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
   const highestOffset = new Map<number, bigint>();
   let cursor: string | undefined;
   let firstConnection = true;
+  let snapshotRead = false;
 
   // A view of current state: while the browser is behind, pa sends each payment's newest state only.
   const shared = { delivery: Delivery.LATEST, ...(options.filter ? { filter: options.filter } : {}) };
@@ -111,6 +125,16 @@ export function openLiveStream(options: LiveStreamOptions): LiveStream {
           attempt = 0;
           options.onState({ kind: "live" });
         };
+        if (options.snapshot && !snapshotRead) {
+          const listed = await options.snapshot(abort.signal);
+          snapshotRead = true;
+          if (listed) {
+            // Read at the store position `cursor` names: everything after it comes from the stream.
+            for (const event of listed.events) options.onEvent(event);
+            cursor = listed.cursor;
+            firstConnection = false;
+          }
+        }
         let heard = false;
         const quiet = setTimeout(() => {
           if (!heard && !abort.signal.aborted) options.onState({ kind: "open" });

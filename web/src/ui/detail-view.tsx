@@ -1,11 +1,14 @@
 // One payment in full: every field, its metadata, where it came from and its cursor, the state the
 // store holds (GetPayment), its history on this stream, and the customer's other stored payments
-// (ListPayments).
+// (ListPayments). Both reads pass the event's cursor as consistent_with: the payment is on screen,
+// so the store is asked for it as of that event, and one the store has not caught up with in time
+// is "not stored yet" with a retry, never "not found".
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Payment } from "../../../gen/payment/payment_pb.js";
 import type { PaClients } from "../api/clients.js";
 import { plainError } from "../api/plain-errors.js";
+import { READ_YOUR_STREAM_MS, readYourStream, storeAnswer } from "../api/read-your-stream.js";
 import { formatDateTime, formatTime, providerName, statusName } from "../format/labels.js";
 import { formatMoney } from "../format/money.js";
 import type { LiveRow } from "../live/live-model.js";
@@ -17,42 +20,116 @@ interface Props {
   onClose(): void;
 }
 
-type Loaded<T> = { state: "loading" } | { state: "done"; value: T } | { state: "failed"; message: string };
+type Loaded<T> =
+  | { state: "loading" }
+  | { state: "done"; value: T }
+  /** The store had not reached this event's cursor within the deadline. */
+  | { state: "not-stored-yet" }
+  /** The topic is streamed read-only: pa stores none of its payments. */
+  | { state: "not-kept" }
+  | { state: "failed"; message: string; retryable: boolean };
+
+/** One read of the store as of `cursor`, again on retry(); the latest answer wins. */
+function useStoreRead<T>(
+  read: (
+    options: { signal: AbortSignal; timeoutMs?: number },
+    fields: { consistentWith?: string },
+  ) => Promise<T>,
+  cursor: string | undefined,
+  what: string,
+  key: readonly unknown[],
+): { loaded: Loaded<T>; retry(): void } {
+  const [loaded, setLoaded] = useState<Loaded<T>>({ state: "loading" });
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    const abort = new AbortController();
+    const { fields, timeoutMs } = readYourStream(cursor);
+    setLoaded({ state: "loading" });
+    read({ signal: abort.signal, ...(timeoutMs ? { timeoutMs } : {}) }, fields).then(
+      (value) => !abort.signal.aborted && setLoaded({ state: "done", value }),
+      (error: unknown) => {
+        if (abort.signal.aborted) return;
+        const answer = storeAnswer(error, cursor);
+        if (answer) return setLoaded({ state: answer });
+        const problem = plainError(error, what);
+        setLoaded({ state: "failed", message: problem.message, retryable: problem.retryable });
+      },
+    );
+    return () => abort.abort();
+  }, [...key, cursor, attempt]);
+  return { loaded, retry: () => setAttempt((n) => n + 1) };
+}
+
+/** Loading, not stored yet (with Retry), or failed; nothing once done. */
+function ReadState({ loaded, retry, waiting }: { loaded: Loaded<unknown>; retry(): void; waiting: boolean }) {
+  if (loaded.state === "loading") {
+    return <p class="muted">{waiting ? "waiting for the store to reach this event…" : "loading…"}</p>;
+  }
+  if (loaded.state === "not-stored-yet") {
+    return (
+      <div class="not-stored-yet" role="status">
+        <p class="warn-text">
+          Not stored yet: pa streamed this payment, but its store had not caught up with the stream within{" "}
+          {READ_YOUR_STREAM_MS / 1000} s. The store follows the stream and will have it.
+        </p>
+        <button type="button" onClick={retry}>
+          Retry
+        </button>
+      </div>
+    );
+  }
+  if (loaded.state === "not-kept") {
+    return (
+      <p class="muted" role="status">
+        Not stored: this topic is streamed read-only (not in PROCESS_TOPICS), so pa keeps none of its
+        payments.
+      </p>
+    );
+  }
+  if (loaded.state === "failed") {
+    return (
+      <div>
+        <p class="error">{loaded.message}</p>
+        {loaded.retryable && (
+          <button type="button" onClick={retry}>
+            Retry
+          </button>
+        )}
+      </div>
+    );
+  }
+  return null;
+}
 
 export function DetailView({ row, history, clients, onClose }: Props) {
   const dialog = useRef<HTMLDialogElement>(null);
   const payment = row.event.payment as Payment;
-  const [stored, setStored] = useState<Loaded<Payment>>({ state: "loading" });
-  const [others, setOthers] = useState<Loaded<Payment[]>>({ state: "loading" });
+  // A stored ("existing") event has no cursor: the store had it before it was sent.
+  const cursor = row.event.cursor || undefined;
+  const { loaded: stored, retry: retryStored } = useStoreRead(
+    (options, fields) => clients.payments.getPayment({ paymentId: payment.id, ...fields }, options),
+    cursor,
+    "loading it from the store",
+    [payment.id, clients],
+  );
+  const { loaded: others, retry: retryOthers } = useStoreRead(
+    async (options, fields) =>
+      payment.customerEmail
+        ? (
+            await clients.payments.listPayments(
+              { customerEmail: payment.customerEmail, limit: 10, ...fields },
+              options,
+            )
+          ).payments
+        : [],
+    cursor,
+    "listing the customer's payments",
+    [payment.customerEmail, clients],
+  );
 
   useEffect(() => {
     dialog.current?.showModal();
   }, []);
-  useEffect(() => {
-    const abort = new AbortController();
-    clients.payments.getPayment({ paymentId: payment.id }, { signal: abort.signal }).then(
-      (value) => setStored({ state: "done", value }),
-      (error: unknown) =>
-        !abort.signal.aborted &&
-        setStored({ state: "failed", message: plainError(error, "loading it from the store").message }),
-    );
-    if (payment.customerEmail) {
-      clients.payments
-        .listPayments({ customerEmail: payment.customerEmail, limit: 10 }, { signal: abort.signal })
-        .then(
-          (list) => setOthers({ state: "done", value: list.payments }),
-          (error: unknown) =>
-            !abort.signal.aborted &&
-            setOthers({
-              state: "failed",
-              message: plainError(error, "listing the customer's payments").message,
-            }),
-        );
-    } else {
-      setOthers({ state: "done", value: [] });
-    }
-    return () => abort.abort();
-  }, [payment.id, payment.customerEmail, clients]);
 
   const source = stored.state === "done" ? stored.value.source : undefined;
   const fields: [string, string][] = [
@@ -111,8 +188,7 @@ export function DetailView({ row, history, clients, onClose }: Props) {
       </section>
       <section aria-label="Stored state">
         <h3>In the store</h3>
-        {stored.state === "loading" && <p class="muted">loading…</p>}
-        {stored.state === "failed" && <p class="error">{stored.message}</p>}
+        <ReadState loaded={stored} retry={retryStored} waiting={Boolean(cursor)} />
         {stored.state === "done" && (
           <dl class="fields">
             <div>
@@ -146,10 +222,9 @@ export function DetailView({ row, history, clients, onClose }: Props) {
           ))}
         </ol>
       </section>
-      <section>
+      <section aria-label="Customer's stored payments">
         <h3>This customer's stored payments</h3>
-        {others.state === "loading" && <p class="muted">loading…</p>}
-        {others.state === "failed" && <p class="error">{others.message}</p>}
+        <ReadState loaded={others} retry={retryOthers} waiting={Boolean(cursor)} />
         {others.state === "done" && (
           <ul class="history">
             {others.value.map((other) => (
