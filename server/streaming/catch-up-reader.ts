@@ -1,8 +1,9 @@
 // Reads, for one subscriber that fell behind (or asked to start in the past), the partitions it
 // lags on, from its own offsets, until it meets the topic's live feed; then it attaches the
-// subscriber to the feed again. Its own reader (a librdkafka client), opened for the job and kept while the
-// subscriber keeps falling behind (a client slower than a busy topic overflows again soon after
-// each attach): connecting a new client per overflow cost more than the reading itself.
+// subscriber to the feed again. Its own reader (a librdkafka client behind RecordSource), opened for
+// the job and kept while the subscriber keeps falling behind (a client slower than a busy topic
+// overflows again soon after each attach): connecting a new client per overflow cost more than the
+// reading itself.
 import type { PartitionRecordReader } from "../kafka/record-source.js";
 import type { Logger } from "../observability/logger.js";
 import { type PaymentRules, parsePayment } from "../payment/parse-payment.js";
