@@ -37,7 +37,8 @@ import { OnePortServer } from "./http/one-port-server.js";
 import { guardRequestSize } from "./http/oversized-requests.js";
 import { staticFiles } from "./http/static-files.js";
 import { connectionConfig } from "./kafka/client-config.js";
-import { ConsumerPool } from "./kafka/consumer-pool.js";
+import { ConsumerFactory } from "./kafka/consumer-factory.js";
+import { ConsumerPool, kafkaRecordSource } from "./kafka/consumer-pool.js";
 import { GroupMembership } from "./kafka/group-membership.js";
 import { TopicAdmin } from "./kafka/topic-admin.js";
 import { connectionKey, peerAddressKey } from "./limits/caller.js";
@@ -136,11 +137,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     initialDelayMs: config.resilience.retryInitialDelayMs,
     logger,
   });
-  const pool = new ConsumerPool(
-    config.kafka.consumerPoolSize,
-    { ...settings, "group.id": config.kafka.groupId },
-    logger,
-  );
+  const consumers = new ConsumerFactory(settings, config.kafka.groupId);
+  const pool = new ConsumerPool(config.kafka.consumerPoolSize, consumers, logger);
   // Several pa instances share the processing of the pinned topics through the consumer group.
   const membership =
     config.kafka.shareProcessing && config.kafka.pinnedTopics.length > 0
@@ -154,12 +152,11 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   const hub = new StreamHub({
     ...(membership ? { membership } : {}),
     config,
-    pool,
+    source: kafkaRecordSource(pool, consumers),
     admin,
     store: new GuardedPaymentStore(options.viewStore?.(store) ?? store, resilience.store),
     deadLetters,
     rules,
-    consumerSettings: settings,
     logger,
     metrics,
     tracing,

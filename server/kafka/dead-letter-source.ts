@@ -2,8 +2,9 @@
 // (listing and redriving dead letters) reads Kafka. A short-lived librdkafka consumer with
 // assigned partitions, no group membership and no commits, so reading never moves anyone's
 // position and needs no clean-up. The admin code sees only the DeadLetterSource interface.
-import kafka, { type KafkaConsumer, type Message } from "@confluentinc/kafka-javascript";
+import type { Message } from "@confluentinc/kafka-javascript";
 import type { LibrdkafkaConfig } from "./client-config.js";
+import { ConsumerFactory, connectConsumer, disconnectConsumer } from "./consumer-factory.js";
 import type { RecordHeader } from "./record-headers.js";
 
 /** A record as read from Kafka, with what the admin side uses of it. */
@@ -46,33 +47,16 @@ export type OpenDeadLetterSource = (
   timeoutMs: number,
 ) => Promise<DeadLetterSource>;
 
-interface ConsumerExtras {
-  assign(assignments: { topic: string; partition: number; offset: number }[]): void;
-}
-
 /** The factory of sources reading the real cluster. */
 export function kafkaDeadLetterSource(settings: LibrdkafkaConfig): OpenDeadLetterSource {
+  const consumers = new ConsumerFactory(settings);
   return async (topic, starts, timeoutMs) => {
-    const consumer = new kafka.KafkaConsumer(
-      {
-        ...settings,
-        // librdkafka wants a group id even when nothing joins a group or commits.
-        "group.id": "pa-dead-letter-reader",
-        "enable.auto.commit": false,
-        "enable.auto.offset.store": false,
-        "enable.partition.eof": true,
-        "auto.offset.reset": "earliest",
-        "fetch.wait.max.ms": 100,
-      } as never,
-      {},
-    ) as KafkaConsumer & ConsumerExtras;
+    const consumer = consumers.consumer("deadLetters");
     let ends: PartitionStart[] = [];
     consumer.on("partition.eof", (eof) => {
       ends.push({ partition: eof.partition, offset: eof.offset ?? 0 });
     });
-    await new Promise<void>((resolve, reject) =>
-      consumer.connect({ timeout: timeoutMs }, (error) => (error ? reject(error) : resolve())),
-    );
+    await connectConsumer(consumer, timeoutMs);
     consumer.setDefaultConsumeTimeout(200);
     consumer.assign(starts.map(({ partition, offset }) => ({ topic, partition, offset })));
     return {
@@ -85,7 +69,7 @@ export function kafkaDeadLetterSource(settings: LibrdkafkaConfig): OpenDeadLette
             resolve({ records: records.map(readRecord), ends: ended });
           }),
         ),
-      close: () => new Promise((resolve) => consumer.disconnect(() => resolve())),
+      close: () => disconnectConsumer(consumer),
     };
   };
 }

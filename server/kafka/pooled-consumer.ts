@@ -2,56 +2,27 @@
 // once and hands each batch to the handler registered for its topic. A pool of these serves every
 // active topic: librdkafka starts several threads per client, so a client per topic would not scale
 // to hundreds of topics.
-import kafka, {
-  type KafkaConsumer,
-  type Message,
-  type TopicPartitionOffset,
-} from "@confluentinc/kafka-javascript";
+import type { Message } from "@confluentinc/kafka-javascript";
 import type { Logger } from "../observability/logger.js";
-import type { LibrdkafkaConfig } from "./client-config.js";
-import { CommitAcknowledgements } from "./commit-acknowledgements.js";
-
-export type RecordBatchHandler = (records: Message[]) => Promise<void>;
-
-// Missing from the package's typings, present in its JavaScript.
-interface ConsumerExtras {
-  incrementalAssign(assignments: TopicPartitionOffset[]): void;
-  incrementalUnassign(assignments: { topic: string; partition: number }[]): void;
-  setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
-}
+import type { CommitAcknowledgements } from "./commit-acknowledgements.js";
+import { type Consumer, connectConsumer } from "./consumer-factory.js";
+import type { GroupOffset, PooledRecordSource, RecordBatchHandler } from "./record-source.js";
 
 const BATCH_SIZE = 2000;
 // How long an idle consume call waits for a first record; data arriving wakes it at once.
 const IDLE_WAIT_MS = 200;
 
-export class PooledConsumer {
-  private readonly consumer: KafkaConsumer & ConsumerExtras;
+export class PooledConsumer implements PooledRecordSource {
   private readonly handlers = new Map<string, RecordBatchHandler>();
-  private readonly commits = new CommitAcknowledgements();
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
 
+  /** Built by the consumer factory, whose client reports its commits to `commits`. */
   constructor(
-    settings: LibrdkafkaConfig,
+    private readonly consumer: Consumer,
+    private readonly commits: CommitAcknowledgements,
     private readonly logger: Logger,
   ) {
-    this.consumer = new kafka.KafkaConsumer(
-      {
-        ...settings,
-        "enable.auto.commit": false,
-        "enable.auto.offset.store": false,
-        "allow.auto.create.topics": false,
-        "enable.partition.eof": false,
-        // Return a fetch as soon as one record is there; wait at most this long when idle.
-        "fetch.wait.max.ms": 100,
-        "fetch.min.bytes": 1,
-        // Bounds what librdkafka pre-fetches per client (its default is 64 MB).
-        "queued.max.messages.kbytes": 16384,
-        offset_commit_cb: (error: unknown, offsets: TopicPartitionOffset[]) =>
-          this.commits.answered(error, offsets),
-      } as never,
-      {},
-    ) as KafkaConsumer & ConsumerExtras;
     this.consumer.on("event.error", (error) => this.logger.warn({ err: error }, "[CONSUMER] client error"));
   }
 
@@ -60,15 +31,13 @@ export class PooledConsumer {
   }
 
   async connect(): Promise<void> {
-    await new Promise<void>((resolve, reject) =>
-      this.consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(error) : resolve())),
-    );
+    await connectConsumer(this.consumer);
     this.running = true;
     this.loopDone = this.loop();
   }
 
   /** Starts reading a topic's partitions from the given offsets and routes its records to handle. */
-  addTopic(topic: string, startOffsets: number[], handle: RecordBatchHandler): void {
+  addTopic(topic: string, startOffsets: readonly number[], handle: RecordBatchHandler): void {
     this.handlers.set(topic, handle);
     this.consumer.incrementalAssign(startOffsets.map((offset, partition) => ({ topic, partition, offset })));
   }
@@ -80,19 +49,11 @@ export class PooledConsumer {
     );
   }
 
-  pause(topic: string, partitions: number[]): void {
-    this.consumer.pause(partitions.map((partition) => ({ topic, partition })));
-  }
-
-  resume(topic: string, partitions: number[]): void {
-    this.consumer.resume(partitions.map((partition) => ({ topic, partition })));
-  }
-
   /**
    * Commits as pa's group; resolves once the broker confirmed it, rejects when it refused it (a
    * rebalance cut it, the member left the group) or never answered. The caller retries.
    */
-  commit(offsets: TopicPartitionOffset[]): Promise<void> {
+  commit(offsets: GroupOffset[]): Promise<void> {
     if (offsets.length === 0) return Promise.resolve();
     const answered = this.commits.track(offsets);
     try {
@@ -103,7 +64,7 @@ export class PooledConsumer {
     return answered;
   }
 
-  commitSync(offsets: TopicPartitionOffset[]): void {
+  commitSync(offsets: GroupOffset[]): void {
     if (offsets.length > 0) this.consumer.commitSync(offsets);
   }
 

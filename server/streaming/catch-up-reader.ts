@@ -1,20 +1,14 @@
 // Reads, for one subscriber that fell behind (or asked to start in the past), the partitions it
 // lags on, from its own offsets, until it meets the topic's live feed; then it attaches the
-// subscriber to the feed again. Its own librdkafka client, created for the job and kept while the
-// subscriber keeps falling behind (a client slower than a busy topic overflows again soon after
-// each attach): connecting a new client per overflow cost more than the reading itself.
-import kafka, { type KafkaConsumer, type Message } from "@confluentinc/kafka-javascript";
-import type { LibrdkafkaConfig } from "../kafka/client-config.js";
+// subscriber to the feed again. Its own reader (a librdkafka client behind RecordSource), opened for
+// the job and kept while the subscriber keeps falling behind (a client slower than a busy topic
+// overflows again soon after each attach): connecting a new client per overflow cost more than the
+// reading itself.
+import type { PartitionRecordReader } from "../kafka/record-source.js";
 import type { Logger } from "../observability/logger.js";
 import { type PaymentRules, parsePayment } from "../payment/parse-payment.js";
 import type { Subscription } from "./subscription.js";
 import type { TopicFeed } from "./topic-feed.js";
-
-interface ConsumerExtras {
-  incrementalAssign(assignments: { topic: string; partition: number; offset: number }[]): void;
-  incrementalUnassign(assignments: { topic: string; partition: number }[]): void;
-  setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
-}
 
 /** Records fetched at once; also how far past its bound a subscriber's queue can grow. */
 export const MAX_CATCH_UP_BATCH = 500;
@@ -27,7 +21,7 @@ export interface CatchUpOptions {
 }
 
 export async function catchUp(
-  settings: LibrdkafkaConfig,
+  openReader: (topic: string) => Promise<PartitionRecordReader>,
   feed: TopicFeed,
   subscription: Subscription,
   rules: PaymentRules,
@@ -37,27 +31,7 @@ export async function catchUp(
   attachWhereCaughtUp(feed, subscription);
   if (subscription.lagging.size === 0 || !subscription.isOpen) return;
 
-  const consumer = new kafka.KafkaConsumer(
-    {
-      ...settings,
-      "group.id": `pa-catch-up`,
-      "enable.auto.commit": false,
-      "enable.auto.offset.store": false,
-      // A subscription never creates a topic, whatever the broker's auto.create.topics.enable says.
-      "allow.auto.create.topics": false,
-      "enable.partition.eof": false,
-      "fetch.wait.max.ms": 100,
-      // A lagging client reads at its own pace: keep what librdkafka buffers for it small.
-      "queued.max.messages.kbytes": 2048,
-      "fetch.max.bytes": 4 * 1024 * 1024,
-    } as never,
-    {},
-  ) as KafkaConsumer & ConsumerExtras;
-  consumer.setDefaultConsumeTimeout(200);
-  consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
-  await new Promise<void>((resolve, reject) =>
-    consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(error) : resolve())),
-  );
+  const reader = await openReader(feed.topic);
   try {
     // Partitions this reader reads, at the offsets the subscriber needs. Others may start lagging
     // while it runs (the live queue overflowed again): they are added as they appear.
@@ -66,13 +40,11 @@ export async function catchUp(
       const added = [...subscription.lagging].filter(([partition]) => !assigned.has(partition));
       if (added.length === 0) return;
       for (const [partition] of added) assigned.add(partition);
-      consumer.incrementalAssign(
-        added.map(([partition, offset]) => ({ topic: feed.topic, partition, offset })),
-      );
+      reader.assign(added.map(([partition, offset]) => ({ partition, offset })));
     };
     const detach = (partition: number) => {
       assigned.delete(partition);
-      consumer.incrementalUnassign([{ topic: feed.topic, partition }]);
+      reader.unassign([partition]);
     };
 
     const lagsAgain = async () =>
@@ -86,11 +58,7 @@ export async function catchUp(
         await subscription.roomAvailable();
         continue;
       }
-      const records = await new Promise<Message[]>((resolve, reject) =>
-        consumer.consume(Math.min(room, MAX_CATCH_UP_BATCH), (error, batch) =>
-          error ? reject(error) : resolve(batch),
-        ),
-      );
+      const records = await reader.read(Math.min(room, MAX_CATCH_UP_BATCH));
       const nowMs = Date.now();
       let served = 0;
       for (const record of records) {
@@ -134,7 +102,7 @@ export async function catchUp(
     logger.warn({ err: error, topic: feed.topic }, `[CONSUMER:${feed.topic}] catch-up read failed`);
     throw error;
   } finally {
-    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+    await reader.close();
   }
 }
 

@@ -5,12 +5,9 @@
 // a request that cannot be served (a cursor out of range, a missing topic) consumes nothing.
 import { type BulkheadPolicy, bulkhead } from "cockatiel";
 import type { Config } from "../config/config.js";
-import type { LibrdkafkaConfig } from "../kafka/client-config.js";
-import type { ConsumerPool } from "../kafka/consumer-pool.js";
 import type { DeadLetterProducer } from "../kafka/dead-letter-producer.js";
 import type { GroupMembership } from "../kafka/group-membership.js";
-import { PartitionReader } from "../kafka/partition-reader.js";
-import type { PooledConsumer } from "../kafka/pooled-consumer.js";
+import type { PooledRecordSource, RecordSource } from "../kafka/record-source.js";
 import { type TopicAdmin, TopicNotFoundError } from "../kafka/topic-admin.js";
 import type { Logger } from "../observability/logger.js";
 import type { PaMetrics, TopicMetrics } from "../observability/metrics.js";
@@ -86,12 +83,12 @@ export class ViewNotKeptError extends Error {
 
 export interface StreamHubDependencies {
   config: Config;
-  pool: ConsumerPool;
+  /** Where the live feeds, the catch-up readers and the views read Kafka. */
+  source: RecordSource;
   admin: TopicAdmin;
   store: PaymentStore;
   deadLetters: DeadLetterProducer;
   rules: PaymentRules;
-  consumerSettings: LibrdkafkaConfig;
   logger: Logger;
   metrics: PaMetrics;
   tracing: Tracing;
@@ -262,7 +259,7 @@ export class StreamHub {
 
   private async committedPositions(topic: string): Promise<number[]> {
     const partitions = await this.deps.admin.partitionCount(topic);
-    return this.groupOffsets(topic, partitions, this.deps.pool.leastLoaded());
+    return this.groupOffsets(topic, partitions, this.deps.source.leastLoaded());
   }
 
   /** The open subscriptions of an active topic (for status views and tests; do not mutate). */
@@ -324,7 +321,7 @@ export class StreamHub {
   // subscriber's offsets (a pinned feed has no subscriber, but is always processed).
   private async startFeed(topic: string, firstOffsets: number[] | undefined): Promise<TopicFeed> {
     const { config, logger } = this.deps;
-    const member = this.deps.pool.leastLoaded();
+    const member = this.deps.source.leastLoaded();
     const processed = this.processes(topic) || !firstOffsets;
     const partitions = processed ? await this.deps.admin.partitionCount(topic) : firstOffsets.length;
     const offsets = processed ? await this.groupOffsets(topic, partitions, member) : [...firstOffsets];
@@ -348,7 +345,7 @@ export class StreamHub {
       tracing: this.deps.tracing,
       ...(this.deps.membership ? { membership: this.deps.membership } : {}),
       onLagging: (subscription, laggingFeed) => this.scheduleCatchUp(subscription, laggingFeed),
-      openViewReader: () => PartitionReader.open(this.deps.consumerSettings, topic),
+      openViewReader: () => this.deps.source.openViewReader(topic),
     });
     this.feeds.set(topic, feed);
     logger.info(
@@ -359,7 +356,11 @@ export class StreamHub {
   }
 
   /** Where pa's group left off processing the topic, or KAFKA_AUTO_OFFSET_RESET where it never did. */
-  private async groupOffsets(topic: string, partitions: number, member: PooledConsumer): Promise<number[]> {
+  private async groupOffsets(
+    topic: string,
+    partitions: number,
+    member: PooledRecordSource,
+  ): Promise<number[]> {
     const offsets = await member.committed(topic, partitions);
     if (offsets.every((offset) => offset >= 0)) return offsets;
     const watermarks = await this.deps.admin.offsets(topic);
@@ -422,14 +423,16 @@ export class StreamHub {
 
   private scheduleCatchUp(subscription: Subscription, feed: TopicFeed): void {
     if (!subscription.beginCatchUp()) return;
-    const { consumerSettings, rules, logger } = this.deps;
+    const { source, rules, logger } = this.deps;
     this.catchUpReaders
       .execute(async () => {
         await subscription.drained();
         if (!subscription.isOpen) return;
         // A reader kept open for a subscriber that caught up would hold a slot others queue for.
         const othersWaiting = () => this.catchUpReaders.queueSlots < this.deps.config.server.maxStreams;
-        await catchUp(consumerSettings, feed, subscription, rules, logger, { othersWaiting });
+        await catchUp((topic) => source.openCatchUpReader(topic), feed, subscription, rules, logger, {
+          othersWaiting,
+        });
       })
       .catch((error: unknown) => {
         subscription.end(

@@ -12,14 +12,12 @@
 // is behind the live feed (after a pause, a take-over, or a burst faster than the store), it reads
 // what it missed from Kafka with a reader of its own, at its own pace, and rejoins the live feed
 // where it has caught up: streams never wait for the store.
-import type { Message } from "@confluentinc/kafka-javascript";
 import type { Context } from "@opentelemetry/api";
 import { type PaymentEvent, Provider } from "../../gen/payment/payment_pb.js";
 import type { DeadLetter } from "../kafka/dead-letter-producer.js";
 import type { GroupMembership } from "../kafka/group-membership.js";
-import type { PartitionReader } from "../kafka/partition-reader.js";
-import type { PooledConsumer } from "../kafka/pooled-consumer.js";
 import { traceHeaders } from "../kafka/record-headers.js";
+import type { KafkaRecord, LiveRecordSource, PartitionRecordReader } from "../kafka/record-source.js";
 import type { Logger } from "../observability/logger.js";
 import type { TopicMetrics } from "../observability/metrics.js";
 import { BatchTraces } from "../observability/record-traces.js";
@@ -54,7 +52,7 @@ export interface TopicFeedDependencies {
    */
   membership?: GroupMembership;
   /** A reader of this topic's partitions outside the group, for the view while it is behind. */
-  openViewReader: () => Promise<PartitionReader>;
+  openViewReader: () => Promise<PartitionRecordReader>;
 }
 
 const COMMIT_INTERVAL_MS = 500;
@@ -122,7 +120,7 @@ export class TopicFeed {
     readonly partitions: number,
     startOffsets: number[],
     private isPinned: boolean,
-    private readonly consumer: PooledConsumer,
+    private readonly consumer: LiveRecordSource,
     private readonly deps: TopicFeedDependencies,
   ) {
     this.startOffsets = [...startOffsets];
@@ -205,11 +203,11 @@ export class TopicFeed {
   private async followView(): Promise<void> {
     if (this.viewFollowing) return;
     this.viewFollowing = true;
-    let reader: PartitionReader | undefined;
+    let reader: PartitionRecordReader | undefined;
     // partition -> the ownership epoch it was assigned at
     const assigned = new Map<number, number>();
     const drop = (partition: number) => {
-      if (assigned.delete(partition)) reader?.unassign(partition);
+      if (assigned.delete(partition)) reader?.unassign([partition]);
     };
     try {
       for (;;) {
@@ -228,7 +226,7 @@ export class TopicFeed {
         reader ??= await this.deps.openViewReader();
         for (const partition of this.viewBehind) {
           if (assigned.has(partition)) continue;
-          reader.assign(partition, this.positions.queued(partition));
+          reader.assign([{ partition, offset: this.positions.queued(partition) }]);
           assigned.set(partition, this.positions.epoch(partition));
         }
         const batch = await reader.read(VIEW_READ_BATCH);
@@ -251,7 +249,7 @@ export class TopicFeed {
   }
 
   // Records the view's own reader brought: queued for the view only (the streams had them).
-  private viewOnly(batch: Message[]): void {
+  private viewOnly(batch: KafkaRecord[]): void {
     const nowMs = Date.now();
     const valid: StoredPayment[] = [];
     const letters: DeadLetter[] = [];
@@ -274,7 +272,7 @@ export class TopicFeed {
     if (viewed.size > 0) this.queueForView(valid, letters, viewed, undefined);
   }
 
-  private deadLetter(record: Message, invalid: InvalidPayment): DeadLetter {
+  private deadLetter(record: KafkaRecord, invalid: InvalidPayment): DeadLetter {
     return {
       topic: this.topic,
       partition: record.partition,
@@ -536,14 +534,18 @@ export class TopicFeed {
     return subscription.lastCursor;
   }
 
-  event(stored: StoredPayment, record: Pick<Message, "partition" | "offset" | "timestamp">, cursor: string) {
+  event(
+    stored: StoredPayment,
+    record: Pick<KafkaRecord, "partition" | "offset" | "timestamp">,
+    cursor: string,
+  ) {
     return liveEvent(stored.payment, this.topic, record, cursor);
   }
 
   // Each record is parsed once; one the streams have not had yet is fanned out at once, and one
   // the view has not had yet is queued for it. Records read again for the view alone (after a
   // pause or a take-over) are not sent twice: `next` is past them.
-  private readonly handle = async (batch: Message[]): Promise<void> => {
+  private readonly handle = async (batch: KafkaRecord[]): Promise<void> => {
     if (this.stopped) return;
     const nowMs = Date.now();
     const debug = this.deps.logger.isLevelEnabled("debug");
@@ -558,7 +560,7 @@ export class TopicFeed {
     let fresh = 0;
     let freshPayments = 0;
     for (let i = 0; i < batch.length; i++) {
-      const record = batch[i] as Message;
+      const record = batch[i] as KafkaRecord;
       const { partition, offset } = record;
       const streams = offset >= (this.next[partition] ?? 0);
       const views = this.viewing(partition) && offset >= this.positions.queued(partition);
@@ -708,7 +710,7 @@ export class TopicFeed {
     });
   }
 
-  private fanOut(stored: StoredPayment, record: Message, traced: Context | undefined): void {
+  private fanOut(stored: StoredPayment, record: KafkaRecord, traced: Context | undefined): void {
     const { partition, offset } = record;
     let shared: PaymentEvent | undefined;
     for (const subscription of this.subscriberSet) {

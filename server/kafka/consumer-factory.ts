@@ -1,0 +1,123 @@
+// The one place pa builds librdkafka consumers for reading: the pooled clients of the live feeds,
+// the catch-up readers of lagging subscribers, the view's reader and the dead-letter reader, each
+// from the same validated connection settings plus what its job needs of librdkafka.
+import kafka, { type KafkaConsumer, type TopicPartitionOffset } from "@confluentinc/kafka-javascript";
+import type { Logger } from "../observability/logger.js";
+import type { LibrdkafkaConfig } from "./client-config.js";
+import { CommitAcknowledgements } from "./commit-acknowledgements.js";
+import { PartitionReader } from "./partition-reader.js";
+import { PooledConsumer } from "./pooled-consumer.js";
+
+/** Calls of the package's JavaScript that its typings lack. */
+interface ConsumerExtras {
+  incrementalAssign(assignments: TopicPartitionOffset[]): void;
+  incrementalUnassign(assignments: { topic: string; partition: number }[]): void;
+  setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
+}
+
+export type Consumer = KafkaConsumer & ConsumerExtras;
+
+// Every reader of pa assigns its partitions itself, commits only explicitly (or never) and never
+// creates a topic, whatever the broker's auto.create.topics.enable says.
+const READER: LibrdkafkaConfig = {
+  "enable.auto.commit": false,
+  "enable.auto.offset.store": false,
+  "allow.auto.create.topics": false,
+  "enable.partition.eof": false,
+  // Return a fetch as soon as one record is there; wait at most this long when idle.
+  "fetch.wait.max.ms": 100,
+};
+
+/** What each kind of reader asks of librdkafka beyond the connection settings. */
+const ROLES = {
+  pooled: {
+    ...READER,
+    "fetch.min.bytes": 1,
+    // Bounds what librdkafka pre-fetches per client (its default is 64 MB).
+    "queued.max.messages.kbytes": 16384,
+  },
+  catchUp: {
+    ...READER,
+    // librdkafka wants a group id even where nothing joins a group or commits.
+    "group.id": "pa-catch-up",
+    // A lagging client reads at its own pace: keep what librdkafka buffers for it small.
+    "queued.max.messages.kbytes": 2048,
+    "fetch.max.bytes": 4 * 1024 * 1024,
+  },
+  view: {
+    ...READER,
+    "group.id": "pa-view-reader",
+    "queued.max.messages.kbytes": 8192,
+  },
+  deadLetters: {
+    ...READER,
+    "group.id": "pa-dead-letter-reader",
+    // The reader of a DLQ stops at its end, which librdkafka reports per partition.
+    "enable.partition.eof": true,
+    "auto.offset.reset": "earliest",
+  },
+} satisfies Record<string, LibrdkafkaConfig>;
+
+export type ConsumerRole = keyof typeof ROLES;
+
+const CONNECT_TIMEOUT_MS = 10_000;
+// How long a partition reader's read waits for a first record.
+const READ_WAIT_MS = 200;
+
+export class ConsumerFactory {
+  /**
+   * @param settings connection and security settings (client-config.ts)
+   * @param groupId pa's consumer group, whose offsets the pooled clients read and commit
+   */
+  constructor(
+    private readonly settings: LibrdkafkaConfig,
+    private readonly groupId = "pa",
+  ) {}
+
+  /** A librdkafka consumer for `role`, not connected; `callbacks` are librdkafka's (offset_commit_cb). */
+  consumer(role: ConsumerRole, callbacks: Record<string, unknown> = {}): Consumer {
+    return new kafka.KafkaConsumer(
+      { "group.id": this.groupId, ...this.settings, ...ROLES[role], ...callbacks } as never,
+      {},
+    ) as Consumer;
+  }
+
+  /** A pooled client of pa's group for the live feeds; connected by its pool. */
+  pooled(logger: Logger): PooledConsumer {
+    const commits = new CommitAcknowledgements();
+    const consumer = this.consumer("pooled", {
+      offset_commit_cb: (error: unknown, offsets: TopicPartitionOffset[]) => commits.answered(error, offsets),
+    });
+    return new PooledConsumer(consumer, commits, logger);
+  }
+
+  /** A connected reader of one topic for a subscriber behind the live feed. */
+  catchUpReader(topic: string): Promise<PartitionReader> {
+    return this.partitionReader("catchUp", topic);
+  }
+
+  /** A connected reader of one topic for its view while it is behind the live feed. */
+  viewReader(topic: string): Promise<PartitionReader> {
+    return this.partitionReader("view", topic);
+  }
+
+  private async partitionReader(role: ConsumerRole, topic: string): Promise<PartitionReader> {
+    const consumer = this.consumer(role);
+    consumer.setDefaultConsumeTimeout(READ_WAIT_MS);
+    consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
+    await connectConsumer(consumer, CONNECT_TIMEOUT_MS);
+    return new PartitionReader(topic, consumer);
+  }
+}
+
+/** Connects a consumer; rejects when it cannot within `timeoutMs`. */
+export function connectConsumer(consumer: Consumer, timeoutMs = CONNECT_TIMEOUT_MS): Promise<void> {
+  return new Promise<void>((resolve, reject) =>
+    consumer.connect({ timeout: timeoutMs }, (error) => (error ? reject(error) : resolve())),
+  );
+}
+
+/** Disconnects a consumer; resolves once it is gone. */
+export function disconnectConsumer(consumer: Consumer): Promise<void> {
+  return new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+}

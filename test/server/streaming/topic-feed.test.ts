@@ -1,0 +1,195 @@
+// A topic's live feed over the in-memory record source (held to librdkafka's behaviour by
+// test/server/kafka/record-source-contract.ts): fan-out in partition order, subscribers that
+// start ahead, leaving, the linger stop, and the view's position on a processed topic.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { DependencyUnavailableError } from "../../../server/resilience/dependency-unavailable-error.js";
+import type { StoredPayment } from "../../../server/store/payment-store.js";
+import type { ProcessingPolicy } from "../../../server/streaming/processing-policy.js";
+import { decodeStreamCursor } from "../../../server/streaming/stream-cursor.js";
+import { FakeRecordSource } from "../../support/fake-record-source.js";
+import { offsetsOn, payments, range, StreamingCore } from "../../support/streaming-core.js";
+import { waitUntil } from "../../support/streams.js";
+
+let sources: FakeRecordSource[] = [];
+afterEach(() => {
+  for (const source of sources) source.close();
+  sources = [];
+});
+
+function core(partitions: number, options: Partial<ConstructorParameters<typeof StreamingCore>[2]> = {}) {
+  const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
+  sources.push(source);
+  const topic = `t-${sources.length}`;
+  source.log.createTopic(topic, partitions);
+  return new StreamingCore(source, topic, { partitions, ...options });
+}
+
+/** A processed topic's policy whose store is a list: what the view stored, in order. */
+function listPolicy(committer: ProcessingPolicy["committer"], failFirst = 0) {
+  const stored: StoredPayment[] = [];
+  let failures = failFirst;
+  const attempts = { failed: 0 };
+  const policy: ProcessingPolicy = {
+    readOnly: false,
+    committer,
+    persist: async (valid, invalid) => {
+      if (failures > 0) {
+        failures--;
+        attempts.failed++;
+        throw new DependencyUnavailableError("store", "the store is down", 5, () => "open");
+      }
+      stored.push(...valid);
+      return invalid.length;
+    },
+  };
+  return { policy, stored, attempts };
+}
+
+describe("TopicFeed over a record source", () => {
+  it("fans every record out at once to every attached subscriber, in partition order, sharing one event", async () => {
+    const c = core(3);
+    const a = c.subscribe(1000);
+    const b = c.subscribe(1000);
+    c.source.log.append(c.topic, payments(60, 3));
+    await waitUntil(
+      () => a.queued === 60 && b.queued === 60,
+      5_000,
+      () => `queued ${a.queued}, ${b.queued}`,
+    );
+    const fromA = a.take(100);
+    const fromB = b.take(100);
+    for (let partition = 0; partition < 3; partition++)
+      expect(offsetsOn(fromA, partition)).toEqual(range(0, 20));
+    expect(fromB).toEqual(fromA);
+    expect(fromB.every((event, i) => event === fromA[i])).toBe(true);
+    // The last event's cursor resumes after everything read.
+    expect(decodeStreamCursor(fromA.at(-1)?.cursor ?? "", c.topic)).toEqual([20, 20, 20]);
+    expect(c.feed.next).toEqual([20, 20, 20]);
+    expect(c.source.readers).toHaveLength(0);
+  });
+
+  it("gives a subscriber that starts ahead of the feed nothing before its start offsets", async () => {
+    const c = core(2);
+    const early = c.subscribe(1000);
+    const ahead = c.subscribe(1000, [3, 5]);
+    c.source.log.append(c.topic, payments(20, 2));
+    await waitUntil(
+      () => early.queued === 20,
+      5_000,
+      () => `early has ${early.queued}`,
+    );
+    const events = ahead.take(100);
+    expect(offsetsOn(events, 0)).toEqual(range(3, 10));
+    expect(offsetsOn(events, 1)).toEqual(range(5, 10));
+    expect(ahead.isSimple).toBe(true);
+  });
+
+  it("stops fanning out to a subscriber that left, and its feed keeps serving the others", async () => {
+    const c = core(1);
+    const staying = c.subscribe(1000);
+    const leaving = c.subscribe(1000);
+    c.source.log.append(c.topic, payments(5, 1));
+    await waitUntil(() => leaving.queued === 5, 5_000);
+    leaving.close();
+    expect(c.feed.subscribers.has(leaving)).toBe(false);
+    c.source.log.append(c.topic, payments(5, 1, 2));
+    await waitUntil(() => staying.queued === 10, 5_000);
+    expect(leaving.take(100)).toEqual([]);
+    expect(c.source.pooled.assignedPartitions(c.topic)).toEqual([0]);
+  });
+
+  describe("linger", () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it("calls back after the linger time without subscribers; stopping then unassigns the topic", async () => {
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      const c = core(2);
+      c.subscribe(10).close();
+      expect(c.source.pooled.assignedPartitions(c.topic)).toEqual([0, 1]);
+      const idle = vi.fn(() => void c.feed.stop());
+      c.feed.lingerThen(1_000, idle);
+      vi.advanceTimersByTime(999);
+      expect(idle).not.toHaveBeenCalled();
+      vi.advanceTimersByTime(1);
+      expect(idle).toHaveBeenCalledOnce();
+      expect(c.source.pooled.assignedPartitions(c.topic)).toEqual([]);
+    });
+
+    it("stays for a subscriber attaching while it lingers, and for a pinned topic", () => {
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      const c = core(1);
+      c.subscribe(10).close();
+      const idle = vi.fn();
+      c.feed.lingerThen(1_000, idle);
+      vi.advanceTimersByTime(500);
+      const arriving = c.subscribe(10);
+      vi.advanceTimersByTime(5_000);
+      expect(idle).not.toHaveBeenCalled();
+
+      arriving.close();
+      c.feed.lingerThen(1_000, idle);
+      c.feed.pin();
+      vi.advanceTimersByTime(5_000);
+      expect(idle).not.toHaveBeenCalled();
+      expect(c.source.pooled.assignedPartitions(c.topic)).toEqual([0]);
+    });
+  });
+
+  describe("the view of a processed topic", () => {
+    it("stores what was streamed, reports its position, answers waits at it and commits it to the group", async () => {
+      const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
+      sources.push(source);
+      source.log.createTopic("v", 2);
+      const { policy, stored } = listPolicy(source.pooled);
+      const c = new StreamingCore(source, "v", { partitions: 2, policy });
+      const subscriber = c.subscribe(1000);
+      source.log.append("v", payments(10, 2));
+      await c.feed.waitForView([5, 5], AbortSignal.timeout(5_000));
+      expect(c.feed.viewPositions()).toEqual([5, 5]);
+      expect(c.feed.viewLag()).toBe(0);
+      expect(stored.map((s) => `${s.source.partition}:${s.source.offset}`).sort()).toEqual(
+        [...range(0, 5).map((o) => `0:${o}`), ...range(0, 5).map((o) => `1:${o}`)].sort(),
+      );
+      expect(subscriber.queued).toBe(10);
+      // The group's offsets move to the view's position (every COMMIT_INTERVAL_MS).
+      await waitUntil(async () => (await source.pooled.committed("v", 2)).join() === "5,5", 5_000);
+      await c.feed.stop();
+    });
+
+    it("pauses while the store fails, streams meanwhile, then reads what it missed with its own reader from its position", async () => {
+      const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
+      sources.push(source);
+      source.log.createTopic("w", 2);
+      const { policy, stored, attempts } = listPolicy(source.pooled, 1);
+      const c = new StreamingCore(source, "w", { partitions: 2, policy });
+      const subscriber = c.subscribe(1000);
+      source.log.append("w", payments(10, 2));
+      await waitUntil(() => subscriber.queued === 10, 5_000);
+      // The first write failed: whatever else happens, the view is not past what it stored.
+      expect(
+        c.feed.viewPositions().every((position, partition) => position <= (c.feed.next[partition] ?? 0)),
+      ).toBe(true);
+      source.log.append("w", payments(10, 2, 3));
+      await waitUntil(() => subscriber.queued === 20, 5_000);
+      await waitUntil(
+        () => c.feed.viewPositions().join() === "10,10",
+        5_000,
+        () => `view at ${c.feed.viewPositions()}`,
+      );
+      expect(attempts.failed).toBe(1);
+      expect(c.feed.viewPositions()).toEqual([10, 10]);
+      const storedOffsets = new Set(stored.map((s) => `${s.source.partition}:${s.source.offset}`));
+      expect(storedOffsets.size).toBe(20);
+      // The stretch it missed came through a view reader, closed once the view rejoined the feed.
+      expect(source.readers.filter((reader) => reader.kind === "view").length).toBeGreaterThan(0);
+      await waitUntil(() => source.openReaders("view").length === 0, 5_000);
+      // The streams had each record once, whatever the view did.
+      const events = subscriber.take(100);
+      expect(offsetsOn(events, 0)).toEqual(range(0, 10));
+      expect(offsetsOn(events, 1)).toEqual(range(0, 10));
+      await c.feed.stop();
+    });
+  });
+});
