@@ -13,6 +13,7 @@ import pg from "pg";
 import { createPaymentGenerator } from "../../server/demo/payment-generator.js";
 import { DEFAULT_AMOUNT_UNITS, parseAmountUnits } from "../../server/payment/amount-units.js";
 import { parsePayment } from "../../server/payment/parse-payment.js";
+import { amountBucket } from "../../server/store/amount-bucket.js";
 import { keyHash } from "../../server/store/key-hash.js";
 import { migrate as migratePostgres } from "../../server/store/postgres-migrations.js";
 import { migrate } from "../../server/store/sqlite-migrations.js";
@@ -24,10 +25,11 @@ const BATCH = 2_000;
 const PARTITIONS = 3;
 
 // pa's columns; SQLite's schema also keeps what its indexes hold (sqlite-migrations.ts, version 4):
-// the id's key_hash, the topic's topic_id, the lower-cased e-mail and its key_hash.
+// the id's key_hash, the topic's topic_id, the amount's bucket, the lower-cased e-mail and its key_hash.
 const columns = (sqliteKeys: boolean) =>
   `id, ${sqliteKeys ? "id_key, " : ""}topic, ${sqliteKeys ? "topic_id, " : ""}kafka_partition, kafka_offset,
-  kafka_timestamp_ms, provider, status, amount, amount_minor, currency, customer_email,
+  kafka_timestamp_ms, provider, status, amount, amount_minor, ${sqliteKeys ? "amount_bucket, " : ""}currency,
+  customer_email,
   ${sqliteKeys ? "email_lc, email_key, " : ""}created_at, processed_at, metadata, first_seen_ms, last_seen_ms`;
 // The topic_id pa's writer gives the run's only topic.
 const TOPIC_ID = 1;
@@ -88,6 +90,7 @@ async function writeScript(
           p.status,
           p.amount,
           p.amountMinor,
+          ...(sqliteKeys ? [amountBucket(p.amountMinor)] : []),
           quote(p.currency),
           quote(p.customerEmail),
           ...(sqliteKeys

@@ -7,6 +7,7 @@
 //    the range over its covering index costs as much as collecting the page from it, so the page
 //    comes from that index too; unless topic/provider/status/currency alone leave few payments, in
 //    which case their classes are read from payments_class (classUnion in sqlite-store.ts).
+import { amountBucket } from "./amount-bucket.js";
 import { keyHash } from "./key-hash.js";
 import type { PaymentQuery } from "./payment-store.js";
 
@@ -52,8 +53,22 @@ export function whereOf(query: PaymentQuery, only: "all" | "equality" = "all"): 
     if (query.tenant) add("json_extract(metadata, ?) = ?", jsonPath(query.tenant.key), query.tenant.value);
     if (query.createdFrom !== undefined) add("created_at >= ?", query.createdFrom);
     if (query.createdTo !== undefined) add("created_at < ?", query.createdTo);
-    if (query.minAmountMinor !== undefined) add("amount_minor >= ?", query.minAmountMinor);
-    if (query.maxAmountMinor !== undefined) add("amount_minor <= ?", query.maxAmountMinor);
+    // The buckets the range spans (amount-bucket.ts) bound the amount index's range; amount_minor
+    // then filters the entries of those buckets.
+    if (query.minAmountMinor !== undefined) {
+      add(
+        "amount_bucket >= ? AND amount_minor >= ?",
+        amountBucket(query.minAmountMinor),
+        query.minAmountMinor,
+      );
+    }
+    if (query.maxAmountMinor !== undefined) {
+      add(
+        "amount_bucket <= ? AND amount_minor <= ?",
+        amountBucket(query.maxAmountMinor),
+        query.maxAmountMinor,
+      );
+    }
   }
   return { sql: terms.join(" AND "), params };
 }
@@ -78,7 +93,7 @@ export function whereClause(...conditions: string[]): string {
 function rangeIndex(query: PaymentQuery): string | undefined {
   if (query.createdFrom !== undefined || query.createdTo !== undefined) return "payments_created_at";
   if (query.minAmountMinor !== undefined || query.maxAmountMinor !== undefined) {
-    return "payments_amount_minor";
+    return "payments_amount_bucket";
   }
   return undefined;
 }

@@ -7,6 +7,7 @@
 // sent. It keeps payment_counts (sqlite-migrations.ts) exact itself, per transaction.
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
+import { amountBucketSource } from "./amount-bucket.js";
 import { keyHashSource } from "./key-hash.js";
 import { packedRowsDecoderSource } from "./packed-rows.js";
 
@@ -56,6 +57,7 @@ const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
 ${packedRowsDecoderSource}
 ${keyHashSource}
+${amountBucketSource}
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = 5000");
@@ -73,10 +75,10 @@ const selectStored = db
   .raw(true)
   .safeIntegers(true);
 const insertRow = db.prepare(
-  "INSERT INTO payments (id, id_key, topic, topic_id, kafka_partition, kafka_offset, kafka_timestamp_ms, provider, status, amount, amount_minor, currency, customer_email, email_lc, email_key, created_at, processed_at, metadata, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  "INSERT INTO payments (id, id_key, topic, topic_id, kafka_partition, kafka_offset, kafka_timestamp_ms, provider, status, amount, amount_minor, amount_bucket, currency, customer_email, email_lc, email_key, created_at, processed_at, metadata, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 );
 const updateRow = db.prepare(
-  "UPDATE payments SET topic = ?, topic_id = ?, kafka_partition = ?, kafka_offset = ?, kafka_timestamp_ms = ?, provider = ?, status = ?, amount = ?, amount_minor = ?, currency = ?, customer_email = ?, email_lc = ?, email_key = ?, created_at = ?, processed_at = ?, metadata = ?, last_seen_ms = ? WHERE seq = ?",
+  "UPDATE payments SET topic = ?, topic_id = ?, kafka_partition = ?, kafka_offset = ?, kafka_timestamp_ms = ?, provider = ?, status = ?, amount = ?, amount_minor = ?, amount_bucket = ?, currency = ?, customer_email = ?, email_lc = ?, email_key = ?, created_at = ?, processed_at = ?, metadata = ?, last_seen_ms = ? WHERE seq = ?",
 );
 const addTopic = db.prepare("INSERT INTO topics (topic) VALUES (?) ON CONFLICT (topic) DO NOTHING");
 const selectTopicId = db.prepare("SELECT topic_id FROM topics WHERE topic = ?").pluck(true);
@@ -147,14 +149,15 @@ const writeBatches = db.transaction((batches) => {
       const stored = selectStored.get(idKey, row.id);
       if (stored === undefined) {
         insertRow.run(row.id, idKey, row.topic, topicId, row.partition, row.offset, row.kafkaTimestampMs,
-          row.provider, row.status, row.amount, row.amountMinor, row.currency, row.customerEmail, emailLc,
+          row.provider, row.status, row.amount, row.amountMinor, amountBucket(row.amountMinor), row.currency,
+          row.customerEmail, emailLc,
           keyHash(emailLc), row.createdAt, row.processedAt, row.metadata, nowMs, nowMs);
         counts.add(row.topic, row.provider, row.status, row.currency, 1);
         return;
       }
       if (!isNewer(row, stored)) return;
       updateRow.run(row.topic, topicId, row.partition, row.offset, row.kafkaTimestampMs, row.provider,
-        row.status, row.amount, row.amountMinor, row.currency, row.customerEmail, emailLc, keyHash(emailLc),
+        row.status, row.amount, row.amountMinor, amountBucket(row.amountMinor), row.currency, row.customerEmail, emailLc, keyHash(emailLc),
         row.createdAt, row.processedAt, row.metadata, nowMs, stored[0]);
       const [, topic, , , , , provider, status, currency] = stored;
       if (row.topic !== topic || BigInt(row.provider) !== provider || BigInt(row.status) !== status || row.currency !== currency) {

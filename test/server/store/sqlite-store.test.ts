@@ -311,7 +311,7 @@ describe("SQLite store", () => {
         .pluck()
         .all(),
     ).toEqual([
-      "payments_amount_minor",
+      "payments_amount_bucket",
       "payments_class",
       "payments_created_at",
       "payments_email_key",
