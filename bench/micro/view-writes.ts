@@ -1,18 +1,22 @@
-// `npx tsx bench/micro/view-writes.ts [--rows=N] [--batch=B]`: what the embedded store's writer
+// `npx tsx bench/micro/view-writes.ts [--rows=N] [--batch=B] [--drop=INDEX,...]`: what the embedded store's writer
 // costs per row as the store grows, with no Kafka and no streams: pa's SQLite store in a fresh
 // DATA_DIR takes the benchmark generator's payments (parsed by pa's parsePayment beforehand, not
 // timed) in upserts of B rows, each awaited before the next, as the view writes them (its reads
 // from Kafka bring up to 500 records). Per stretch of rows: rows/s, and the CPU per row of the
 // writer thread (from /proc: the thread the store started that used the most CPU; the other one is
-// the checkpointer, also reported) and of this process's main thread (encoding the rows).
+// the checkpointer, also reported) and of this process's main thread (encoding the rows). --drop
+// drops those indexes of pa's schema before the writes: what an index costs per row is the
+// difference to a run that keeps it.
+
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { createPaymentGenerator } from "../../server/demo/payment-generator.js";
 import { DEFAULT_AMOUNT_UNITS, parseAmountUnits } from "../../server/payment/amount-units.js";
 import { parsePayment } from "../../server/payment/parse-payment.js";
 import type { StoredPayment } from "../../server/store/payment-store.js";
-import { openSqliteStore } from "../../server/store/sqlite-store.js";
+import { openSqliteStore, sqliteFileName } from "../../server/store/sqlite-store.js";
 import { CLOCK_TICKS } from "../support/proc.js";
 
 const option = (name: string, fallback: number) => {
@@ -22,6 +26,7 @@ const option = (name: string, fallback: number) => {
 const ROWS = option("rows", 1_000_000);
 const BATCH = option("batch", 500);
 const STRETCH = option("stretch", 100_000);
+const DROP = (process.argv.find((a) => a.startsWith("--drop="))?.slice(7) ?? "").split(",").filter(Boolean);
 const TOPIC = "bench.micro.view";
 const PARTITIONS = 3;
 
@@ -68,6 +73,12 @@ try {
     dataDir,
     retention: { maxPayments: 10 * ROWS, maxAgeMs: 86_400_000 },
   });
+  if (DROP.length > 0) {
+    const db = new Database(path.join(dataDir, sqliteFileName));
+    for (const index of DROP) db.exec(`DROP INDEX ${index}`);
+    db.close();
+    console.log(`dropped ${DROP.join(", ")}`);
+  }
   const started = new Set([...threadCpu().keys()].filter((tid) => !before.has(tid)));
   const mainTid = process.pid;
   console.log(
