@@ -17,7 +17,7 @@ import { amountBucket } from "../../server/store/amount-bucket.js";
 import { keyHash } from "../../server/store/key-hash.js";
 import { migrate as migratePostgres } from "../../server/store/postgres-migrations.js";
 import { migrate } from "../../server/store/sqlite-migrations.js";
-import { sqliteCacheKiB, sqliteMmapBytes } from "../../server/store/sqlite-store.js";
+import { sqliteCacheKiB } from "../../server/store/sqlite-store.js";
 import { REPO_ROOT } from "./pa-process.js";
 import type { RawInsertResult } from "./raw-inserts.js";
 
@@ -127,7 +127,7 @@ export async function sqliteCliInsert(topic: string, count: number, seed: number
     // beside it has no counterpart here, so the shell checkpoints when the WAL reaches its limit.
     const prelude =
       `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -${sqliteCacheKiB}; ` +
-      `PRAGMA mmap_size = ${sqliteMmapBytes}; PRAGMA temp_store = MEMORY;\n` +
+      "PRAGMA temp_store = MEMORY;\n" +
       `INSERT INTO topics (topic_id, topic) VALUES (${TOPIC_ID}, ${quote(topic)});\n`;
     await writeScript(script, prelude, true, topic, count, seed);
     const insertMs = await timeShell("sqlite3", ["-bail", file, `.read ${script}`]);

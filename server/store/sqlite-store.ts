@@ -44,15 +44,14 @@ export const sqliteFileName = "payments.sqlite";
 // index per row (about 0.15 ms a row measured at a million payments), so upserts wait at most
 // ~75 ms behind a chunk.
 const retentionChunk = 500;
-// Page cache of each connection: the recent end of every index and the id index's upper levels stay in memory.
+// Page cache of each connection: the recent end of every index and the id index's upper levels stay
+// in memory. Measured to 400k rows in the view's 500-row writes, 256 MiB with a 1 GiB mmap saved
+// the writer nothing (each transaction's cost is writing its dirty pages, not reading them).
 export const sqliteCacheKiB = 64 * 1024;
 const cacheKiB = sqliteCacheKiB;
 const checkpointIntervalMs = 200;
 const backstopCheckpointPages = 50_000;
 const walSizeLimitBytes = 64 * 1024 * 1024;
-/** mmap_size of the writer's connection (0: pages are read into the cache). */
-export const sqliteMmapBytes = 0;
-const mmapBytes = sqliteMmapBytes;
 // A range matching more payments than this is first looked for among the newest payments, in a
 // window of at most maxWindow seqs (see pageSeqs).
 const windowFirstAbove = 2_000;
@@ -418,7 +417,6 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
         cacheKiB,
         autocheckpointPages: backstopCheckpointPages,
         walSizeLimitBytes,
-        mmapBytes,
       }),
     { logger: options.logger ?? pino({ enabled: false }) },
   );

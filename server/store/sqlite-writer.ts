@@ -65,7 +65,6 @@ db.pragma("temp_store = MEMORY");
 db.pragma("cache_size = -" + workerData.cacheKiB);
 db.pragma("wal_autocheckpoint = " + workerData.autocheckpointPages);
 db.pragma("journal_size_limit = " + workerData.walSizeLimitBytes);
-db.pragma("mmap_size = " + workerData.mmapBytes);
 
 // What the newer-state rule (isNewerState in payment-store.ts) and the counts need of a stored row.
 const selectStored = db
@@ -254,8 +253,6 @@ export interface SqliteWriterOptions {
   cacheKiB: number;
   autocheckpointPages: number;
   walSizeLimitBytes: number;
-  /** mmap_size: reads of the database file map it instead of copying pages into the cache. */
-  mmapBytes: number;
 }
 
 /** Starts the writer thread on an existing, migrated database file. */
