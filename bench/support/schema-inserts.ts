@@ -13,19 +13,26 @@ import pg from "pg";
 import { createPaymentGenerator } from "../../server/demo/payment-generator.js";
 import { DEFAULT_AMOUNT_UNITS, parseAmountUnits } from "../../server/payment/amount-units.js";
 import { parsePayment } from "../../server/payment/parse-payment.js";
+import { amountBucket } from "../../server/store/amount-bucket.js";
+import { keyHash } from "../../server/store/key-hash.js";
 import { migrate as migratePostgres } from "../../server/store/postgres-migrations.js";
 import { migrate } from "../../server/store/sqlite-migrations.js";
+import { sqliteCacheKiB } from "../../server/store/sqlite-store.js";
 import { REPO_ROOT } from "./pa-process.js";
 import type { RawInsertResult } from "./raw-inserts.js";
 
 const BATCH = 2_000;
 const PARTITIONS = 3;
 
-// pa's columns; SQLite's schema also keeps the lower-cased e-mail (email_lc) that its index needs.
-const columns = (withEmailLc: boolean) =>
-  `id, topic, kafka_partition, kafka_offset, kafka_timestamp_ms, provider, status, amount, amount_minor,
-  currency, customer_email, ${withEmailLc ? "email_lc, " : ""}created_at, processed_at, metadata, first_seen_ms,
-  last_seen_ms`;
+// pa's columns; SQLite's schema also keeps what its indexes hold (sqlite-migrations.ts, version 4):
+// the id's key_hash, the topic's topic_id, the amount's bucket, the lower-cased e-mail and its key_hash.
+const columns = (sqliteKeys: boolean) =>
+  `id, ${sqliteKeys ? "id_key, " : ""}topic, ${sqliteKeys ? "topic_id, " : ""}kafka_partition, kafka_offset,
+  kafka_timestamp_ms, provider, status, amount, amount_minor, ${sqliteKeys ? "amount_bucket, " : ""}currency,
+  customer_email,
+  ${sqliteKeys ? "email_lc, email_key, " : ""}created_at, processed_at, metadata, first_seen_ms, last_seen_ms`;
+// The topic_id pa's writer gives the run's only topic.
+const TOPIC_ID = 1;
 
 const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
@@ -48,7 +55,7 @@ function ensureCommand(command: string, pkg: string): void {
 async function writeScript(
   file: string,
   prelude: string,
-  withEmailLc: boolean,
+  sqliteKeys: boolean,
   topic: string,
   count: number,
   seed: number,
@@ -73,7 +80,9 @@ async function writeScript(
       values.push(
         `(${[
           quote(p.id),
+          ...(sqliteKeys ? [keyHash(p.id)] : []),
           quote(topic),
+          ...(sqliteKeys ? [TOPIC_ID] : []),
           i % PARTITIONS,
           Math.floor(i / PARTITIONS),
           nowMs,
@@ -81,9 +90,12 @@ async function writeScript(
           p.status,
           p.amount,
           p.amountMinor,
+          ...(sqliteKeys ? [amountBucket(p.amountMinor)] : []),
           quote(p.currency),
           quote(p.customerEmail),
-          ...(withEmailLc ? [quote(p.customerEmail.toLowerCase())] : []),
+          ...(sqliteKeys
+            ? [quote(p.customerEmail.toLowerCase()), keyHash(p.customerEmail.toLowerCase())]
+            : []),
           p.createdAt,
           p.processedAt,
           quote(JSON.stringify(p.metadata)),
@@ -93,7 +105,7 @@ async function writeScript(
       );
     }
     await write(
-      `BEGIN;\nINSERT INTO payments (${columns(withEmailLc)}) VALUES\n${values.join(",\n")};\nCOMMIT;\n`,
+      `BEGIN;\nINSERT INTO payments (${columns(sqliteKeys)}) VALUES\n${values.join(",\n")};\nCOMMIT;\n`,
     );
   }
   await new Promise<void>((resolve, reject) =>
@@ -114,7 +126,9 @@ export async function sqliteCliInsert(topic: string, count: number, seed: number
     // pa's writer connection (sqlite-writer.ts, sqlite-store.ts); the checkpointer thread pa runs
     // beside it has no counterpart here, so the shell checkpoints when the WAL reaches its limit.
     const prelude =
-      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;\n";
+      `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -${sqliteCacheKiB}; ` +
+      "PRAGMA temp_store = MEMORY;\n" +
+      `INSERT INTO topics (topic_id, topic) VALUES (${TOPIC_ID}, ${quote(topic)});\n`;
     await writeScript(script, prelude, true, topic, count, seed);
     const insertMs = await timeShell("sqlite3", ["-bail", file, `.read ${script}`]);
     const check = new Database(file, { readonly: true });

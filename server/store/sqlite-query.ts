@@ -7,6 +7,8 @@
 //    the range over its covering index costs as much as collecting the page from it, so the page
 //    comes from that index too; unless topic/provider/status/currency alone leave few payments, in
 //    which case their classes are read from payments_class (classUnion in sqlite-store.ts).
+import { amountBucket } from "./amount-bucket.js";
+import { keyHash } from "./key-hash.js";
 import type { PaymentQuery } from "./payment-store.js";
 
 export interface Where {
@@ -17,7 +19,11 @@ export interface Where {
 /** Below this many payments matching the equality filters, their index beats a range index. */
 const fewMatches = 5_000;
 
-/** The filters as a WHERE condition on `payments` (or, for the equality ones, `payment_counts`). */
+/**
+ * The filters as a WHERE condition on `payments` (or, for the equality ones, `payment_counts`).
+ * payments' indexes hold a topic's topic_id and an e-mail's key_hash (sqlite-migrations.ts,
+ * version 4), so the condition on payments names those; payment_counts keeps the topic's name.
+ */
 export function whereOf(query: PaymentQuery, only: "all" | "equality" = "all"): Where {
   const terms: string[] = [];
   const params: unknown[] = [];
@@ -25,12 +31,14 @@ export function whereOf(query: PaymentQuery, only: "all" | "equality" = "all"): 
     terms.push(term);
     params.push(...values);
   };
-  if (query.topic) add("topic = ?", query.topic);
+  const onPayments = only === "all";
+  if (query.topic) add(onPayments ? `topic_id = (${topicIds} = ?)` : "topic = ?", query.topic);
   if (query.topics) {
     const topics = [...new Set(query.topics)];
+    const list = `IN (${topics.map(() => "?").join(", ")})`;
     // Nothing visible: a condition no row meets (an empty IN list is not SQL).
     if (topics.length === 0) add("0");
-    else add(`topic IN (${topics.map(() => "?").join(", ")})`, ...topics);
+    else add(onPayments ? `topic_id IN (${topicIds} ${list})` : `topic ${list}`, ...topics);
   }
   const providers = [...new Set(query.providers ?? [])];
   if (providers.length) add(`provider IN (${providers.map(() => "?").join(", ")})`, ...providers);
@@ -38,15 +46,38 @@ export function whereOf(query: PaymentQuery, only: "all" | "equality" = "all"): 
   if (statuses.length) add(`status IN (${statuses.map(() => "?").join(", ")})`, ...statuses);
   if (query.currency) add("currency = ?", query.currency);
   if (only === "all") {
-    if (query.customerEmail) add("email_lc = ?", query.customerEmail.toLowerCase());
+    if (query.customerEmail) {
+      const emailLc = query.customerEmail.toLowerCase();
+      add("email_key = ? AND email_lc = ?", keyHash(emailLc), emailLc);
+    }
     if (query.tenant) add("json_extract(metadata, ?) = ?", jsonPath(query.tenant.key), query.tenant.value);
     if (query.createdFrom !== undefined) add("created_at >= ?", query.createdFrom);
     if (query.createdTo !== undefined) add("created_at < ?", query.createdTo);
-    if (query.minAmountMinor !== undefined) add("amount_minor >= ?", query.minAmountMinor);
-    if (query.maxAmountMinor !== undefined) add("amount_minor <= ?", query.maxAmountMinor);
+    // The buckets the range spans (amount-bucket.ts) bound the amount index's range; amount_minor
+    // then filters the entries of those buckets.
+    if (query.minAmountMinor !== undefined) {
+      add(
+        "amount_bucket >= ? AND amount_minor >= ?",
+        amountBucket(query.minAmountMinor),
+        query.minAmountMinor,
+      );
+    }
+    if (query.maxAmountMinor !== undefined) {
+      add(
+        "amount_bucket <= ? AND amount_minor <= ?",
+        amountBucket(query.maxAmountMinor),
+        query.maxAmountMinor,
+      );
+    }
   }
   return { sql: terms.join(" AND "), params };
 }
+
+/** The start of a subquery for the topic_id of topics named by what follows. */
+const topicIds = "SELECT topic_id FROM topics WHERE topic";
+
+/** The condition on payments that one class (a row of payment_counts' key) names. */
+export const classCondition = `topic_id = (${topicIds} = ?) AND provider = ? AND status = ? AND currency = ?`;
 
 /** The JSON path of one top-level key, quoted so that any key is taken literally. */
 function jsonPath(key: string): string {
@@ -62,7 +93,7 @@ export function whereClause(...conditions: string[]): string {
 function rangeIndex(query: PaymentQuery): string | undefined {
   if (query.createdFrom !== undefined || query.createdTo !== undefined) return "payments_created_at";
   if (query.minAmountMinor !== undefined || query.maxAmountMinor !== undefined) {
-    return "payments_amount_minor";
+    return "payments_amount_bucket";
   }
   return undefined;
 }

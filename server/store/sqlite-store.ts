@@ -11,6 +11,7 @@ import Database from "better-sqlite3";
 import pino from "pino";
 import { PaymentSchema } from "../../gen/payment/payment_pb.js";
 import type { Logger } from "../observability/logger.js";
+import { keyHash } from "./key-hash.js";
 import { encodePackedRows } from "./packed-rows.js";
 import { decodePageCursor, encodePageCursor } from "./page-cursor.js";
 import type {
@@ -25,7 +26,7 @@ import type {
 import { RestartingSqliteWriter } from "./restarting-sqlite-writer.js";
 import { type Checkpointer, startCheckpointer } from "./sqlite-checkpointer.js";
 import { migrate } from "./sqlite-migrations.js";
-import { indexedBy, planList, type Where, whereClause, whereOf } from "./sqlite-query.js";
+import { classCondition, indexedBy, planList, type Where, whereClause, whereOf } from "./sqlite-query.js";
 import { startSqliteWriter } from "./sqlite-writer.js";
 
 export interface SqliteStoreOptions {
@@ -43,8 +44,11 @@ export const sqliteFileName = "payments.sqlite";
 // index per row (about 0.15 ms a row measured at a million payments), so upserts wait at most
 // ~75 ms behind a chunk.
 const retentionChunk = 500;
-// Page cache: the recent end of every index and the id index's upper levels stay in memory.
-const cacheKiB = 64 * 1024;
+// Page cache of each connection: the recent end of every index and the id index's upper levels stay
+// in memory. Measured to 400k rows in the view's 500-row writes, 256 MiB with a 1 GiB mmap saved
+// the writer nothing (each transaction's cost is writing its dirty pages, not reading them).
+export const sqliteCacheKiB = 64 * 1024;
+const cacheKiB = sqliteCacheKiB;
 const checkpointIntervalMs = 200;
 const backstopCheckpointPages = 50_000;
 const walSizeLimitBytes = 64 * 1024 * 1024;
@@ -121,11 +125,7 @@ function classUnion(
   before: number | undefined,
   perClass?: number,
 ): Where {
-  const conditions = whereClause(
-    "topic = ? AND provider = ? AND status = ? AND currency = ?",
-    where.sql,
-    before === undefined ? "" : "seq < ?",
-  );
+  const conditions = whereClause(classCondition, where.sql, before === undefined ? "" : "seq < ?");
   const part =
     perClass === undefined
       ? `SELECT seq FROM payments INDEXED BY payments_class ${conditions}`
@@ -140,7 +140,7 @@ function classUnion(
 }
 
 class SqlitePaymentStore implements PaymentStore {
-  private readonly selectById: Database.Statement<[string], PaymentRow>;
+  private readonly selectById: Database.Statement<[number, string], PaymentRow>;
   private readonly selectOne: Database.Statement<[], unknown>;
   private readonly countAll: Database.Statement<[], { n: number }>;
   private readonly nextSeq: Database.Statement<[], { n: number }>;
@@ -154,7 +154,9 @@ class SqlitePaymentStore implements PaymentStore {
     private readonly checkpointer: Checkpointer,
     private readonly writer: RestartingSqliteWriter,
   ) {
-    this.selectById = db.prepare<[string], PaymentRow>(`SELECT ${columns} FROM payments WHERE id = ?`);
+    this.selectById = db.prepare<[number, string], PaymentRow>(
+      `SELECT ${columns} FROM payments WHERE id_key = ? AND id = ?`,
+    );
     this.selectById.safeIntegers(true);
     this.selectOne = db.prepare("SELECT 1");
     this.countAll = db.prepare("SELECT coalesce(sum(n), 0) AS n FROM payment_counts");
@@ -172,7 +174,7 @@ class SqlitePaymentStore implements PaymentStore {
   }
 
   async get(id: string): Promise<StoredPayment | undefined> {
-    const row = this.selectById.get(id);
+    const row = this.selectById.get(keyHash(id), id);
     return row && toStoredPayment(row);
   }
 

@@ -7,6 +7,8 @@
 // sent. It keeps payment_counts (sqlite-migrations.ts) exact itself, per transaction.
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
+import { amountBucketSource } from "./amount-bucket.js";
+import { keyHashSource } from "./key-hash.js";
 import { packedRowsDecoderSource } from "./packed-rows.js";
 
 export interface RetentionRequest {
@@ -54,6 +56,8 @@ const workerSource = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
 ${packedRowsDecoderSource}
+${keyHashSource}
+${amountBucketSource}
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = 5000");
@@ -65,16 +69,18 @@ db.pragma("journal_size_limit = " + workerData.walSizeLimitBytes);
 // What the newer-state rule (isNewerState in payment-store.ts) and the counts need of a stored row.
 const selectStored = db
   .prepare(
-    "SELECT seq, topic, kafka_partition, kafka_offset, kafka_timestamp_ms, created_at, provider, status, currency FROM payments WHERE id = ?",
+    "SELECT seq, topic, kafka_partition, kafka_offset, kafka_timestamp_ms, created_at, provider, status, currency FROM payments WHERE id_key = ? AND id = ?",
   )
   .raw(true)
   .safeIntegers(true);
 const insertRow = db.prepare(
-  "INSERT INTO payments (id, topic, kafka_partition, kafka_offset, kafka_timestamp_ms, provider, status, amount, amount_minor, currency, customer_email, email_lc, created_at, processed_at, metadata, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+  "INSERT INTO payments (id, id_key, topic, topic_id, kafka_partition, kafka_offset, kafka_timestamp_ms, provider, status, amount, amount_minor, amount_bucket, currency, customer_email, email_lc, email_key, created_at, processed_at, metadata, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 );
 const updateRow = db.prepare(
-  "UPDATE payments SET topic = ?, kafka_partition = ?, kafka_offset = ?, kafka_timestamp_ms = ?, provider = ?, status = ?, amount = ?, amount_minor = ?, currency = ?, customer_email = ?, email_lc = ?, created_at = ?, processed_at = ?, metadata = ?, last_seen_ms = ? WHERE seq = ?",
+  "UPDATE payments SET topic = ?, topic_id = ?, kafka_partition = ?, kafka_offset = ?, kafka_timestamp_ms = ?, provider = ?, status = ?, amount = ?, amount_minor = ?, amount_bucket = ?, currency = ?, customer_email = ?, email_lc = ?, email_key = ?, created_at = ?, processed_at = ?, metadata = ?, last_seen_ms = ? WHERE seq = ?",
 );
+const addTopic = db.prepare("INSERT INTO topics (topic) VALUES (?) ON CONFLICT (topic) DO NOTHING");
+const selectTopicId = db.prepare("SELECT topic_id FROM topics WHERE topic = ?").pluck(true);
 const addCount = db.prepare(
   "INSERT INTO payment_counts (topic, provider, status, currency, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (topic, provider, status, currency) DO UPDATE SET n = n + excluded.n",
 );
@@ -114,6 +120,19 @@ function isNewer(row, stored) {
   return row.kafkaTimestampMs > stored[4];
 }
 
+// topic_id by topic (sqlite-migrations.ts, version 4). Emptied when a transaction fails: an id it
+// assigned was rolled back with it.
+const topicIds = new Map();
+function topicIdOf(topic) {
+  let id = topicIds.get(topic);
+  if (id === undefined) {
+    addTopic.run(topic);
+    id = selectTopicId.get(topic);
+    topicIds.set(topic, id);
+  }
+  return id;
+}
+
 // One transaction for every batch that arrived while the previous one was written: a commit
 // writes each touched page once, and with random keys (id, e-mail, amount) a larger transaction
 // shares more of its pages between rows.
@@ -122,19 +141,23 @@ const writeBatches = db.transaction((batches) => {
   for (const { rows, nowMs } of batches) {
     decodePackedRows(rows, (row) => {
       const emailLc = row.customerEmail.toLowerCase();
-      // A new payment (the usual case) costs one id lookup: the insert's own uniqueness check.
-      const { changes } = insertRow.run(row.id, row.topic, row.partition, row.offset, row.kafkaTimestampMs,
-        row.provider, row.status, row.amount, row.amountMinor, row.currency, row.customerEmail, emailLc,
-        row.createdAt, row.processedAt, row.metadata, nowMs, nowMs);
-      if (changes === 1) {
+      const idKey = keyHash(row.id);
+      const topicId = topicIdOf(row.topic);
+      // A new payment (the usual case) costs one id lookup, as a unique index's check did. This
+      // thread is the only writer, so nothing can insert the id between the lookup and the insert.
+      const stored = selectStored.get(idKey, row.id);
+      if (stored === undefined) {
+        insertRow.run(row.id, idKey, row.topic, topicId, row.partition, row.offset, row.kafkaTimestampMs,
+          row.provider, row.status, row.amount, row.amountMinor, amountBucket(row.amountMinor), row.currency,
+          row.customerEmail, emailLc,
+          keyHash(emailLc), row.createdAt, row.processedAt, row.metadata, nowMs, nowMs);
         counts.add(row.topic, row.provider, row.status, row.currency, 1);
         return;
       }
-      const stored = selectStored.get(row.id);
       if (!isNewer(row, stored)) return;
-      updateRow.run(row.topic, row.partition, row.offset, row.kafkaTimestampMs, row.provider, row.status,
-        row.amount, row.amountMinor, row.currency, row.customerEmail, emailLc, row.createdAt,
-        row.processedAt, row.metadata, nowMs, stored[0]);
+      updateRow.run(row.topic, topicId, row.partition, row.offset, row.kafkaTimestampMs, row.provider,
+        row.status, row.amount, row.amountMinor, amountBucket(row.amountMinor), row.currency, row.customerEmail, emailLc, keyHash(emailLc),
+        row.createdAt, row.processedAt, row.metadata, nowMs, stored[0]);
       const [, topic, , , , , provider, status, currency] = stored;
       if (row.topic !== topic || BigInt(row.provider) !== provider || BigInt(row.status) !== status || row.currency !== currency) {
         counts.add(topic, Number(provider), Number(status), currency, -1);
@@ -195,6 +218,7 @@ function writeQueued() {
     writeBatches(batches);
     for (const batch of batches) reply(batch.id);
   } catch (error) {
+    topicIds.clear();
     for (const batch of batches) reply(batch.id, error);
   }
 }

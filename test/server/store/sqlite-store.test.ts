@@ -202,4 +202,122 @@ describe("SQLite store", () => {
     );
     db.close();
   });
+
+  it("upgrades a database of schema version 3 to hashed id and e-mail keys and topic ids in place", async () => {
+    const dataDir = tempDir();
+    const file = join(dataDir, sqliteFileName);
+    const old = new Database(file);
+    old.pragma("journal_mode = WAL");
+    old.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL);
+      ${migrations
+        .slice(0, 3)
+        .map(({ sql }) => sql)
+        .join("\n")}
+      INSERT INTO schema_migrations VALUES (1, 'payments', 0), (2, 'counts per transaction', 0), (3, 'one class index', 0);`);
+    const insert =
+      old.prepare(`INSERT INTO payments (id, topic, kafka_partition, kafka_offset, kafka_timestamp_ms,
+      provider, status, amount, amount_minor, currency, customer_email, email_lc, created_at, processed_at, metadata,
+      first_seen_ms, last_seen_ms) VALUES (?, ?, 0, ?, ?, ?, 2, 1, ?, 'EUR', ?, ?, ?, ?, '{}', ?, ?)`);
+    const addCount = old.prepare(`INSERT INTO payment_counts VALUES (?, ?, 2, 'EUR', 1)
+      ON CONFLICT (topic, provider, status, currency) DO UPDATE SET n = n + 1`);
+    // 20 payments on two topics, as version 3's writer stored them (counts per payment).
+    for (let i = 0; i < 20; i++) {
+      const topic = i % 2 ? "odd" : "even";
+      const provider = (i % 3) + 1;
+      const email = `Buyer${i % 4}@Example.com`;
+      insert.run(
+        `old-${i}`,
+        topic,
+        i,
+        i,
+        provider,
+        100 * (i + 1),
+        email,
+        email.toLowerCase(),
+        i,
+        i,
+        i,
+        Date.now(),
+      );
+      addCount.run(topic, provider);
+    }
+    // The newest payment was deleted: its seq (21) must not be handed out again.
+    insert.run("gone", "even", 99, 99, 1, 1, "x@y.z", "x@y.z", 99, 99, 99, Date.now());
+    old.exec("DELETE FROM payments WHERE id = 'gone'");
+    old.close();
+
+    const store = await openSqliteStore({ dataDir, retention: defaultRetention });
+    expect((await store.get("old-7"))?.payment.amountMinor).toBe(800n);
+    expect((await store.get("old-7"))?.source.topic).toBe("odd");
+    expect(await store.get("old-77")).toBeUndefined();
+    const ids = async (query: PaymentQuery) => {
+      const page = await store.list({ ...query, limit: 50 });
+      expect(page.totalCount).toBe(page.payments.length);
+      return page.payments.map(({ payment }) => payment.id);
+    };
+    expect(await ids({ customerEmail: "BUYER3@example.COM" })).toEqual([
+      "old-19",
+      "old-15",
+      "old-11",
+      "old-7",
+      "old-3",
+    ]);
+    expect(await ids({ topic: "odd", providers: [Provider.STRIPE] })).toEqual(["old-15", "old-9", "old-3"]);
+    expect(await ids({ topics: ["even"], minAmountMinor: 1500n })).toEqual(["old-18", "old-16", "old-14"]);
+    expect(await ids({ topic: "odd", createdFrom: 4n, createdTo: 9n })).toEqual(["old-7", "old-5"]);
+
+    // A payment stored after the upgrade: a topic new to topics, listed newest (after seq 21).
+    await store.upsert([
+      {
+        payment: create(PaymentSchema, {
+          id: "new-0",
+          provider: Provider.STRIPE,
+          status: PaymentStatus.STATUS_COMPLETED,
+          currency: "EUR",
+          customerEmail: "buyer3@example.com",
+        }),
+        source: { topic: "third", partition: 0, offset: 0, kafkaTimestampMs: 1 },
+      },
+      // An update of a payment stored before the upgrade is found by its id key.
+      {
+        payment: create(PaymentSchema, {
+          id: "old-3",
+          provider: Provider.PAYPAL,
+          status: 2,
+          currency: "EUR",
+        }),
+        source: { topic: "odd", partition: 0, offset: 50, kafkaTimestampMs: 50 },
+      },
+    ]);
+    expect(await ids({ customerEmail: "buyer3@example.com" })).toEqual([
+      "new-0",
+      "old-19",
+      "old-15",
+      "old-11",
+      "old-7",
+    ]);
+    expect(await ids({ topic: "third" })).toEqual(["new-0"]);
+    expect(await ids({ topic: "odd", providers: [Provider.STRIPE] })).toEqual(["old-15", "old-9"]);
+    expect((await store.list({ limit: 1 })).totalCount).toBe(21);
+    await store.close();
+
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare("SELECT seq FROM payments WHERE id = 'new-0'").pluck().get()).toBe(22);
+    expect(
+      db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments' ORDER BY name",
+        )
+        .pluck()
+        .all(),
+    ).toEqual([
+      "payments_amount_bucket",
+      "payments_class",
+      "payments_created_at",
+      "payments_email_key",
+      "payments_id_key",
+      "payments_last_seen",
+    ]);
+    db.close();
+  });
 });
