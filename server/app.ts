@@ -2,6 +2,7 @@
 // server. Tests call startApp() in-process on port 0; server/main.ts adds signals and the process.
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { createValidator } from "@bufbuild/protovalidate";
 import {
   Code,
@@ -147,6 +148,11 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       ? new GroupMembership(
           { ...settings, "group.id": config.kafka.groupId },
           config.kafka.pinnedTopics,
+          {
+            sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+            heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+            memberName: `pa-${hostname()}-${process.pid}`,
+          },
           logger,
         )
       : undefined;

@@ -120,7 +120,7 @@ describe("takeover between two pa instances sharing a topic", () => {
     const tookOverAt = Date.now();
     expect((await groupMembers(groupId)).members).toBe(1);
     console.info(
-      `SIGKILL: B processed A's partitions ${ofA.join(", ")} ${tookOverAt - killedAt} ms after the kill (session.timeout.ms 10000)`,
+      `SIGKILL: B processed A's partitions ${ofA.join(", ")} ${tookOverAt - killedAt} ms after the kill (KAFKA_SESSION_TIMEOUT, default 6 s)`,
     );
   }, 240_000);
 });
