@@ -24,6 +24,7 @@ import { resumeOffsets } from "./stream-cursor.js";
 import { type SubscriberSummary, subscriberStats, summarize } from "./subscriber-stats.js";
 import { type StreamFilter, type SubscriberInfo, Subscription, UNKNOWN_SUBSCRIBER } from "./subscription.js";
 import { TopicFeed } from "./topic-feed.js";
+import type { UnprocessedPartition, UnprocessedPartitions } from "./unprocessed-partitions.js";
 
 export type StartPosition =
   | { kind: "latest" }
@@ -67,6 +68,8 @@ export interface TopicStatusView {
   processedPartitions: number[];
   /** Records stored whose commit the broker has not confirmed; undefined for a read-only topic. */
   commitLag: number | undefined;
+  /** Under SHARE_PROCESSING: partitions nobody in the group processes now (commits stand still). */
+  unprocessedPartitions: UnprocessedPartition[];
   /** Lag and latency over the subscribers; undefined without subscribers (or heads not known yet). */
   subscribersSummary: SubscriberSummary | undefined;
 }
@@ -97,6 +100,8 @@ export interface StreamHubDependencies {
   tracing: Tracing;
   /** pa's seat in the consumer group for the pinned topics, when there are any. */
   membership?: GroupMembership;
+  /** With the membership: the shared topics' partitions that nobody in the group processes. */
+  unprocessed?: UnprocessedPartitions;
 }
 
 const PINNED_RETRY_MS = 30_000;
@@ -195,6 +200,7 @@ export class StreamHub {
         viewLag: feed.viewLag(),
         processedPartitions: feed.processedPartitions(),
         commitLag: feed.commitLag(),
+        unprocessedPartitions: this.deps.unprocessed?.of(feed.topic) ?? [],
         subscribersSummary: summarize(subscriberStats(feed)),
       }));
   }
