@@ -2,6 +2,7 @@
 // server. Tests call startApp() in-process on port 0; server/main.ts adds signals and the process.
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { createValidator } from "@bufbuild/protovalidate";
 import {
   Code,
@@ -64,6 +65,7 @@ import { describeStore, openStore } from "./store/open-store.js";
 import type { PaymentStore } from "./store/payment-store.js";
 import { EventFrames } from "./streaming/event-frames.js";
 import { StreamHub } from "./streaming/stream-hub.js";
+import { UnprocessedPartitions } from "./streaming/unprocessed-partitions.js";
 
 export interface App {
   address: AddressInfo;
@@ -101,6 +103,11 @@ const STREAMED_REQUEST_PATHS = new Set(
   ),
 );
 const RETENTION_INTERVAL_MS = 60_000;
+// An owner commits its view's position every 500 ms while it stores: six missed rounds with records
+// waiting, and nobody processes the partition. Below the shortest session (6 s by default), so a
+// killed instance's partitions are reported before the group moves them.
+const STALLED_COMMIT_MS = 3_000;
+const GROUP_SAMPLE_INTERVAL_MS = 1_000;
 
 /** Throws ConfigError (exit 2) for a bad AUTH_TOKENS_FILE or AUTH_JWT_PUBLIC_KEY_FILE, before opening anything. */
 export async function startApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
@@ -145,12 +152,30 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       ? new GroupMembership(
           { ...settings, "group.id": config.kafka.groupId },
           config.kafka.pinnedTopics,
+          {
+            sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+            heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+            memberName: `pa-${hostname()}-${process.pid}`,
+          },
           logger,
         )
       : undefined;
+  const unprocessed = membership
+    ? new UnprocessedPartitions(
+        admin,
+        {
+          groupId: config.kafka.groupId,
+          topics: config.kafka.pinnedTopics,
+          stalledAfterMs: STALLED_COMMIT_MS,
+          intervalMs: GROUP_SAMPLE_INTERVAL_MS,
+        },
+        logger,
+      )
+    : undefined;
   const rules = { amountUnits: config.payments.amountUnits };
   const hub = new StreamHub({
     ...(membership ? { membership } : {}),
+    ...(unprocessed ? { unprocessed } : {}),
     config,
     source: kafkaRecordSource(pool, consumers),
     admin,
@@ -190,6 +215,22 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         hub
           .topicStatuses()
           .flatMap((status) => (status.readOnly ? [] : [[status.topic, status.processedPartitions]])),
+      ),
+    unprocessedPartitions: () =>
+      Object.fromEntries(
+        hub.topicStatuses().flatMap((status) =>
+          status.unprocessedPartitions.length === 0
+            ? []
+            : [
+                [
+                  status.topic,
+                  status.unprocessedPartitions.map(({ sinceMs, ...partition }) => ({
+                    ...partition,
+                    stalledSince: new Date(sinceMs).toISOString(),
+                  })),
+                ],
+              ],
+        ),
       ),
   };
   // An open breaker pauses topics: the whole server is not serving until it closes again.
@@ -344,6 +385,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     streamCount: () => hub.streamCount,
     connectionCount: () => server.connectionCount,
     breakers: () => resilience.guards.map((guard) => ({ dependency: guard.name, state: guard.state })),
+    unprocessedPartitions: (topic) => unprocessed?.of(topic).length ?? 0,
   });
   const { metricsPort } = config.observability;
   const metricsListener =
@@ -379,6 +421,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       health.set("", "SERVING");
       health.set(PaymentService.typeName, "SERVING");
       hub.startPinnedTopics();
+      unprocessed?.start();
       logger.info(`[MANAGER] Connected to Kafka at ${config.kafka.brokers}`);
     });
 
@@ -435,6 +478,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       tokens?.stop();
       clearInterval(probe);
       clearInterval(retention);
+      unprocessed?.stop();
       health.set("", "NOT_SERVING");
       health.set(PaymentService.typeName, "NOT_SERVING");
       hub.endStreams("pa is shutting down");

@@ -68,6 +68,15 @@ export interface Config {
     shareProcessing: boolean;
     /** CONSUMER_POOL_SIZE: librdkafka consumers shared by all active topics. */
     consumerPoolSize: number;
+    /**
+     * KAFKA_SESSION_TIMEOUT: how long the group waits for a silent member (killed, frozen, cut off)
+     * before moving its partitions to the others; under SHARE_PROCESSING, what a SIGKILL costs in
+     * seconds without processing. The broker refuses values below its group.min.session.timeout.ms
+     * (6 s by default).
+     */
+    sessionTimeoutMs: number;
+    /** KAFKA_HEARTBEAT_INTERVAL: how often pa tells the group it is alive; at most a third of the session. */
+    heartbeatIntervalMs: number;
   };
   server: {
     /** GRPC_HOST and GRPC_PORT: the one address every protocol is served on. */
@@ -365,6 +374,14 @@ const schema = z.object({
     .enum(["earliest", "latest"], { message: "must be earliest or latest" })
     .default("earliest"),
   CONSUMER_POOL_SIZE: count(1, 16).default(2),
+  // The broker's own bounds (group.min/max.session.timeout.ms) are 6 s and 30 min by default.
+  KAFKA_SESSION_TIMEOUT: duration
+    .refine(
+      (ms) => ms >= 1_000 && ms <= 1_800_000,
+      "must be between 1s and 30m (the broker's default minimum is 6s)",
+    )
+    .default(6_000),
+  KAFKA_HEARTBEAT_INTERVAL: duration.refine((ms) => ms >= 100, "must be at least 100ms").default(1_000),
   // Unset, it depends on AUTH_MODE (see listenHost): loopback only when nobody is authenticated.
   GRPC_HOST: z
     .string()
@@ -528,6 +545,13 @@ export function parseConfig(env: Env, isTty = false): Config {
       `invalid configuration:\n  METRICS_PORT: must differ from GRPC_PORT (both ${e.GRPC_PORT}); /metrics is on GRPC_PORT already, unset METRICS_PORT or pick another port`,
     );
   }
+  // Fewer than three heartbeats per session and one lost heartbeat can cost the member its partitions.
+  if (e.KAFKA_HEARTBEAT_INTERVAL * 3 > e.KAFKA_SESSION_TIMEOUT) {
+    throw invalid(
+      "KAFKA_HEARTBEAT_INTERVAL",
+      `must be at most a third of KAFKA_SESSION_TIMEOUT (${e.KAFKA_HEARTBEAT_INTERVAL} ms > ${e.KAFKA_SESSION_TIMEOUT} ms / 3), e.g. 1s with a 6s session`,
+    );
+  }
   if (e.STREAM_DEFAULT_EXISTING > e.STREAM_MAX_EXISTING) {
     throw new ConfigError(
       "invalid configuration:\n  STREAM_DEFAULT_EXISTING: must not exceed STREAM_MAX_EXISTING " +
@@ -560,6 +584,8 @@ export function parseConfig(env: Env, isTty = false): Config {
       autoOffsetReset: e.KAFKA_AUTO_OFFSET_RESET,
       shareProcessing: e.SHARE_PROCESSING,
       consumerPoolSize: e.CONSUMER_POOL_SIZE,
+      sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT,
+      heartbeatIntervalMs: e.KAFKA_HEARTBEAT_INTERVAL,
     },
     server: {
       host,

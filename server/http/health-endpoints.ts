@@ -12,6 +12,11 @@ export interface Readiness {
   commitLag?(): Record<string, number>;
   /** Per processed topic with an active feed: the partitions this instance processes. */
   processedPartitions?(): Record<string, number[]>;
+  /**
+   * Under SHARE_PROCESSING, per shared topic with any: the partitions nobody in the group processes.
+   * Shown, never a reason to be unready: this instance serves; another one stopped.
+   */
+  unprocessedPartitions?(): Record<string, unknown[]>;
 }
 
 // The little of Node's HTTP/1.1 and HTTP/2 responses that the probes use.
@@ -42,12 +47,14 @@ export function serveHealthEndpoints(
     const viewLag = readiness.viewLag?.();
     const commitLag = readiness.commitLag?.();
     const processedPartitions = readiness.processedPartitions?.();
+    const unprocessedPartitions = readiness.unprocessedPartitions?.();
     reply(response, reasons.length === 0 ? 200 : 503, {
       ready: reasons.length === 0,
       reasons,
       ...(viewLag ? { viewLag } : {}),
       ...(commitLag ? { commitLag } : {}),
       ...(processedPartitions ? { processedPartitions } : {}),
+      ...(unprocessedPartitions ? { unprocessedPartitions } : {}),
     });
     return true;
   }

@@ -27,6 +27,14 @@ export interface OwnershipListener {
   released(partitions: number[]): void;
 }
 
+/** KAFKA_SESSION_TIMEOUT and KAFKA_HEARTBEAT_INTERVAL, and the name this instance has in the group. */
+export interface GroupTiming {
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** The member's client.id: what describing the group shows for it (e.g. pa-host-1234). */
+  memberName: string;
+}
+
 interface ConsumerExtras {
   assignmentLost(): boolean;
   incrementalAssign(assignments: { topic: string; partition: number }[]): void;
@@ -60,6 +68,7 @@ export class GroupMembership {
   constructor(
     settings: LibrdkafkaConfig,
     readonly topics: readonly string[],
+    timing: GroupTiming,
     private readonly logger: Logger,
   ) {
     this.firstAssignment = new Promise((resolve) => {
@@ -72,11 +81,14 @@ export class GroupMembership {
         "enable.auto.offset.store": false,
         "allow.auto.create.topics": false,
         "partition.assignment.strategy": "cooperative-sticky",
+        // Who holds a partition, as the group describes it to the other instances.
+        "client.id": timing.memberName,
         // An instance that died (kill -9, lost host) keeps its partitions until the group gives up
-        // on it: 10 s instead of librdkafka's 45 s. Heartbeats come from librdkafka's own thread,
-        // so a busy event loop never makes a live instance look dead.
-        "session.timeout.ms": 10_000,
-        "heartbeat.interval.ms": 2_000,
+        // on it: KAFKA_SESSION_TIMEOUT (6 s, the broker's default minimum) instead of librdkafka's
+        // 45 s. Heartbeats come from librdkafka's own thread, so a busy event loop never makes a
+        // live instance look dead.
+        "session.timeout.ms": timing.sessionTimeoutMs,
+        "heartbeat.interval.ms": timing.heartbeatIntervalMs,
         rebalance_cb: (error: RebalanceError, assignment: TopicPartitionOffset[]) =>
           this.rebalance(error, assignment),
         offset_commit_cb: (error: unknown, offsets: TopicPartitionOffset[]) =>

@@ -123,4 +123,27 @@ export class TopicAdmin {
   async listTopics(): Promise<string[]> {
     return this.admin.listTopics();
   }
+
+  /** The group's committed offset per partition of a topic, indexed by partition (-1: none). */
+  async committedOffsets(groupId: string, topic: string): Promise<number[]> {
+    const [result] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+    const offsets: number[] = [];
+    for (const p of result?.partitions ?? []) offsets[p.partition] = Number(p.offset);
+    return offsets;
+  }
+
+  /**
+   * Who the group gave each partition of `topic` to: partition -> the member's client.id and host
+   * (what pa's GroupMembership names itself). Empty while the group rebalances.
+   */
+  async assignments(groupId: string, topic: string): Promise<Map<number, string>> {
+    const { groups } = await this.admin.describeGroups([groupId]);
+    const holders = new Map<number, string>();
+    for (const member of groups[0]?.members ?? []) {
+      const name = `${member.clientId} at ${member.clientHost.replace(/^\//, "")}`;
+      for (const assigned of member.assignment?.topicPartitions ?? [])
+        if (assigned.topic === topic) holders.set(assigned.partition, name);
+    }
+    return holders;
+  }
 }

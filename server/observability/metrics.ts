@@ -24,6 +24,8 @@ export interface ObservedState {
   streamCount(): number;
   connectionCount(): number;
   breakers(): { dependency: string; state: BreakerState }[];
+  /** Under SHARE_PROCESSING: how many of the topic's partitions nobody in the group processes. */
+  unprocessedPartitions(topic: string): number;
 }
 
 export type RpcProtocol = "grpc" | "grpc_web" | "connect";
@@ -181,6 +183,18 @@ export class PaMetrics {
         this.reset();
         for (const feed of state.feeds()) {
           if (!feed.readOnly) this.set({ topic: feed.topic }, feed.processedPartitions().length);
+        }
+      },
+    });
+    new Gauge({
+      name: "pa_unprocessed_partitions",
+      help: "Under SHARE_PROCESSING: partitions of the topic whose group commit has stood still for 3 s while records wait (their member was killed, frozen or cannot store).",
+      labelNames: ["topic"],
+      registers,
+      collect() {
+        this.reset();
+        for (const feed of state.feeds()) {
+          if (!feed.readOnly) this.set({ topic: feed.topic }, state.unprocessedPartitions(feed.topic));
         }
       },
     });

@@ -182,6 +182,13 @@ export function registerPaymentService(router: ConnectRouter, deps: PaymentServi
             ...(s.viewLag !== undefined ? { viewLag: BigInt(s.viewLag) } : {}),
             processedPartitions: s.processedPartitions,
             ...(s.commitLag !== undefined ? { commitLag: BigInt(s.commitLag) } : {}),
+            unprocessedPartitions: s.unprocessedPartitions.map((u) => ({
+              partition: u.partition,
+              committedOffset: BigInt(u.committed),
+              endOffset: BigInt(u.end),
+              stalledSince: timestampFromMs(u.sinceMs),
+              assignedTo: u.assignedTo,
+            })),
           }),
         ),
       });

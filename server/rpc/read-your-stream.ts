@@ -1,8 +1,10 @@
 // consistent_with on GetPayment and ListPayments: a stream's cursor used as a consistency token.
 // The call waits until pa's view (the store following the log) holds the cursor's topic up to it,
 // bounded by the call's deadline, so a client never sees a payment as missing that it was just
-// streamed. Partitions whose view another instance keeps are not waited for here (issue 20): a
-// GetPayment polls the store for the payment instead.
+// streamed. Under SHARE_PROCESSING, on partitions another instance processes, it waits for the
+// group's committed offset instead (their owner commits only what it stored in the shared store),
+// so it works on any instance for any partition. Where no view is known at all (no active feed of
+// the topic here), a GetPayment polls the store for the payment instead.
 import type { Access } from "../auth/access.js";
 import type { Identity } from "../auth/identity.js";
 import { decodeAnyStreamCursor } from "../streaming/stream-cursor.js";

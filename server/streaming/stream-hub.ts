@@ -3,6 +3,7 @@
 // reconnecting client causes no churn). KAFKA_TOPIC's topics are fed from start-up, always.
 // A subscriber's start position is resolved against what Kafka holds before any feed starts, so
 // a request that cannot be served (a cursor out of range, a missing topic) consumes nothing.
+import { setTimeout as sleep } from "node:timers/promises";
 import { type BulkheadPolicy, bulkhead } from "cockatiel";
 import type { Config } from "../config/config.js";
 import type { DeadLetterProducer } from "../kafka/dead-letter-producer.js";
@@ -21,6 +22,7 @@ import { resumeOffsets } from "./stream-cursor.js";
 import { type SubscriberSummary, subscriberStats, summarize } from "./subscriber-stats.js";
 import { type StreamFilter, type SubscriberInfo, Subscription, UNKNOWN_SUBSCRIBER } from "./subscription.js";
 import { TopicFeed } from "./topic-feed.js";
+import type { UnprocessedPartition, UnprocessedPartitions } from "./unprocessed-partitions.js";
 
 export type StartPosition =
   | { kind: "latest" }
@@ -64,6 +66,8 @@ export interface TopicStatusView {
   processedPartitions: number[];
   /** Records stored whose commit the broker has not confirmed; undefined for a read-only topic. */
   commitLag: number | undefined;
+  /** Under SHARE_PROCESSING: partitions nobody in the group processes now (commits stand still). */
+  unprocessedPartitions: UnprocessedPartition[];
   /** Lag and latency over the subscribers; undefined without subscribers (or heads not known yet). */
   subscribersSummary: SubscriberSummary | undefined;
 }
@@ -94,9 +98,14 @@ export interface StreamHubDependencies {
   tracing: Tracing;
   /** pa's seat in the consumer group for the pinned topics, when there are any. */
   membership?: GroupMembership;
+  /** With the membership: the shared topics' partitions that nobody in the group processes. */
+  unprocessed?: UnprocessedPartitions;
 }
 
 const PINNED_RETRY_MS = 30_000;
+// consistent_with on a partition another instance processes: how often its commit is asked for.
+// Owners commit every 500 ms, so a wait costs up to about 600 ms beyond the owner's store write.
+const COMMIT_POLL_MS = 100;
 
 export class StreamHub {
   private readonly feeds = new Map<string, TopicFeed>();
@@ -192,6 +201,7 @@ export class StreamHub {
         viewLag: feed.viewLag(),
         processedPartitions: feed.processedPartitions(),
         commitLag: feed.commitLag(),
+        unprocessedPartitions: this.deps.unprocessed?.of(feed.topic) ?? [],
         subscribersSummary: summarize(subscriberStats(feed)),
       }));
   }
@@ -206,7 +216,11 @@ export class StreamHub {
     return this.feeds.values();
   }
 
-  /** Waits until the topic's view stored up to `positions` where this instance keeps it (see ViewWait). */
+  /**
+   * Waits until the topic's view stored up to `positions` (see ViewWait): on the partitions this
+   * instance keeps, its own view; under SHARE_PROCESSING, on the others, the group's committed
+   * offset, which their owner moves only past what it stored in the shared store.
+   */
   async awaitView(topic: string, positions: readonly number[], signal: AbortSignal): Promise<ViewWait> {
     if (!this.processes(topic)) {
       throw new ViewNotKeptError(
@@ -216,7 +230,34 @@ export class StreamHub {
     const feed = this.feeds.get(topic);
     if (!feed) return "partial";
     await feed.waitForView(positions, signal);
-    return positions.every((_, partition) => feed.keepsView(partition)) ? "complete" : "partial";
+    const partitions = Math.min(positions.length, feed.partitions);
+    const elsewhere = Array.from({ length: partitions }, (_, partition) => partition).filter(
+      (partition) => !feed.keepsView(partition) && (positions[partition] ?? 0) > 0,
+    );
+    if (elsewhere.length === 0) return "complete";
+    if (!this.deps.membership?.isMember(topic)) return "partial";
+    await this.awaitGroupCommits(topic, positions, elsewhere, signal);
+    return "complete";
+  }
+
+  // Another instance keeps these partitions' view (or will, once the group moved them from a
+  // stopped one): asked again every COMMIT_POLL_MS until the group's commit reaches `positions`,
+  // or the signal ends the wait.
+  private async awaitGroupCommits(
+    topic: string,
+    positions: readonly number[],
+    partitions: number[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { groupId } = this.deps.config.kafka;
+    let waiting = partitions;
+    for (;;) {
+      signal.throwIfAborted();
+      const committed = await this.deps.admin.committedOffsets(groupId, topic);
+      waiting = waiting.filter((partition) => (committed[partition] ?? -1) < (positions[partition] ?? 0));
+      if (waiting.length === 0) return;
+      await sleep(COMMIT_POLL_MS, undefined, { signal });
+    }
   }
 
   /**

@@ -25,6 +25,7 @@ describe("deploy/grafana/pa.json", () => {
         { dependency: "store", state: "closed" },
         { dependency: "dlq", state: "closed" },
       ],
+      unprocessedPartitions: () => 0,
     });
     const exported = parsePrometheusText((await metrics.scrape()).body);
     const queried = new Set<string>();

@@ -343,6 +343,21 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ TLS_CERT: "/tmp/cert.pem" })).toThrow(/TLS_CERT and TLS_KEY: set both/);
   });
 
+  it("takes the group's session and heartbeat, with at least three heartbeats per session", () => {
+    expect(parseConfig({}).kafka).toMatchObject({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 });
+    const slow = parseConfig({ KAFKA_SESSION_TIMEOUT: "45s", KAFKA_HEARTBEAT_INTERVAL: "3s" });
+    expect(slow.kafka).toMatchObject({ sessionTimeoutMs: 45_000, heartbeatIntervalMs: 3_000 });
+    expect(() => parseConfig({ KAFKA_SESSION_TIMEOUT: "6s", KAFKA_HEARTBEAT_INTERVAL: "3s" })).toThrow(
+      /KAFKA_HEARTBEAT_INTERVAL: must be at most a third of KAFKA_SESSION_TIMEOUT/,
+    );
+    expect(() => parseConfig({ KAFKA_SESSION_TIMEOUT: "500ms" })).toThrow(
+      /KAFKA_SESSION_TIMEOUT .*must be between 1s and 30m/,
+    );
+    expect(() => parseConfig({ KAFKA_HEARTBEAT_INTERVAL: "soon" })).toThrow(
+      /KAFKA_HEARTBEAT_INTERVAL .*duration/,
+    );
+  });
+
   it("refuses SHARE_PROCESSING without a shared store", () => {
     expect(() => parseConfig({ SHARE_PROCESSING: "true" })).toThrow(/SHARE_PROCESSING: needs DATABASE_URL/);
     const shared = parseConfig({ SHARE_PROCESSING: "true", DATABASE_URL: "postgres://pa@db:5432/pa" });

@@ -18,8 +18,9 @@ afterEach(async () => {
 
 function member(groupId: string, topic: string): GroupMembership {
   const membership = new GroupMembership(
-    { "bootstrap.servers": bootstrap, "group.id": groupId, "session.timeout.ms": 6_000 },
+    { "bootstrap.servers": bootstrap, "group.id": groupId },
     [topic],
+    { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, memberName: `pa-test-${started.length}` },
     logger,
   );
   started.push(membership);

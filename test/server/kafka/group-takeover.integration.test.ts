@@ -3,21 +3,30 @@
 // closes (librdkafka's consumer close sends LeaveGroup: pa sets no group.instance.id), so the
 // group has one member as soon as the process has exited and the partitions move at once. A
 // SIGKILL leaves nothing: the dead member stays in the group until its session times out, and its
-// partitions are processed by nobody meanwhile. The time each costs is printed, not asserted.
+// partitions are processed by nobody meanwhile. A frozen instance (SIGSTOP: no heartbeat, no
+// LeaveGroup) is the same to the group, and the other instance reports the partitions nobody
+// processes in /readyz, GetTopics and /metrics until the group moves them. The time each costs is
+// printed, not asserted.
 import { randomBytes } from "node:crypto";
 import { KafkaJS } from "@confluentinc/kafka-javascript";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { freePort, type PaProcess, startPaProcess } from "../../cli/pa-process.js";
+import { grpcClient } from "../../support/clients.js";
 import { createTopics, uniqueTopic } from "../../support/kafka.js";
+import { isolatedPostgres } from "../../support/postgres-schema.js";
+import { parsePrometheusText, sampleValue } from "../../support/prometheus-text.js";
 import { waitUntil } from "../../support/streams.js";
 
 const bootstrap = inject("kafkaBootstrap");
 const postgresUrl = inject("postgresUrl");
 const PARTITIONS = 6;
 const started: PaProcess[] = [];
+const schemas: (() => Promise<void>)[] = [];
 
 afterAll(async () => {
+  for (const pa of started) pa.child.kill("SIGCONT");
   await Promise.all(started.map((pa) => pa.stop().catch(() => undefined)));
+  await Promise.all(schemas.map((drop) => drop().catch(() => undefined)));
 });
 
 /** The partitions of `topic` an instance processes, from its `[GROUP]` log lines so far. */
@@ -57,12 +66,15 @@ async function twoInstances(label: string) {
   const topic = uniqueTopic(label);
   await createTopics(bootstrap, [topic], PARTITIONS);
   const groupId = `test-takeover-${randomBytes(4).toString("hex")}`;
+  const database = isolatedPostgres(postgresUrl, label);
+  await database.create();
+  schemas.push(database.drop);
   const env = {
     KAFKA_BROKERS: bootstrap,
     KAFKA_TOPIC: topic,
     KAFKA_GROUP_ID: groupId,
     SHARE_PROCESSING: "true",
-    DATABASE_URL: postgresUrl,
+    DATABASE_URL: database.url,
   };
   const a = await startPaProcess(await freePort(), env);
   started.push(a);
@@ -71,7 +83,8 @@ async function twoInstances(label: string) {
     60_000,
     () => a.output(),
   );
-  const b = await startPaProcess(await freePort(), env);
+  const bPort = await freePort();
+  const b = await startPaProcess(bPort, env);
   started.push(b);
   await waitUntil(
     () =>
@@ -82,7 +95,7 @@ async function twoInstances(label: string) {
   );
   expect([...processed(a, topic), ...processed(b, topic)].sort()).toEqual([0, 1, 2, 3, 4, 5]);
   expect((await groupMembers(groupId)).members).toBe(2);
-  return { topic, groupId, a, b, ofA: processed(a, topic) };
+  return { topic, groupId, a, b, bUrl: `http://127.0.0.1:${bPort}`, ofA: processed(a, topic) };
 }
 
 describe("takeover between two pa instances sharing a topic", () => {
@@ -120,7 +133,85 @@ describe("takeover between two pa instances sharing a topic", () => {
     const tookOverAt = Date.now();
     expect((await groupMembers(groupId)).members).toBe(1);
     console.info(
-      `SIGKILL: B processed A's partitions ${ofA.join(", ")} ${tookOverAt - killedAt} ms after the kill (session.timeout.ms 10000)`,
+      `SIGKILL: B processed A's partitions ${ofA.join(", ")} ${tookOverAt - killedAt} ms after the kill (KAFKA_SESSION_TIMEOUT, default 6 s)`,
     );
+  }, 240_000);
+
+  it("SIGSTOP: the other instance reports the frozen one's partitions as processed by nobody until the group moves them", async () => {
+    const { topic, a, b, bUrl, ofA } = await twoInstances("takeover-stop");
+    const producer = new KafkaJS.Kafka({
+      kafkaJS: { brokers: [bootstrap], logLevel: KafkaJS.logLevel.NOTHING },
+    }).producer();
+    await producer.connect();
+    // A payment on every partition every 200 ms: records keep waiting on the frozen one's partitions.
+    let sent = 0;
+    const trickle = setInterval(() => {
+      const messages = Array.from({ length: PARTITIONS }, (_, partition) => {
+        const id = `${topic}_${sent++}`;
+        const value = JSON.stringify({
+          id,
+          provider: "stripe",
+          amount: 100,
+          currency: "usd",
+          status: "succeeded",
+        });
+        return { partition, key: id, value };
+      });
+      void producer.send({ topic, messages }).catch(() => undefined);
+    }, 200);
+    const unprocessed = async () => {
+      const body = (await (await fetch(`${bUrl}/readyz`)).json()) as {
+        unprocessedPartitions?: Record<
+          string,
+          { partition: number; assignedTo: string; committed: number; end: number }[]
+        >;
+      };
+      return body.unprocessedPartitions?.[topic] ?? [];
+    };
+    const frozenAt = Date.now();
+    a.child.kill("SIGSTOP");
+    try {
+      await waitUntil(
+        async () => (await unprocessed()).map(({ partition }) => partition).join() === ofA.join(),
+        60_000,
+        () => `B's /readyz: ${JSON.stringify(b.output().split("\n").slice(-5))}`,
+      );
+      const reportedAt = Date.now();
+      for (const partition of await unprocessed()) {
+        // Named as the group describes A: its client.id carries its host name and process id.
+        expect(partition.assignedTo).toMatch(new RegExp(`^pa-.+-${a.child.pid} at `));
+        expect(partition.end).toBeGreaterThan(partition.committed);
+      }
+      const status = (await grpcClient(bUrl).getTopics({})).details.find((s) => s.topic === topic);
+      expect(status?.unprocessedPartitions.map(({ partition }) => partition) ?? []).toEqual(
+        expect.arrayContaining(ofA),
+      );
+      const metrics = parsePrometheusText(await (await fetch(`${bUrl}/metrics`)).text());
+      expect(sampleValue(metrics, "pa_unprocessed_partitions", { topic })).toBeGreaterThan(0);
+      expect(b.output()).toMatch(/\[GROUP\] Nobody processes .* partition \d+: \d+ records wait/);
+
+      // The group gives up on A after its session timeout; B processes and commits them, and says so.
+      await waitUntil(
+        () => processed(b, topic).length === PARTITIONS,
+        60_000,
+        () => b.output(),
+      );
+      await waitUntil(
+        async () => (await unprocessed()).length === 0,
+        30_000,
+        () => b.output(),
+      );
+      const status2 = (await grpcClient(bUrl).getTopics({})).details.find((s) => s.topic === topic);
+      expect(status2?.unprocessedPartitions).toEqual([]);
+      console.info(
+        `SIGSTOP: B reported A's partitions ${ofA.join(", ")} as processed by nobody ${reportedAt - frozenAt} ms after A froze, and processed them ${Date.now() - frozenAt} ms after it`,
+      );
+    } finally {
+      a.child.kill("SIGCONT");
+      clearInterval(trickle);
+      await producer.disconnect();
+    }
+    // Thawed after the takeover, A finds its session gone and still stops cleanly.
+    expect(await a.stop()).toBe(0);
   }, 240_000);
 });
