@@ -21,7 +21,7 @@ import type { StreamCaller, StreamSlots } from "../limits/stream-slots.js";
 import type { TopicMetrics } from "../observability/metrics.js";
 import type { Tracing } from "../observability/tracing.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
-import type { StreamHub } from "../streaming/stream-hub.js";
+import type { StreamEncoding, StreamHub } from "../streaming/stream-hub.js";
 import type { Subscription } from "../streaming/subscription.js";
 import { existingLimit, startPosition } from "./request-validation.js";
 
@@ -114,8 +114,14 @@ export class PaymentStreams {
   /**
    * Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). A stream
    * of an identity whose credential expires ends then, with UNAUTHENTICATED and a resume cursor.
+   * `encoding`: "frames" for a caller that writes the subscription's frames (takeFrames).
    */
-  async open(request: StreamRequest, caller: StreamCaller, identity: Identity): Promise<PaymentStream> {
+  async open(
+    request: StreamRequest,
+    caller: StreamCaller,
+    identity: Identity,
+    encoding: StreamEncoding = "events",
+  ): Promise<PaymentStream> {
     const { deps } = this;
     const topic = deps.access.requireTopic(identity, request.topic);
     const start = startPosition(request);
@@ -159,9 +165,10 @@ export class PaymentStreams {
           streamFilter,
           { kind: "cursor", positions, allowFallback: true },
           subscriber,
+          encoding,
         );
       } else {
-        subscription = await deps.hub.subscribe(topic, streamFilter, start, subscriber);
+        subscription = await deps.hub.subscribe(topic, streamFilter, start, subscriber, encoding);
         recent = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
       }
       const opened = subscription;

@@ -18,12 +18,20 @@ import type { Tracing } from "../observability/tracing.js";
 import type { PaymentRules } from "../payment/parse-payment.js";
 import type { PaymentStore } from "../store/payment-store.js";
 import { catchUp } from "./catch-up-reader.js";
+import { PaymentEventEncoder } from "./payment-event-encoder.js";
 import { type ProcessingPolicy, processedTopic, processesTopic, READ_ONLY } from "./processing-policy.js";
 import { QueueBudget } from "./queue-budget.js";
 import { resumeOffsets } from "./stream-cursor.js";
 import { type SubscriberSummary, subscriberStats, summarize } from "./subscriber-stats.js";
 import { type StreamFilter, type SubscriberInfo, Subscription, UNKNOWN_SUBSCRIBER } from "./subscription.js";
 import { TopicFeed } from "./topic-feed.js";
+
+/**
+ * How a stream's queue holds its events: "frames" (encoded once at fan-out, bounded in bytes by
+ * STREAM_BUFFER_BYTES) for a caller that writes them as they are, "events" (bounded in events by
+ * STREAM_BUFFER_EVENTS) for one that serializes them itself (Connect's handler).
+ */
+export type StreamEncoding = "events" | "frames";
 
 export type StartPosition =
   | { kind: "latest" }
@@ -107,15 +115,20 @@ export class StreamHub {
   private readonly catchUpReaders: BulkheadPolicy;
   private readonly pinnedRetry = new Map<string, NodeJS.Timeout>();
   private readonly processes: (topic: string) => boolean;
-  // STREAM_QUEUE_EVENTS_TOTAL, shared by every subscription's queue.
+  // STREAM_QUEUE_EVENTS_TOTAL, shared by the queues of events; STREAM_QUEUE_BYTES_TOTAL, by the
+  // queues of frames.
   private readonly queueBudget: QueueBudget;
+  private readonly frameBudget: QueueBudget;
+  // Encodes the frames fan-out did not (a stream's own cursor, caught-up and folded events).
+  private readonly encoder = new PaymentEventEncoder();
   private stopping = false;
 
   constructor(private readonly deps: StreamHubDependencies) {
-    const { maxCatchUpReaders, queueEventsTotal } = deps.config.streams;
+    const { maxCatchUpReaders, queueEventsTotal, queueBytesTotal } = deps.config.streams;
     this.catchUpReaders = bulkhead(maxCatchUpReaders, deps.config.server.maxStreams);
     this.processes = processesTopic(deps.config);
     this.queueBudget = new QueueBudget(queueEventsTotal);
+    this.frameBudget = new QueueBudget(queueBytesTotal);
   }
 
   /** Open StreamPayments subscriptions over every topic. */
@@ -135,6 +148,7 @@ export class StreamHub {
     filter: StreamFilter,
     start: StartPosition,
     subscriber: SubscriberInfo = UNKNOWN_SUBSCRIBER,
+    encoding: StreamEncoding = "events",
   ): Promise<Subscription> {
     if (this.stopping)
       throw new StreamInterruptedError("pa is shutting down; reconnect to another instance", "");
@@ -144,13 +158,17 @@ export class StreamHub {
       // A read-only topic's new feed starts where its first subscriber does.
       feed = await this.feedFor(topic, offsets);
       const active = feed;
+      const { bufferEvents, bufferBytes } = this.deps.config.streams;
       const subscription = new Subscription(
         topic,
         filter,
-        this.deps.config.streams.bufferEvents,
+        bufferEvents,
         (s) => this.release(s, active),
         this.queueBudget,
         subscriber,
+        encoding === "frames"
+          ? { bytes: bufferBytes, budget: this.frameBudget, encoder: this.encoder }
+          : undefined,
       );
       // Decided synchronously with adding the subscriber, so no record slips in between.
       for (let partition = 0; partition < feed.partitions; partition++) {
@@ -427,6 +445,7 @@ export class StreamHub {
       .execute(async () => {
         await subscription.drained();
         if (!subscription.isOpen) return;
+        feed.metrics.catchUpReads.inc();
         // A reader kept open for a subscriber that caught up would hold a slot others queue for.
         const othersWaiting = () => this.catchUpReaders.queueSlots < this.deps.config.server.maxStreams;
         await catchUp(consumerSettings, feed, subscription, rules, logger, { othersWaiting });
