@@ -423,7 +423,7 @@ const schema = z.object({
   STREAM_BUFFER_EVENTS: count(16, 1_000_000).default(4096),
   MAX_CATCH_UP_READERS: count(1, 256).default(8),
   STREAM_QUEUE_EVENTS_TOTAL: count(1000, 100_000_000).default(1_000_000),
-  STREAM_BUFFER_BYTES: count(64 * 1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  STREAM_BUFFER_BYTES: count(4096, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
   STREAM_QUEUE_BYTES_TOTAL: count(1024 * 1024, 64 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
   AMOUNT_UNITS: z.string().default(DEFAULT_AMOUNT_UNITS),
   STORE_MAX_PAYMENTS: count(1, 1_000_000_000).default(5_000_000),
