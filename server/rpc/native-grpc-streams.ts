@@ -144,7 +144,7 @@ class NativeStreamCall {
         // write() hands the chunk to the stream before it waits for flow control: that moment is
         // when the events were written to this client.
         const written = this.write(taken.chunk);
-        opened.sent(taken.events);
+        opened.sentFrames(taken);
         await written;
         continue;
       }

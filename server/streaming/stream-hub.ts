@@ -4,6 +4,7 @@
 // A subscriber's start position is resolved against what Kafka holds before any feed starts, so
 // a request that cannot be served (a cursor out of range, a missing topic) consumes nothing.
 import { type BulkheadPolicy, bulkhead } from "cockatiel";
+import type { PaymentEvent } from "../../gen/payment/payment_pb.js";
 import type { Config } from "../config/config.js";
 import type { LibrdkafkaConfig } from "../kafka/client-config.js";
 import type { ConsumerPool } from "../kafka/consumer-pool.js";
@@ -122,6 +123,9 @@ export class StreamHub {
   // Encodes the frames fan-out did not (a stream's own cursor, caught-up and folded events).
   private readonly encoder = new PaymentEventEncoder();
   private stopping = false;
+  // A traced event is kept beside its frame, for the span of its send.
+  private readonly traced = (event: PaymentEvent) =>
+    this.deps.tracing.enabled && this.deps.tracing.contextOfEvent(event) !== undefined;
 
   constructor(private readonly deps: StreamHubDependencies) {
     const { maxCatchUpReaders, queueEventsTotal, queueBytesTotal } = deps.config.streams;
@@ -167,7 +171,7 @@ export class StreamHub {
         this.queueBudget,
         subscriber,
         encoding === "frames"
-          ? { bytes: bufferBytes, budget: this.frameBudget, encoder: this.encoder }
+          ? { bytes: bufferBytes, budget: this.frameBudget, encoder: this.encoder, keepsEvent: this.traced }
           : undefined,
       );
       // Decided synchronously with adding the subscriber, so no record slips in between.

@@ -8,6 +8,7 @@
 // Kafka until it meets the feed again. So a slow client never slows the others, never grows memory
 // past its queue, and never loses an event. In LATEST delivery the queue holds at most one event per
 // payment: a newer state replaces the queued one, leaving a hole that take() skips.
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Payment, PaymentEvent, PaymentStatus, Provider } from "../../gen/payment/payment_pb.js";
 import type { PaymentFilterExpression } from "../filtering/payment-filter.js";
 import { ofTenant, type TenantFilter } from "../store/payment-store.js";
@@ -56,17 +57,38 @@ export interface FrameQueueing {
   budget: QueueBudget;
   /** Encodes what no fan-out encoded for it (its own cursor, a caught-up or folded event). */
   encoder: PaymentEventEncoder;
+  /** Whether an event must be kept beside its frame (a traced one, for its send span). */
+  keepsEvent?: (event: PaymentEvent) => boolean;
 }
+
+// A queued frame and what the writer needs of its event: the event object itself is not kept
+// (unless traced), so the queue's memory is its frames' bytes and a few fields per frame.
+interface FrameEntry {
+  frame: Buffer;
+  cursor: string;
+  timestamp: Timestamp | undefined;
+  /** LATEST delivery: its payment id, and the updates its event folded. */
+  id: string | undefined;
+  folds: number;
+  event: PaymentEvent | undefined;
+}
+
+type Queued = PaymentEvent | FrameEntry;
 
 /** The frames of the events one record became, shared by every stream given the same object. */
 export interface SharedFrames {
   frameOf(event: PaymentEvent): Buffer;
 }
 
-/** What take() hands to the native gRPC path: the events and their frames as one buffer. */
+/** What takeFrames() hands to the native gRPC path: frames as one buffer, and what was sent. */
 export interface TakenFrames {
-  events: PaymentEvent[];
   chunk: Buffer;
+  /** Events in the chunk. */
+  count: number;
+  /** The Kafka timestamp of the last one, for its delivery latency. */
+  lastTimestamp: Timestamp | undefined;
+  /** Those kept beside their frames (traced ones). */
+  events: PaymentEvent[];
 }
 
 // Until frames were queued: what one is taken to weigh when a catch-up reader sizes its batch.
@@ -93,9 +115,8 @@ export class Subscription {
    */
   deliveryLatencyMs: number | undefined;
 
-  private queue: (PaymentEvent | undefined)[] = [];
-  // Beside `queue`, index for index, for a subscription that queues frames.
-  private frameQueue: (Buffer | undefined)[] = [];
+  // PaymentEvents, or FrameEntries for a subscription that queues frames; undefined: folded away.
+  private queue: (Queued | undefined)[] = [];
   private head = 0;
   /** Events in the queue (holes left by folding excluded). */
   private count = 0;
@@ -270,7 +291,7 @@ export class Subscription {
     const shown = this.filter.view ? this.filter.view(event) : event;
     const before = this.used;
     if (this.filter.latest) this.pushLatest(shown, frames);
-    else this.enqueue(shown, this.frameFor(shown, frames));
+    else this.enqueue(shown, this.frameFor(shown, frames), 0);
     // A folded event takes the place of the one it replaced: only the difference is added.
     if (this.used > before) this.shared.add(this.used - before);
     else this.shared.release(before - this.used);
@@ -287,15 +308,28 @@ export class Subscription {
     return frames ? frames.frameOf(event) : this.frames.encoder.frame(event);
   }
 
-  private enqueue(event: PaymentEvent, frame: Buffer | undefined): void {
-    this.queue.push(event);
+  private enqueue(event: PaymentEvent, frame: Buffer | undefined, folds: number): void {
     this.count++;
-    if (frame) {
-      this.frameQueue.push(frame);
-      this.used += frame.byteLength;
-      this.framedBytes += frame.byteLength;
-      this.framedCount++;
-    } else this.used++;
+    if (!frame) {
+      this.queue.push(event);
+      this.used++;
+      return;
+    }
+    this.queue.push({
+      frame,
+      cursor: event.cursor,
+      timestamp: event.kafkaTimestamp,
+      id: this.filter.latest ? event.payment?.id : undefined,
+      folds,
+      event: this.frames?.keepsEvent?.(event) ? event : undefined,
+    });
+    this.used += frame.byteLength;
+    this.framedBytes += frame.byteLength;
+    this.framedCount++;
+  }
+
+  private idOf(queued: Queued): string | undefined {
+    return this.frames ? (queued as FrameEntry).id : (queued as PaymentEvent).payment?.id;
   }
 
   private pushLatest(event: PaymentEvent, frames: SharedFrames | undefined): void {
@@ -303,42 +337,41 @@ export class Subscription {
     const previous = id === undefined ? undefined : this.queuedIndex.get(id);
     if (previous === undefined) {
       if (id !== undefined) this.queuedIndex.set(id, this.queue.length);
-      this.enqueue(event, this.frameFor(event, frames));
+      this.enqueue(event, this.frameFor(event, frames), 0);
       return;
     }
     const folded = this.queue[previous];
     this.queue[previous] = undefined;
     this.count--;
-    const foldedFrame = this.frameQueue[previous];
+    let folds = 1;
     if (this.frames) {
-      this.frameQueue[previous] = undefined;
-      this.used -= foldedFrame?.byteLength ?? 0;
-    } else this.used--;
+      const entry = folded as FrameEntry | undefined;
+      this.used -= entry?.frame.byteLength ?? 0;
+      folds += entry?.folds ?? 0;
+    } else {
+      this.used--;
+      folds += (folded as PaymentEvent | undefined)?.foldedUpdates ?? 0;
+    }
     // A copy: the event itself (and its frame) is shared with every other subscriber.
-    const added = { ...event, foldedUpdates: (folded?.foldedUpdates ?? 0) + 1 };
+    const added = { ...event, foldedUpdates: folds };
     this.queuedIndex.set(id as string, this.queue.length);
-    this.enqueue(added, this.frameFor(added, undefined));
+    this.enqueue(added, this.frameFor(added, undefined), folds);
     // Holes from folding: compact once they outnumber the events, so memory follows the bound.
     const bound = this.frames ? MIN_COMPACT_HOLES : this.capacity;
     if (this.queue.length - this.head > 2 * Math.max(this.count, bound)) this.compact();
   }
 
   private compact(): void {
-    const kept: PaymentEvent[] = [];
-    const keptFrames: Buffer[] = [];
+    const kept: Queued[] = [];
     for (let i = this.head; i < this.queue.length; i++) {
-      const event = this.queue[i];
-      if (!event) continue;
-      kept.push(event);
-      const frame = this.frameQueue[i];
-      if (frame) keptFrames.push(frame);
+      const queued = this.queue[i];
+      if (queued) kept.push(queued);
     }
     this.queue = kept;
-    this.frameQueue = keptFrames;
     this.head = 0;
     this.queuedIndex.clear();
-    for (const [i, event] of kept.entries()) {
-      const id = event.payment?.id;
+    for (const [i, queued] of kept.entries()) {
+      const id = this.idOf(queued);
       if (id !== undefined) this.queuedIndex.set(id, i);
     }
   }
@@ -357,7 +390,6 @@ export class Subscription {
     this.closed = true;
     this.shared.release(this.used);
     this.queue = [];
-    this.frameQueue = [];
     this.head = 0;
     this.count = 0;
     this.used = 0;
@@ -383,53 +415,58 @@ export class Subscription {
 
   /**
    * Takes up to `max` queued events, in order, and counts them as delivered. Empty when nothing is
-   * queued.
+   * queued. Not for a subscription that queues frames (takeFrames).
    */
   take(max: number): PaymentEvent[] {
-    return this.takeQueued(max, undefined);
+    if (this.frames) throw new Error("a subscription that queues frames is read with takeFrames()");
+    return this.takeQueued(max) as PaymentEvent[];
   }
 
   /**
-   * Takes up to `max` queued events with their frames as one buffer, for one write to a native
-   * gRPC stream; undefined when nothing is queued. Only for a subscription that queues frames.
+   * Takes up to `max` queued frames as one buffer, for one write to a native gRPC stream, and
+   * counts them as delivered; undefined when nothing is queued.
    */
   takeFrames(max: number): TakenFrames | undefined {
-    const frames: Buffer[] = [];
-    const events = this.takeQueued(max, frames);
-    if (events.length === 0) return undefined;
-    const chunk = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames);
-    return { events, chunk };
+    if (!this.frames) throw new Error("a subscription that queues events is read with take()");
+    const taken = this.takeQueued(max) as FrameEntry[];
+    const last = taken[taken.length - 1];
+    if (!last) return undefined;
+    const events: PaymentEvent[] = [];
+    for (const entry of taken) if (entry.event) events.push(entry.event);
+    const chunk =
+      taken.length === 1
+        ? last.frame
+        : Buffer.concat(
+            taken.map((entry) => entry.frame),
+            taken.reduce((bytes, entry) => bytes + entry.frame.byteLength, 0),
+          );
+    return { chunk, count: taken.length, lastTimestamp: last.timestamp, events };
   }
 
-  private takeQueued(max: number, frames: Buffer[] | undefined): PaymentEvent[] {
+  private takeQueued(max: number): Queued[] {
     if (this.count === 0 || this.closed || max <= 0) return [];
-    const taken: PaymentEvent[] = [];
+    const taken: Queued[] = [];
     let units = 0;
     while (taken.length < max && this.head < this.queue.length) {
-      const index = this.head++;
-      const event = this.queue[index];
-      if (!event) continue;
-      taken.push(event);
-      if (this.frames) {
-        const frame = this.frameQueue[index] as Buffer;
-        units += frame.byteLength;
-        frames?.push(frame);
-      } else units++;
-      const id = this.filter.latest ? event.payment?.id : undefined;
-      if (id !== undefined) this.queuedIndex.delete(id);
+      const queued = this.queue[this.head++];
+      if (!queued) continue;
+      taken.push(queued);
+      units += this.frames ? (queued as FrameEntry).frame.byteLength : 1;
+      if (this.filter.latest) {
+        const id = this.idOf(queued);
+        if (id !== undefined) this.queuedIndex.delete(id);
+      }
     }
     this.count -= taken.length;
     this.used -= units;
     this.shared.release(units);
     if (this.head === this.queue.length) {
       this.queue = [];
-      this.frameQueue = [];
       this.head = 0;
     } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
       if (this.filter.latest) this.compact();
       else {
         this.queue = this.queue.slice(this.head);
-        if (this.frames) this.frameQueue = this.frameQueue.slice(this.head);
         this.head = 0;
       }
     }
@@ -437,7 +474,7 @@ export class Subscription {
       for (const listener of [...this.drainListeners]) listener();
     }
     for (let i = taken.length - 1; i >= 0; i--) {
-      const cursor = (taken[i] as PaymentEvent).cursor;
+      const cursor = (taken[i] as Queued).cursor;
       if (cursor) {
         this.lastCursor = cursor;
         break;

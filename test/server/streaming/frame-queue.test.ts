@@ -1,6 +1,6 @@
 // A native gRPC subscriber's queue of frames: bounded in bytes (STREAM_BUFFER_BYTES) and, over all
 // such subscribers, by STREAM_QUEUE_BYTES_TOTAL; its frames are those fan-out made once per record.
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { type PaymentEvent, PaymentEventSchema, PaymentSchema } from "../../../gen/payment/payment_pb.js";
 import { RecordFrames } from "../../../server/streaming/event-frames.js";
@@ -48,13 +48,16 @@ describe("Subscription queuing frames", () => {
     const expected = events.reduce((sum, e) => sum + frameBytes(e), 0);
     expect(subscription.queuedBytes).toBe(expected);
     const taken = subscription.takeFrames(2);
-    expect(taken?.events).toEqual(events.slice(0, 2));
+    expect(taken?.count).toBe(2);
+    expect(taken?.lastTimestamp).toBe(events[1]?.kafkaTimestamp);
+    // The events themselves are not kept beside their frames (none is traced here).
+    expect(taken?.events).toEqual([]);
     expect(messagesOf(taken?.chunk as Buffer)).toEqual(
       events.slice(0, 2).map((e) => Buffer.from(toBinary(PaymentEventSchema, e))),
     );
     expect(subscription.queuedBytes).toBe(frameBytes(events[2] as PaymentEvent));
     expect(subscription.lastCursor).toBe("c1");
-    expect(subscription.takeFrames(10)?.events).toEqual([events[2]]);
+    expect(subscription.takeFrames(10)?.count).toBe(1);
     expect(subscription.queuedBytes).toBe(0);
     expect(subscription.takeFrames(10)).toBeUndefined();
   });
@@ -66,6 +69,22 @@ describe("Subscription queuing frames", () => {
     a.push(shared, frames);
     b.push(shared, frames);
     expect(a.takeFrames(1)?.chunk).toBe(b.takeFrames(1)?.chunk);
+  });
+
+  it("keeps the events it is told to keep beside their frames (traced ones)", () => {
+    const kept = event("p1", 1);
+    const subscription = new Subscription("t", {}, 1, () => {}, new QueueBudget(1), undefined, {
+      bytes: 1 << 20,
+      budget: new QueueBudget(1 << 30),
+      encoder,
+      keepsEvent: (e) => e === kept,
+    });
+    subscription.push(event("p0", 0));
+    subscription.push(kept);
+    const taken = subscription.takeFrames(10);
+    expect(taken?.count).toBe(2);
+    expect(taken?.events).toEqual([kept]);
+    expect(() => subscription.take(1)).toThrow(/takeFrames/);
   });
 
   it("has room until its frames reach STREAM_BUFFER_BYTES, and again once half was written", async () => {
@@ -113,12 +132,12 @@ describe("Subscription queuing frames", () => {
     for (let version = 1; version <= 3; version++) subscription.push(event("a", version, version));
     subscription.push(event("b", 4));
     const taken = subscription.takeFrames(10);
-    expect(taken?.events.map((e) => [e.payment?.id, e.foldedUpdates])).toEqual([
-      ["a_____", 2],
-      ["b_____", 0],
+    const sent = messagesOf(taken?.chunk as Buffer).map((bytes) => fromBinary(PaymentEventSchema, bytes));
+    expect(sent.map((e) => [e.payment?.id, e.payment?.amountMinor, e.foldedUpdates])).toEqual([
+      ["a_____", 3n, 2],
+      ["b_____", 1n, 0],
     ]);
-    const expected = (taken?.events ?? []).map((e) => Buffer.from(toBinary(PaymentEventSchema, e)));
-    expect(messagesOf(taken?.chunk as Buffer)).toEqual(expected);
+    expect(subscription.lastCursor).toBe("c4");
     expect(budget.queued).toBe(0);
     expect(subscription.queuedBytes).toBe(0);
   });
@@ -132,6 +151,6 @@ describe("Subscription queuing frames", () => {
       if (subscription.hasRoom(id)) subscription.push(event(id, i, 10_000 + i));
       expect(subscription.queuedBytes).toBeLessThanOrEqual(8 * size);
     }
-    expect(subscription.takeFrames(100)?.events.length).toBe(8);
+    expect(subscription.takeFrames(100)?.count).toBe(8);
   });
 });
