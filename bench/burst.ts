@@ -44,6 +44,15 @@ interface BurstRun {
   kcatRate: number;
   kcatCpuSeconds: number;
   kcatRecords: number;
+  /** Events a catch-up reader read from Kafka again for the client (its queue overflowed). */
+  catchUpEvents: number;
+}
+
+// A topic's pa_catch_up_events_total, from pa's /metrics.
+async function catchUpEvents(baseUrl: string, topic: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`pa_catch_up_events_total{topic="${topic}"}`));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
 }
 
 function microseconds(seconds: number, records: number): string {
@@ -156,12 +165,14 @@ async function runBurst(
     }
     const groups = meter.read();
     const paRate = records / ((lastAt - started) / 1000);
+    const caughtUp = await catchUpEvents(pa.baseUrl, topic);
 
     const kcat = await kcatDrain(context.brokers, topic, context.children);
     const kcatRate = kcat.count / (kcat.wallMs / 1000);
     context.log(
       `${label}: pa ${formatCount(records)} in ${formatMs(lastAt - started)} = ${formatRate(paRate)} (produced in ${formatMs(producedMs)}); kcat ${formatCount(kcat.count)} in ${formatMs(kcat.wallMs)} = ${formatRate(kcatRate)}; pa peak RSS ${formatMiB(peakRss)}`,
     );
+    context.log(`${label}: events read again from Kafka by a catch-up reader: ${formatCount(caughtUp)}`);
     context.log(
       `${label}: pa CPU µs per record: ${groups.map((g) => `${g.group} ${microseconds(g.seconds, records)} (${g.threads} threads)`).join(", ")}`,
     );
@@ -177,6 +188,7 @@ async function runBurst(
       kcatRate,
       kcatCpuSeconds: kcat.cpuSeconds,
       kcatRecords: kcat.count,
+      catchUpEvents: caughtUp,
     };
   } finally {
     abort.abort();
@@ -221,6 +233,11 @@ function rows(run: BurstRun): Row[] {
         .filter((g) => g.threads > 0)
         .map((g) => `${g.group} ${microseconds(g.seconds, run.records)}`)
         .join(" · "),
+      baseline: "",
+    },
+    {
+      measure: `${run.label}: events read again by a catch-up reader (the client's queue overflowed)`,
+      pa: formatCount(run.catchUpEvents),
       baseline: "",
     },
     {

@@ -63,7 +63,7 @@ import { fileRegistryOf, registerReflection } from "./rpc/reflection-service.js"
 import { rpcAdapter } from "./rpc/rpc-adapter.js";
 import { describeStore, openStore } from "./store/open-store.js";
 import type { PaymentStore } from "./store/payment-store.js";
-import { EventFrames } from "./streaming/event-frames.js";
+import { PaymentEventEncoder } from "./streaming/payment-event-encoder.js";
 import { StreamHub } from "./streaming/stream-hub.js";
 import { UnprocessedPartitions } from "./streaming/unprocessed-partitions.js";
 
@@ -270,7 +270,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   const validator = createValidator();
   const nativeGrpcStreams = new NativeGrpcStreams({
     streams: paymentStreams,
-    frames: new EventFrames(),
+    encoder: new PaymentEventEncoder(),
     logger,
     observer,
     unavailableReason,

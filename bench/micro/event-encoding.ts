@@ -9,7 +9,7 @@ import { PaymentEventSchema } from "../../gen/payment/payment_pb.js";
 import { createPaymentGenerator } from "../../server/demo/payment-generator.js";
 import { DEFAULT_AMOUNT_UNITS, parseAmountUnits } from "../../server/payment/amount-units.js";
 import { parsePayment } from "../../server/payment/parse-payment.js";
-import { EventFrames, frameMessage } from "../../server/streaming/event-frames.js";
+import { frameMessage, RecordFrames } from "../../server/streaming/event-frames.js";
 import { liveEvent } from "../../server/streaming/live-event.js";
 import { PaymentEventEncoder } from "../../server/streaming/payment-event-encoder.js";
 import { encodeStreamCursor } from "../../server/streaming/stream-cursor.js";
@@ -90,14 +90,14 @@ measure("event: liveEvent (literal)", (i) =>
     cursor,
   ),
 );
-const frames = new EventFrames();
+const frames = new RecordFrames(new PaymentEventEncoder());
 // The whole per-record path of a shared live event, before and after: its cursor, the event, its frame.
 measure("record: JSON cursor + create + toBinary + frameMessage (before)", (i) => {
   next[i % 3] = (next[i % 3] as number) + 1;
   const built = event(i, jsonCursor(TOPIC, next));
   return frameMessage(toBinary(PaymentEventSchema, built));
 });
-measure("record: encodeStreamCursor + liveEvent + EventFrames.frameOf", (i) => {
+measure("record: encodeStreamCursor + liveEvent + RecordFrames.frameOf (fan-out)", (i) => {
   next[i % 3] = (next[i % 3] as number) + 1;
   const partition = i % 3;
   const built = liveEvent(
@@ -106,9 +106,11 @@ measure("record: encodeStreamCursor + liveEvent + EventFrames.frameOf", (i) => {
     { partition, offset: next[partition] as number, timestamp: nowMs },
     encodeStreamCursor(TOPIC, next),
   );
-  return frames.frameOf(built);
+  const frame = frames.frameOf(built);
+  frames.clear();
+  return frame;
 });
-// The same without EventFrames' WeakMap (what it costs when no second stream takes the event).
+// The same without RecordFrames (what sharing costs when no second stream takes the event).
 measure("record: encodeStreamCursor + liveEvent + encoder.frame (no cache)", (i) => {
   next[i % 3] = (next[i % 3] as number) + 1;
   const partition = i % 3;

@@ -143,8 +143,21 @@ export interface Config {
     /** STREAM_DEFAULT_EXISTING / STREAM_MAX_EXISTING: the "existing" snapshot size. */
     defaultExisting: number;
     maxExisting: number;
-    /** STREAM_BUFFER_EVENTS: events queued per subscriber before it reads on from Kafka by itself. */
+    /**
+     * STREAM_BUFFER_EVENTS (default 4,096): events queued per subscriber whose events are encoded
+     * by Connect's handler (gRPC-Web, Connect, compressed gRPC) before it reads on from Kafka by
+     * itself. Native gRPC streams are bounded in bytes instead (STREAM_BUFFER_BYTES).
+     */
     bufferEvents: number;
+    /**
+     * STREAM_BUFFER_BYTES (default 8 MiB): encoded frames queued per native gRPC subscriber before
+     * it reads on from Kafka by itself (a frame may pass it by its own size). A PaymentEvent frame
+     * is 200-400 bytes, so 8 MiB holds some 25,000 events: a client that pauses for a second while
+     * a topic bursts at 20,000 records/s is written from its queue and never costs a second read
+     * and parse of the records, while 8 MiB for each of a few hundred streams stays far below the
+     * memory the queued PaymentEvent objects (~1 KiB each) took under STREAM_BUFFER_EVENTS.
+     */
+    bufferBytes: number;
     /** MAX_CATCH_UP_READERS: Kafka readers serving subscribers that fell behind, at once. */
     maxCatchUpReaders: number;
     /**
@@ -153,6 +166,12 @@ export interface Config {
      * queue is full: nothing is lost, and the queues' memory stays bounded (an event is ~1 KiB).
      */
     queueEventsTotal: number;
+    /**
+     * STREAM_QUEUE_BYTES_TOTAL (default 256 MiB): frame bytes queued over all native gRPC
+     * subscribers together. Past it a subscriber's next events are read from Kafka by a catch-up
+     * reader, as when its own queue is full: nothing is lost, and the queues' memory stays bounded.
+     */
+    queueBytesTotal: number;
   };
   payments: {
     /** AMOUNT_UNITS: whether each provider's amounts are minor or major units. */
@@ -421,6 +440,8 @@ const schema = z.object({
   STREAM_BUFFER_EVENTS: count(16, 1_000_000).default(4096),
   MAX_CATCH_UP_READERS: count(1, 256).default(8),
   STREAM_QUEUE_EVENTS_TOTAL: count(1000, 100_000_000).default(1_000_000),
+  STREAM_BUFFER_BYTES: count(4096, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  STREAM_QUEUE_BYTES_TOTAL: count(1024 * 1024, 64 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
   AMOUNT_UNITS: z.string().default(DEFAULT_AMOUNT_UNITS),
   STORE_MAX_PAYMENTS: count(1, 1_000_000_000).default(5_000_000),
   // An age compared with timestamps, never a timer, so it may exceed a timer's range.
@@ -618,6 +639,8 @@ export function parseConfig(env: Env, isTty = false): Config {
       bufferEvents: e.STREAM_BUFFER_EVENTS,
       maxCatchUpReaders: e.MAX_CATCH_UP_READERS,
       queueEventsTotal: e.STREAM_QUEUE_EVENTS_TOTAL,
+      bufferBytes: e.STREAM_BUFFER_BYTES,
+      queueBytesTotal: e.STREAM_QUEUE_BYTES_TOTAL,
     },
     payments: { amountUnits },
     store: {

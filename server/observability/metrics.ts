@@ -13,6 +13,8 @@ export interface TopicMetrics {
   paymentsProcessed: Counter.Internal;
   streamedEvents: Counter.Internal;
   catchUpEvents: Counter.Internal;
+  /** Catch-up readers started for subscribers that fell behind (or started in the past). */
+  catchUpReads: Counter.Internal;
   deliveryLatency: Histogram.Internal<"topic">;
   deadLettered(error: string, count?: number): void;
   invalidReadOnly(error: string): void;
@@ -51,6 +53,7 @@ export class PaMetrics {
   private readonly invalidRecords: Counter<"topic" | "error">;
   private readonly streamedEvents: Counter<"topic">;
   private readonly catchUpEvents: Counter<"topic">;
+  private readonly catchUpReads: Counter<"topic">;
   private readonly deliveryLatency: Histogram<"topic">;
 
   constructor() {
@@ -93,6 +96,12 @@ export class PaMetrics {
       labelNames: ["topic"],
       registers,
     });
+    this.catchUpReads = new Counter({
+      name: "pa_catch_up_reads_total",
+      help: "Catch-up reads from Kafka begun for subscribers that fell behind their queue's bound (or asked to start in the past).",
+      labelNames: ["topic"],
+      registers,
+    });
     this.deliveryLatency = new Histogram({
       name: "pa_delivery_latency_seconds",
       help: "From a record's Kafka timestamp to pa writing its event to a client (once per write).",
@@ -122,6 +131,7 @@ export class PaMetrics {
       paymentsProcessed: this.paymentsProcessed.labels(labels),
       streamedEvents: this.streamedEvents.labels(labels),
       catchUpEvents: this.catchUpEvents.labels(labels),
+      catchUpReads: this.catchUpReads.labels(labels),
       deliveryLatency: this.deliveryLatency.labels(labels),
       deadLettered: (error, count = 1) => this.deadLetters.inc({ topic, error }, count),
       invalidReadOnly: (error) => this.invalidRecords.inc({ topic, error }),

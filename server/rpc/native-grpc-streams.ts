@@ -1,8 +1,9 @@
 // StreamPayments for plain gRPC clients (grpc-js, grpc-go, connect-node's gRPC transport,
 // grpcurl), written straight to the HTTP/2 stream. Connect's handler serializes every message
 // again for every stream and passes it through a chain of async iterables; profiles put that at
-// about half of pa's main thread. Here each event is encoded once for all streams
-// (event-frames.ts) and whatever is queued for a stream goes out in one write. Everything else
+// about half of pa's main thread. Here each event is encoded once for all streams, at fan-out
+// (event-frames.ts), the stream's queue holds those frames, and whatever is queued goes out in one
+// write. Everything else
 // about the call (checks, limits, snapshot, subscription) is shared with Connect's handler through
 // PaymentStreams, and errors become gRPC status trailers through the same toConnectError.
 // Requests this path does not handle (compressed ones, gRPC-Web, Connect, JSON) go to Connect.
@@ -23,14 +24,16 @@ import { callerKey } from "../limits/caller.js";
 import type { RequestRate } from "../limits/request-rate.js";
 import type { Logger } from "../observability/logger.js";
 import type { CallEnd, RpcObserver } from "../observability/rpc-observer.js";
-import { type EventFrames, FRAME_HEADER_BYTES } from "../streaming/event-frames.js";
+import { chunkOf, FRAME_HEADER_BYTES } from "../streaming/event-frames.js";
+import type { PaymentEventEncoder } from "../streaming/payment-event-encoder.js";
 import { FILTER_ERRORS_TRAILER, toConnectError } from "./error-mapping.js";
 import { respecGrpcMessage } from "./grpc-message.js";
 import type { PaymentStream, PaymentStreams } from "./payment-streams.js";
 
 export interface NativeGrpcStreamsDependencies {
   streams: PaymentStreams;
-  frames: EventFrames;
+  /** Encodes a stream's snapshot ("existing" events); live ones come encoded in its queue. */
+  encoder: PaymentEventEncoder;
   logger: Logger;
   /** Who is calling (throws AuthenticationError), as Connect's authentication interceptor does. */
   authenticate: (request: Http2ServerRequest) => Promise<Identity>;
@@ -116,14 +119,19 @@ class NativeStreamCall {
     const request = await this.readRequest();
     const checked = this.deps.validator.validate(StreamRequestSchema, request);
     if (checked.kind !== "valid") throw new ConnectError(checked.error.message, Code.InvalidArgument);
-    const opened = await this.deps.streams.open(request, { connection: this.stream.session, key }, identity);
+    const opened = await this.deps.streams.open(
+      request,
+      { connection: this.stream.session, key },
+      identity,
+      "frames",
+    );
     this.opened = opened;
     if (this.stream.closed || this.deadlineError) {
       opened.close();
       return;
     }
     this.respond();
-    if (opened.existing.length > 0) await this.write(this.deps.frames.chunkOf(opened.existing));
+    if (opened.existing.length > 0) await this.write(chunkOf(this.deps.encoder, opened.existing));
     await this.pump(opened);
   }
 
@@ -131,12 +139,12 @@ class NativeStreamCall {
   private async pump(opened: PaymentStream): Promise<void> {
     const { subscription } = opened;
     for (;;) {
-      const events = subscription.take(MAX_EVENTS_PER_WRITE);
-      if (events.length > 0) {
+      const taken = subscription.takeFrames(MAX_EVENTS_PER_WRITE);
+      if (taken) {
         // write() hands the chunk to the stream before it waits for flow control: that moment is
         // when the events were written to this client.
-        const written = this.write(this.deps.frames.chunkOf(events));
-        opened.sent(events);
+        const written = this.write(taken.chunk);
+        opened.sentFrames(taken);
         await written;
         continue;
       }
@@ -256,8 +264,8 @@ class NativeStreamCall {
   private async write(chunk: Buffer): Promise<void> {
     if (this.stream.closed || this.stream.destroyed) return;
     if (this.stream.write(chunk)) return;
-    // Flow control: the client reads slower than pa writes. Meanwhile this stream's queue fills,
-    // and past its bound the stream continues from Kafka at its own pace (catch-up reader).
+    // Flow control: the client reads slower than pa writes. Meanwhile this stream's queue of frames
+    // fills, and past its bytes (STREAM_BUFFER_BYTES) the stream continues from Kafka at its own pace (catch-up reader).
     await new Promise<void>((resolve) => {
       const done = () => {
         this.stream.off("drain", done);

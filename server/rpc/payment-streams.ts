@@ -3,7 +3,7 @@
 // handler (gRPC-Web, Connect, gRPC with compression) and the native gRPC path
 // (native-grpc-streams.ts) both start their streams here, so they behave the same.
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { SpanKind } from "@opentelemetry/api";
 import {
   Delivery,
@@ -21,8 +21,8 @@ import type { StreamCaller, StreamSlots } from "../limits/stream-slots.js";
 import type { TopicMetrics } from "../observability/metrics.js";
 import type { Tracing } from "../observability/tracing.js";
 import type { PaymentStore, StoredPayment } from "../store/payment-store.js";
-import type { StreamHub } from "../streaming/stream-hub.js";
-import type { Subscription } from "../streaming/subscription.js";
+import type { StreamEncoding, StreamHub } from "../streaming/stream-hub.js";
+import type { Subscription, TakenFrames } from "../streaming/subscription.js";
 import { existingLimit, startPosition } from "./request-validation.js";
 
 export interface PaymentStreamsDependencies {
@@ -45,6 +45,8 @@ export interface PaymentStream {
    * yield): counts them and records the delivery latency of the last one.
    */
   sent(events: readonly PaymentEvent[]): void;
+  /** As sent(), for frames taken from a subscription that queues them (native gRPC). */
+  sentFrames(taken: TakenFrames): void;
   /** Releases the subscription and the connection's slot. Idempotent. */
   close(): void;
 }
@@ -74,13 +76,13 @@ function peerAddress(connection: object | undefined): string {
 function recordSent(
   subscription: Subscription,
   metrics: TopicMetrics | undefined,
-  events: readonly PaymentEvent[],
+  count: number,
+  lastTimestamp: Timestamp | undefined,
 ) {
-  const last = events[events.length - 1];
-  if (!last) return;
-  metrics?.streamedEvents.inc(events.length);
-  if (!last.kafkaTimestamp) return;
-  const { seconds, nanos } = last.kafkaTimestamp;
+  if (count === 0) return;
+  metrics?.streamedEvents.inc(count);
+  if (!lastTimestamp) return;
+  const { seconds, nanos } = lastTimestamp;
   const latencyMs = Math.max(0, Date.now() - (Number(seconds) * 1000 + nanos / 1e6));
   subscription.recordDeliveryLatency(latencyMs);
   metrics?.deliveryLatency.observe(latencyMs / 1000);
@@ -114,8 +116,14 @@ export class PaymentStreams {
   /**
    * Throws pa's typed errors (RequestError, TopicNotFoundError, StreamLimitError, ...). A stream
    * of an identity whose credential expires ends then, with UNAUTHENTICATED and a resume cursor.
+   * `encoding`: "frames" for a caller that writes the subscription's frames (takeFrames).
    */
-  async open(request: StreamRequest, caller: StreamCaller, identity: Identity): Promise<PaymentStream> {
+  async open(
+    request: StreamRequest,
+    caller: StreamCaller,
+    identity: Identity,
+    encoding: StreamEncoding = "events",
+  ): Promise<PaymentStream> {
     const { deps } = this;
     const topic = deps.access.requireTopic(identity, request.topic);
     const start = startPosition(request);
@@ -159,9 +167,10 @@ export class PaymentStreams {
           streamFilter,
           { kind: "cursor", positions, allowFallback: true },
           subscriber,
+          encoding,
         );
       } else {
-        subscription = await deps.hub.subscribe(topic, streamFilter, start, subscriber);
+        subscription = await deps.hub.subscribe(topic, streamFilter, start, subscriber, encoding);
         recent = existing > 0 ? await deps.store.recent({ topic, ...filter }, existing) : [];
       }
       const opened = subscription;
@@ -183,8 +192,12 @@ export class PaymentStreams {
         }),
         subscription: opened,
         sent: (events) => {
-          recordSent(opened, metrics, events);
+          recordSent(opened, metrics, events.length, events[events.length - 1]?.kafkaTimestamp);
           if (deps.tracing.enabled) traceSent(deps.tracing, opened, events);
+        },
+        sentFrames: (taken) => {
+          recordSent(opened, metrics, taken.count, taken.lastTimestamp);
+          if (deps.tracing.enabled) traceSent(deps.tracing, opened, taken.events);
         },
         close() {
           if (closed) return;

@@ -1,10 +1,12 @@
-// Each event is encoded once, however many streams carry it. The live feed hands the same
-// PaymentEvent object to every subscriber that shares its position (and the PII mask the same
-// masked object for every masked one), so the gRPC frame (the 5-byte length prefix and the
-// protobuf bytes) is kept beside that object and reused by every stream: with 500 streams on a
-// topic, one encoding instead of 500, by the hand-written encoder of the hot message.
+// Each event is encoded once, however many streams carry it. Fan-out hands the same PaymentEvent
+// object to every subscriber that shares its position (and the PII mask the same masked object to
+// every masked one), so the frames of one record (the 5-byte gRPC length prefix and the protobuf
+// bytes) are made there, once per object, and queued for every native gRPC stream given it: with
+// 500 streams on a topic, one encoding instead of 500, by the hand-written encoder of the hot
+// message. They live only while the record is fanned out: no cache outlives it.
 import type { PaymentEvent } from "../../gen/payment/payment_pb.js";
-import { FRAME_HEADER_BYTES, PaymentEventEncoder } from "./payment-event-encoder.js";
+import { FRAME_HEADER_BYTES, type PaymentEventEncoder } from "./payment-event-encoder.js";
+import type { SharedFrames } from "./subscription.js";
 
 export { FRAME_HEADER_BYTES };
 
@@ -16,30 +18,41 @@ export function frameMessage(message: Uint8Array): Buffer {
   return frame;
 }
 
-export class EventFrames {
-  // Weak: a frame lives exactly as long as its event is queued somewhere.
-  private readonly frames = new WeakMap<PaymentEvent, Buffer>();
-  private readonly encoder = new PaymentEventEncoder();
+/**
+ * The frames of the record being fanned out, by the event object each stream is given: the shared
+ * event and its masked views, a handful at most, so a list is searched rather than a map kept.
+ */
+export class RecordFrames implements SharedFrames {
+  private readonly events: PaymentEvent[] = [];
+  private readonly frames: Buffer[] = [];
+
+  constructor(private readonly encoder: PaymentEventEncoder) {}
 
   frameOf(event: PaymentEvent): Buffer {
-    let frame = this.frames.get(event);
-    if (!frame) {
-      frame = this.encoder.frame(event);
-      this.frames.set(event, frame);
+    for (let i = 0; i < this.events.length; i++) {
+      if (this.events[i] === event) return this.frames[i] as Buffer;
     }
+    const frame = this.encoder.frame(event);
+    this.events.push(event);
+    this.frames.push(frame);
     return frame;
   }
 
-  /** The frames of several events as one buffer, for one write. */
-  chunkOf(events: readonly PaymentEvent[]): Buffer {
-    if (events.length === 1) return this.frameOf(events[0] as PaymentEvent);
-    const frames = new Array<Buffer>(events.length);
-    let bytes = 0;
-    for (let i = 0; i < events.length; i++) {
-      const frame = this.frameOf(events[i] as PaymentEvent);
-      frames[i] = frame;
-      bytes += frame.byteLength;
-    }
-    return Buffer.concat(frames, bytes);
+  /** The record was fanned out: its events are let go. */
+  clear(): void {
+    this.events.length = 0;
+    this.frames.length = 0;
   }
+}
+
+/** The frames of several events as one buffer, for one write (a stream's snapshot). */
+export function chunkOf(encoder: PaymentEventEncoder, events: readonly PaymentEvent[]): Buffer {
+  const frames = new Array<Buffer>(events.length);
+  let bytes = 0;
+  for (let i = 0; i < events.length; i++) {
+    const frame = encoder.frame(events[i] as PaymentEvent);
+    frames[i] = frame;
+    bytes += frame.byteLength;
+  }
+  return frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames, bytes);
 }

@@ -1,14 +1,15 @@
-// STREAM_QUEUE_EVENTS_TOTAL: the events queued over all subscriptions together. Each queue has its
-// own bound (STREAM_BUFFER_EVENTS); this one keeps many half-full queues from adding up to more
-// memory than pa should hold. A subscription without room reads on from Kafka (catch-up reader)
-// rather than dropping anything.
+// What all subscriptions' queues hold together, in their unit: events (STREAM_QUEUE_EVENTS_TOTAL,
+// the queues of Connect's streams) or frame bytes (STREAM_QUEUE_BYTES_TOTAL, native gRPC's). Each
+// queue has its own bound (STREAM_BUFFER_EVENTS, STREAM_BUFFER_BYTES); this one keeps many
+// half-full queues from adding up to more memory than pa should hold. A subscription without room
+// reads on from Kafka (catch-up reader) rather than dropping anything.
 export class QueueBudget {
   private used = 0;
   private readonly waiting = new Set<() => void>();
 
   constructor(readonly limit: number) {}
 
-  /** Events that may still be queued, over all subscriptions. */
+  /** Events (or bytes) that may still be queued, over all subscriptions. */
   get available(): number {
     return Math.max(0, this.limit - this.used);
   }

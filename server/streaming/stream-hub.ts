@@ -5,6 +5,7 @@
 // a request that cannot be served (a cursor out of range, a missing topic) consumes nothing.
 import { setTimeout as sleep } from "node:timers/promises";
 import { type BulkheadPolicy, bulkhead } from "cockatiel";
+import type { PaymentEvent } from "../../gen/payment/payment_pb.js";
 import type { Config } from "../config/config.js";
 import type { DeadLetterProducer } from "../kafka/dead-letter-producer.js";
 import type { GroupMembership } from "../kafka/group-membership.js";
@@ -16,6 +17,7 @@ import type { Tracing } from "../observability/tracing.js";
 import type { PaymentRules } from "../payment/parse-payment.js";
 import type { PaymentStore } from "../store/payment-store.js";
 import { catchUp } from "./catch-up-reader.js";
+import { PaymentEventEncoder } from "./payment-event-encoder.js";
 import { type ProcessingPolicy, processedTopic, processesTopic, READ_ONLY } from "./processing-policy.js";
 import { QueueBudget } from "./queue-budget.js";
 import { resumeOffsets } from "./stream-cursor.js";
@@ -23,6 +25,13 @@ import { type SubscriberSummary, subscriberStats, summarize } from "./subscriber
 import { type StreamFilter, type SubscriberInfo, Subscription, UNKNOWN_SUBSCRIBER } from "./subscription.js";
 import { TopicFeed } from "./topic-feed.js";
 import type { UnprocessedPartition, UnprocessedPartitions } from "./unprocessed-partitions.js";
+
+/**
+ * How a stream's queue holds its events: "frames" (encoded once at fan-out, bounded in bytes by
+ * STREAM_BUFFER_BYTES) for a caller that writes them as they are, "events" (bounded in events by
+ * STREAM_BUFFER_EVENTS) for one that serializes them itself (Connect's handler).
+ */
+export type StreamEncoding = "events" | "frames";
 
 export type StartPosition =
   | { kind: "latest" }
@@ -113,15 +122,23 @@ export class StreamHub {
   private readonly catchUpReaders: BulkheadPolicy;
   private readonly pinnedRetry = new Map<string, NodeJS.Timeout>();
   private readonly processes: (topic: string) => boolean;
-  // STREAM_QUEUE_EVENTS_TOTAL, shared by every subscription's queue.
+  // STREAM_QUEUE_EVENTS_TOTAL, shared by the queues of events; STREAM_QUEUE_BYTES_TOTAL, by the
+  // queues of frames.
   private readonly queueBudget: QueueBudget;
+  private readonly frameBudget: QueueBudget;
+  // Encodes the frames fan-out did not (a stream's own cursor, caught-up and folded events).
+  private readonly encoder = new PaymentEventEncoder();
   private stopping = false;
+  // A traced event is kept beside its frame, for the span of its send.
+  private readonly traced = (event: PaymentEvent) =>
+    this.deps.tracing.enabled && this.deps.tracing.contextOfEvent(event) !== undefined;
 
   constructor(private readonly deps: StreamHubDependencies) {
-    const { maxCatchUpReaders, queueEventsTotal } = deps.config.streams;
+    const { maxCatchUpReaders, queueEventsTotal, queueBytesTotal } = deps.config.streams;
     this.catchUpReaders = bulkhead(maxCatchUpReaders, deps.config.server.maxStreams);
     this.processes = processesTopic(deps.config);
     this.queueBudget = new QueueBudget(queueEventsTotal);
+    this.frameBudget = new QueueBudget(queueBytesTotal);
   }
 
   /** Open StreamPayments subscriptions over every topic. */
@@ -141,6 +158,7 @@ export class StreamHub {
     filter: StreamFilter,
     start: StartPosition,
     subscriber: SubscriberInfo = UNKNOWN_SUBSCRIBER,
+    encoding: StreamEncoding = "events",
   ): Promise<Subscription> {
     if (this.stopping)
       throw new StreamInterruptedError("pa is shutting down; reconnect to another instance", "");
@@ -150,13 +168,17 @@ export class StreamHub {
       // A read-only topic's new feed starts where its first subscriber does.
       feed = await this.feedFor(topic, offsets);
       const active = feed;
+      const { bufferEvents, bufferBytes } = this.deps.config.streams;
       const subscription = new Subscription(
         topic,
         filter,
-        this.deps.config.streams.bufferEvents,
+        bufferEvents,
         (s) => this.release(s, active),
         this.queueBudget,
         subscriber,
+        encoding === "frames"
+          ? { bytes: bufferBytes, budget: this.frameBudget, encoder: this.encoder, keepsEvent: this.traced }
+          : undefined,
       );
       // Decided synchronously with adding the subscriber, so no record slips in between.
       for (let partition = 0; partition < feed.partitions; partition++) {
@@ -469,6 +491,7 @@ export class StreamHub {
       .execute(async () => {
         await subscription.drained();
         if (!subscription.isOpen) return;
+        feed.metrics.catchUpReads.inc();
         // A reader kept open for a subscriber that caught up would hold a slot others queue for.
         const othersWaiting = () => this.catchUpReaders.queueSlots < this.deps.config.server.maxStreams;
         await catchUp((topic) => source.openCatchUpReader(topic), feed, subscription, rules, logger, {

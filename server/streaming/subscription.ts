@@ -1,12 +1,18 @@
 // One StreamPayments call: its filter, a bounded queue of events waiting to be written, and its
-// position in every partition. Per partition it is either attached to the topic's shared live feed
+// position in every partition. A stream whose encoding is known when it subscribes (native gRPC)
+// queues each event with its encoded frame, made once at fan-out for every stream given the same
+// event, and its queue is bounded in those bytes (STREAM_BUFFER_BYTES): a client that falls a little
+// behind is written from there, and what it reads costs nothing more. Other streams (Connect,
+// gRPC-Web) are bounded in events (STREAM_BUFFER_EVENTS). Per partition it is either attached to the topic's shared live feed
 // or lagging: then `lagging` holds the next offset it needs, and a catch-up reader brings it from
 // Kafka until it meets the feed again. So a slow client never slows the others, never grows memory
 // past its queue, and never loses an event. In LATEST delivery the queue holds at most one event per
 // payment: a newer state replaces the queued one, leaving a hole that take() skips.
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Payment, PaymentEvent, PaymentStatus, Provider } from "../../gen/payment/payment_pb.js";
 import type { PaymentFilterExpression } from "../filtering/payment-filter.js";
 import { ofTenant, type TenantFilter } from "../store/payment-store.js";
+import type { PaymentEventEncoder } from "./payment-event-encoder.js";
 import type { QueueBudget } from "./queue-budget.js";
 
 export interface StreamFilter {
@@ -43,6 +49,53 @@ export interface SubscriberInfo {
 
 export const UNKNOWN_SUBSCRIBER: SubscriberInfo = Object.freeze({ peer: "", identity: "" });
 
+/** A queue of encoded frames, bounded in bytes rather than events. */
+export interface FrameQueueing {
+  /** STREAM_BUFFER_BYTES: the frame bytes this subscriber may have queued. */
+  bytes: number;
+  /** STREAM_QUEUE_BYTES_TOTAL: the frame bytes queued over all such subscribers. */
+  budget: QueueBudget;
+  /** Encodes what no fan-out encoded for it (its own cursor, a caught-up or folded event). */
+  encoder: PaymentEventEncoder;
+  /** Whether an event must be kept beside its frame (a traced one, for its send span). */
+  keepsEvent?: (event: PaymentEvent) => boolean;
+}
+
+// A queued frame and what the writer needs of its event: the event object itself is not kept
+// (unless traced), so the queue's memory is its frames' bytes and a few fields per frame.
+interface FrameEntry {
+  frame: Buffer;
+  cursor: string;
+  timestamp: Timestamp | undefined;
+  /** LATEST delivery: its payment id, and the updates its event folded. */
+  id: string | undefined;
+  folds: number;
+  event: PaymentEvent | undefined;
+}
+
+type Queued = PaymentEvent | FrameEntry;
+
+/** The frames of the events one record became, shared by every stream given the same object. */
+export interface SharedFrames {
+  frameOf(event: PaymentEvent): Buffer;
+}
+
+/** What takeFrames() hands to the native gRPC path: frames as one buffer, and what was sent. */
+export interface TakenFrames {
+  chunk: Buffer;
+  /** Events in the chunk. */
+  count: number;
+  /** The Kafka timestamp of the last one, for its delivery latency. */
+  lastTimestamp: Timestamp | undefined;
+  /** Those kept beside their frames (traced ones). */
+  events: PaymentEvent[];
+}
+
+// Until frames were queued: what one is taken to weigh when a catch-up reader sizes its batch.
+const TYPICAL_FRAME_BYTES = 256;
+// LATEST delivery on frames: holes compacted once they outnumber the events and this many.
+const MIN_COMPACT_HOLES = 1024;
+
 export class Subscription {
   // partition -> next offset this subscriber needs, for partitions detached from the live feed.
   private readonly laggingAt = new Map<number, number>();
@@ -62,10 +115,18 @@ export class Subscription {
    */
   deliveryLatencyMs: number | undefined;
 
-  private queue: (PaymentEvent | undefined)[] = [];
+  // PaymentEvents, or FrameEntries for a subscription that queues frames; undefined: folded away.
+  private queue: (Queued | undefined)[] = [];
   private head = 0;
   /** Events in the queue (holes left by folding excluded). */
   private count = 0;
+  // What the queue holds in its bound's unit (events, or frame bytes), and the bound.
+  private used = 0;
+  private readonly limit: number;
+  private readonly shared: QueueBudget;
+  // Frame bytes and frames ever queued: their average sizes a catch-up reader's batch.
+  private framedBytes = 0;
+  private framedCount = 0;
   /** LATEST delivery: payment id -> its queued event's index in `queue`. */
   private readonly queuedIndex = new Map<string, number>();
   private wake: (() => void) | undefined;
@@ -79,10 +140,25 @@ export class Subscription {
     readonly filter: StreamFilter,
     readonly capacity: number,
     private readonly onClose: (subscription: Subscription) => void,
-    /** Shared by every subscription: STREAM_QUEUE_EVENTS_TOTAL. */
-    private readonly budget: QueueBudget,
+    /** Shared by every subscription that queues events: STREAM_QUEUE_EVENTS_TOTAL. */
+    budget: QueueBudget,
     readonly subscriber: SubscriberInfo = UNKNOWN_SUBSCRIBER,
-  ) {}
+    /** Given: it queues frames, bounded in bytes (`capacity` and `budget` do not apply). */
+    private readonly frames?: FrameQueueing,
+  ) {
+    this.limit = frames ? frames.bytes : capacity;
+    this.shared = frames ? frames.budget : budget;
+  }
+
+  /** Whether it queues encoded frames (take them with takeFrames). */
+  get framed(): boolean {
+    return this.frames !== undefined;
+  }
+
+  /** Frame bytes queued (0 for a subscription that queues events). */
+  get queuedBytes(): number {
+    return this.frames ? this.used : 0;
+  }
 
   /** partition -> next offset this subscriber needs, for partitions detached from the live feed. */
   get lagging(): ReadonlyMap<number, number> {
@@ -179,15 +255,21 @@ export class Subscription {
     return this.filter.latest === true && paymentId !== undefined && this.queuedIndex.has(paymentId);
   }
 
-  /** Events this queue may take now: its own bound, and what is left of all queues' together. */
+  /**
+   * Events this queue may take now: its own bound, and what is left of all queues' together. In
+   * bytes, estimated from the frames queued so far (a frame may pass the bound by its own size).
+   */
   room(): number {
-    return Math.max(0, Math.min(this.capacity - this.queued, this.budget.available));
+    const units = Math.max(0, Math.min(this.limit - this.used, this.shared.available));
+    if (!this.frames || units === 0) return units;
+    const average = this.framedCount > 0 ? this.framedBytes / this.framedCount : TYPICAL_FRAME_BYTES;
+    return Math.max(1, Math.floor(units / average));
   }
 
   /** Resolves when the queue has room again, by its own bound and the shared one (or it closed). */
   async roomAvailable(): Promise<void> {
     await this.drained();
-    if (!this.closed) await this.budget.whenAvailable();
+    if (!this.closed) await this.shared.whenAvailable();
   }
 
   accepts(payment: Payment): boolean {
@@ -201,16 +283,18 @@ export class Subscription {
     return outcome === "match";
   }
 
-  push(event: PaymentEvent): void {
+  /**
+   * Queues an event (as this subscriber sees it). `frames`: the frames fan-out made of this record
+   * for every stream, used by one that queues frames; without them it encodes its own.
+   */
+  push(event: PaymentEvent, frames?: SharedFrames): void {
     const shown = this.filter.view ? this.filter.view(event) : event;
-    const before = this.count;
-    if (this.filter.latest) this.pushLatest(shown);
-    else {
-      this.queue.push(shown);
-      this.count++;
-    }
-    // A folded event takes the place of the one it replaced: nothing more of the shared budget.
-    if (this.count > before) this.budget.add(this.count - before);
+    const before = this.used;
+    if (this.filter.latest) this.pushLatest(shown, frames);
+    else this.enqueue(shown, this.frameFor(shown, frames), 0);
+    // A folded event takes the place of the one it replaced: only the difference is added.
+    if (this.used > before) this.shared.add(this.used - before);
+    else this.shared.release(before - this.used);
     if (this.count > this.peakQueued) this.peakQueued = this.count;
     const wake = this.wake;
     if (wake) {
@@ -219,35 +303,75 @@ export class Subscription {
     }
   }
 
-  private pushLatest(event: PaymentEvent): void {
+  private frameFor(event: PaymentEvent, frames: SharedFrames | undefined): Buffer | undefined {
+    if (!this.frames) return undefined;
+    return frames ? frames.frameOf(event) : this.frames.encoder.frame(event);
+  }
+
+  private enqueue(event: PaymentEvent, frame: Buffer | undefined, folds: number): void {
+    this.count++;
+    if (!frame) {
+      this.queue.push(event);
+      this.used++;
+      return;
+    }
+    this.queue.push({
+      frame,
+      cursor: event.cursor,
+      timestamp: event.kafkaTimestamp,
+      id: this.filter.latest ? event.payment?.id : undefined,
+      folds,
+      event: this.frames?.keepsEvent?.(event) ? event : undefined,
+    });
+    this.used += frame.byteLength;
+    this.framedBytes += frame.byteLength;
+    this.framedCount++;
+  }
+
+  private idOf(queued: Queued): string | undefined {
+    return this.frames ? (queued as FrameEntry).id : (queued as PaymentEvent).payment?.id;
+  }
+
+  private pushLatest(event: PaymentEvent, frames: SharedFrames | undefined): void {
     const id = event.payment?.id;
     const previous = id === undefined ? undefined : this.queuedIndex.get(id);
-    let added = event;
-    if (previous !== undefined) {
-      const folded = this.queue[previous];
-      this.queue[previous] = undefined;
-      this.count--;
-      // A copy: the event itself is shared with every other subscriber.
-      added = { ...event, foldedUpdates: (folded?.foldedUpdates ?? 0) + 1 };
+    if (previous === undefined) {
+      if (id !== undefined) this.queuedIndex.set(id, this.queue.length);
+      this.enqueue(event, this.frameFor(event, frames), 0);
+      return;
     }
-    if (id !== undefined) this.queuedIndex.set(id, this.queue.length);
-    this.queue.push(added);
-    this.count++;
+    const folded = this.queue[previous];
+    this.queue[previous] = undefined;
+    this.count--;
+    let folds = 1;
+    if (this.frames) {
+      const entry = folded as FrameEntry | undefined;
+      this.used -= entry?.frame.byteLength ?? 0;
+      folds += entry?.folds ?? 0;
+    } else {
+      this.used--;
+      folds += (folded as PaymentEvent | undefined)?.foldedUpdates ?? 0;
+    }
+    // A copy: the event itself (and its frame) is shared with every other subscriber.
+    const added = { ...event, foldedUpdates: folds };
+    this.queuedIndex.set(id as string, this.queue.length);
+    this.enqueue(added, this.frameFor(added, undefined), folds);
     // Holes from folding: compact once they outnumber the events, so memory follows the bound.
-    if (this.queue.length - this.head > 2 * Math.max(this.count, this.capacity)) this.compact();
+    const bound = this.frames ? MIN_COMPACT_HOLES : this.capacity;
+    if (this.queue.length - this.head > 2 * Math.max(this.count, bound)) this.compact();
   }
 
   private compact(): void {
-    const kept: PaymentEvent[] = [];
+    const kept: Queued[] = [];
     for (let i = this.head; i < this.queue.length; i++) {
-      const event = this.queue[i];
-      if (event) kept.push(event);
+      const queued = this.queue[i];
+      if (queued) kept.push(queued);
     }
     this.queue = kept;
     this.head = 0;
     this.queuedIndex.clear();
-    for (const [i, event] of kept.entries()) {
-      const id = event.payment?.id;
+    for (const [i, queued] of kept.entries()) {
+      const id = this.idOf(queued);
       if (id !== undefined) this.queuedIndex.set(id, i);
     }
   }
@@ -264,10 +388,11 @@ export class Subscription {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.budget.release(this.queued);
+    this.shared.release(this.used);
     this.queue = [];
     this.head = 0;
     this.count = 0;
+    this.used = 0;
     this.queuedIndex.clear();
     this.wake?.();
     for (const listener of this.drainListeners) listener();
@@ -278,7 +403,7 @@ export class Subscription {
 
   /** Resolves when the queue is at most half full again (or the subscription closed). */
   drained(): Promise<void> {
-    if (this.closed || this.queued <= this.capacity / 2) return Promise.resolve();
+    if (this.closed || this.used <= this.limit / 2) return Promise.resolve();
     return new Promise((resolve) => {
       const listener = () => {
         this.drainListeners.delete(listener);
@@ -289,21 +414,52 @@ export class Subscription {
   }
 
   /**
-   * Takes up to `max` queued events, in order, and counts them as delivered: the native gRPC path
-   * writes them to the client as one chunk. Empty when nothing is queued.
+   * Takes up to `max` queued events, in order, and counts them as delivered. Empty when nothing is
+   * queued. Not for a subscription that queues frames (takeFrames).
    */
   take(max: number): PaymentEvent[] {
+    if (this.frames) throw new Error("a subscription that queues frames is read with takeFrames()");
+    return this.takeQueued(max) as PaymentEvent[];
+  }
+
+  /**
+   * Takes up to `max` queued frames as one buffer, for one write to a native gRPC stream, and
+   * counts them as delivered; undefined when nothing is queued.
+   */
+  takeFrames(max: number): TakenFrames | undefined {
+    if (!this.frames) throw new Error("a subscription that queues events is read with take()");
+    const taken = this.takeQueued(max) as FrameEntry[];
+    const last = taken[taken.length - 1];
+    if (!last) return undefined;
+    const events: PaymentEvent[] = [];
+    for (const entry of taken) if (entry.event) events.push(entry.event);
+    const chunk =
+      taken.length === 1
+        ? last.frame
+        : Buffer.concat(
+            taken.map((entry) => entry.frame),
+            taken.reduce((bytes, entry) => bytes + entry.frame.byteLength, 0),
+          );
+    return { chunk, count: taken.length, lastTimestamp: last.timestamp, events };
+  }
+
+  private takeQueued(max: number): Queued[] {
     if (this.count === 0 || this.closed || max <= 0) return [];
-    const taken: PaymentEvent[] = [];
+    const taken: Queued[] = [];
+    let units = 0;
     while (taken.length < max && this.head < this.queue.length) {
-      const event = this.queue[this.head++];
-      if (!event) continue;
-      taken.push(event);
-      const id = this.filter.latest ? event.payment?.id : undefined;
-      if (id !== undefined) this.queuedIndex.delete(id);
+      const queued = this.queue[this.head++];
+      if (!queued) continue;
+      taken.push(queued);
+      units += this.frames ? (queued as FrameEntry).frame.byteLength : 1;
+      if (this.filter.latest) {
+        const id = this.idOf(queued);
+        if (id !== undefined) this.queuedIndex.delete(id);
+      }
     }
     this.count -= taken.length;
-    this.budget.release(taken.length);
+    this.used -= units;
+    this.shared.release(units);
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;
@@ -314,11 +470,11 @@ export class Subscription {
         this.head = 0;
       }
     }
-    if (this.drainListeners.size > 0 && this.queued <= this.capacity / 2) {
+    if (this.drainListeners.size > 0 && this.used <= this.limit / 2) {
       for (const listener of [...this.drainListeners]) listener();
     }
     for (let i = taken.length - 1; i >= 0; i--) {
-      const cursor = (taken[i] as PaymentEvent).cursor;
+      const cursor = (taken[i] as Queued).cursor;
       if (cursor) {
         this.lastCursor = cursor;
         break;

@@ -29,7 +29,9 @@ import { type PaymentRules, parsePayment } from "../payment/parse-payment.js";
 import type { BreakerState } from "../resilience/dependency-breaker.js";
 import { DependencyUnavailableError } from "../resilience/dependency-unavailable-error.js";
 import type { StoredPayment } from "../store/payment-store.js";
+import { RecordFrames } from "./event-frames.js";
 import { liveEvent } from "./live-event.js";
+import { PaymentEventEncoder } from "./payment-event-encoder.js";
 import type { ProcessingPolicy } from "./processing-policy.js";
 import { encodeStreamCursor } from "./stream-cursor.js";
 import type { Subscription } from "./subscription.js";
@@ -124,6 +126,8 @@ export class TopicFeed {
   private viewBacklog = 0;
   private readonly roomWaiters: (() => void)[] = [];
   private readonly viewWaiters = new Set<ViewWaiter>();
+  // The frames of the record being fanned out, made once for every stream that queues frames.
+  private readonly frames = new RecordFrames(new PaymentEventEncoder());
 
   constructor(
     readonly topic: string,
@@ -752,13 +756,14 @@ export class TopicFeed {
           shared = this.event(stored, record, encodeStreamCursor(this.topic, this.next));
           if (traced) this.deps.tracing.linkEvent(shared, traced);
         }
-        subscription.push(shared);
+        subscription.push(shared, this.frames);
       } else {
         const event = this.event(stored, record, this.cursorFor(subscription));
         if (traced) this.deps.tracing.linkEvent(event, traced);
         subscription.push(event);
       }
     }
+    this.frames.clear();
   }
 
   // A subscriber that started ahead of the feed needs no start offset once the feed passed it.

@@ -21,7 +21,7 @@ describe("the health panel in Chromium", () => {
     const executablePath = chromiumPath();
     buildDashboard();
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    pa = await startPa(bootstrap, { STREAM_BUFFER_EVENTS: "64" });
+    pa = await startPa(bootstrap, { STREAM_BUFFER_EVENTS: "64", STREAM_BUFFER_BYTES: "16384" });
     browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   });
 

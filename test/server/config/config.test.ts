@@ -128,6 +128,9 @@ describe("parseConfig", () => {
     ["STREAM_DEFAULT_EXISTING", "-5", /STREAM_DEFAULT_EXISTING .*must be a whole number/],
     ["STREAM_MAX_EXISTING", "100001", /STREAM_MAX_EXISTING .*must be at most 100000/],
     ["STREAM_BUFFER_EVENTS", "8", /STREAM_BUFFER_EVENTS .*must be at least 16/],
+    ["STREAM_BUFFER_BYTES", "1000", /STREAM_BUFFER_BYTES .*must be at least 4096/],
+    ["STREAM_BUFFER_BYTES", "8MiB", /STREAM_BUFFER_BYTES .*must be a whole number/],
+    ["STREAM_QUEUE_BYTES_TOTAL", "65536", /STREAM_QUEUE_BYTES_TOTAL .*must be at least 1048576/],
     ["MAX_CATCH_UP_READERS", "300", /MAX_CATCH_UP_READERS .*must be at most 256/],
     ["AMOUNT_UNITS", "stripe=minor paypal=major", /AMOUNT_UNITS: .*did you mean "stripe=minor,paypal=major"/],
     ["STORE_MAX_PAYMENTS", "0", /STORE_MAX_PAYMENTS .*must be at least 1/],
@@ -315,6 +318,8 @@ describe("parseConfig", () => {
       maxRequestsPerSecond: 10_000,
     });
     expect(streams.queueEventsTotal).toBe(1_000_000);
+    expect(streams.bufferBytes).toBe(8 * 1024 * 1024);
+    expect(streams.queueBytesTotal).toBe(256 * 1024 * 1024);
     const attempt = () =>
       parseConfig({
         MAX_REQUEST_BYTES: "10",

@@ -9,7 +9,7 @@ import {
 } from "../../../gen/payment/payment_pb.js";
 import { PaymentMask } from "../../../server/auth/pii-mask.js";
 import { currencyExponent } from "../../../server/payment/currencies.js";
-import { EventFrames } from "../../../server/streaming/event-frames.js";
+import { chunkOf, RecordFrames } from "../../../server/streaming/event-frames.js";
 import { FRAME_HEADER_BYTES, PaymentEventEncoder } from "../../../server/streaming/payment-event-encoder.js";
 
 const INT32_MIN = -(2 ** 31);
@@ -198,9 +198,9 @@ describe("PaymentEventEncoder", () => {
   });
 });
 
-describe("EventFrames", () => {
+describe("RecordFrames", () => {
   it("encodes an event once however many streams take it, and each masked variant once", () => {
-    const frames = new EventFrames();
+    const frames = new RecordFrames(new PaymentEventEncoder());
     const mask = new PaymentMask(["email"]);
     const shared = create(PaymentEventSchema, {
       topic: "payments",
@@ -215,11 +215,15 @@ describe("EventFrames", () => {
       Buffer.from(toBinary(PaymentEventSchema, mask.event(shared))),
     );
     expect(masked.includes("john@example.com")).toBe(false);
+    // Cleared after the record's fan-out: the next record's event is encoded afresh.
+    frames.clear();
+    expect(frames.frameOf(shared)).not.toBe(first);
+    expect(frames.frameOf(shared)).toEqual(first);
   });
 
   it("writes several events as their frames one after the other", () => {
-    const frames = new EventFrames();
+    const encoder = new PaymentEventEncoder();
     const events = [1, 2, 3].map((n) => create(PaymentEventSchema, { topic: "payments", offset: BigInt(n) }));
-    expect(frames.chunkOf(events)).toEqual(Buffer.concat(events.map((e) => frames.frameOf(e))));
+    expect(chunkOf(encoder, events)).toEqual(Buffer.concat(events.map((e) => encoder.frame(e))));
   });
 });

@@ -16,8 +16,8 @@ describe("subscriber lag and latency", () => {
   let pa: RunningPa;
 
   beforeAll(async () => {
-    // A small queue, so the slow reader soon reads on from Kafka by itself.
-    pa = await startPa(bootstrap, { STREAM_BUFFER_EVENTS: "64" });
+    // A small queue, so the slow reader (native gRPC: bounded in bytes) soon reads on from Kafka by itself.
+    pa = await startPa(bootstrap, { STREAM_BUFFER_EVENTS: "64", STREAM_BUFFER_BYTES: "16384" });
   });
 
   afterAll(async () => {

@@ -6,7 +6,8 @@ import { PaymentEventSchema, PaymentSchema } from "../../../gen/payment/payment_
 import { Access } from "../../../server/auth/access.js";
 import { grantsFromScope, type Identity } from "../../../server/auth/identity.js";
 import { compilePaymentFilter } from "../../../server/filtering/payment-filter.js";
-import { EventFrames } from "../../../server/streaming/event-frames.js";
+import { RecordFrames } from "../../../server/streaming/event-frames.js";
+import { PaymentEventEncoder } from "../../../server/streaming/payment-event-encoder.js";
 import { QueueBudget } from "../../../server/streaming/queue-budget.js";
 import { type StreamFilter, Subscription } from "../../../server/streaming/subscription.js";
 
@@ -47,7 +48,7 @@ describe("Subscription views", () => {
     expect(first?.payment?.customerEmail).toBe("z***@example.com");
     expect(first?.payment?.metadata).toEqual({ merchant_id: "m1" });
     expect(plain.take(1)[0]).toBe(event);
-    const frames = new EventFrames();
+    const frames = new RecordFrames(new PaymentEventEncoder());
     expect(frames.frameOf(first as typeof event)).toBe(frames.frameOf(second as typeof event));
   });
 
