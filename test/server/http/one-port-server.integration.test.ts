@@ -60,7 +60,14 @@ describe("one port for HTTP/1.1 and HTTP/2", () => {
     expect(await overHttp1.json()).toEqual({ status: "alive" });
     const overHttp2 = await http2Get(pa.baseUrl, "/readyz");
     expect(overHttp2.status).toBe(200);
-    expect(JSON.parse(overHttp2.body)).toEqual({ ready: true, reasons: [], viewLag: {} });
+    expect(JSON.parse(overHttp2.body)).toEqual({
+      ready: true,
+      reasons: [],
+      viewLag: {},
+      commitLag: {},
+      processedPartitions: {},
+      unprocessedPartitions: {},
+    });
   });
 
   it("cuts off a slowloris client that trickles its request headers", async () => {
