@@ -65,10 +65,9 @@ export function registerStreamCommand(program: Command): void {
       "end each live line with its cursor, for get --consistent-with (a payment just streamed may not be stored yet) or --from",
     )
     .addOption(
-      new Option(
-        "--existing <n>",
-        "stored payments to show first (default 100; 0 for none)",
-      ).argParser(parseCount),
+      new Option("--existing <n>", "stored payments to show first (default 100; 0 for none)").argParser(
+        parseCount,
+      ),
     )
     .addHelpText(
       "after",
