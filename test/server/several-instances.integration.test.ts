@@ -111,7 +111,11 @@ interface Scenario {
 
 describe("pa instances sharing a topic, one (A) killed at 20 % and restarted at 90 %", () => {
   it.each([
-    ["two instances", { instances: 2, joinAtKill: false }],
+    // Several times in a row: a lost range shows up in some runs and not others (issue 20 saw it
+    // in 2 of 6), so one passing run proves little.
+    ["two instances, run 1", { instances: 2, joinAtKill: false }],
+    ["two instances, run 2", { instances: 2, joinAtKill: false }],
+    ["two instances, run 3", { instances: 2, joinAtKill: false }],
     ["three instances", { instances: 3, joinAtKill: false }],
     ["two instances, A killed while a third joins (mid-rebalance)", { instances: 2, joinAtKill: true }],
   ] satisfies [string, Scenario][])(
