@@ -150,7 +150,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   const membership =
     config.kafka.shareProcessing && config.kafka.pinnedTopics.length > 0
       ? new GroupMembership(
-          { ...settings, "group.id": config.kafka.groupId },
+          consumers,
           config.kafka.pinnedTopics,
           {
             sessionTimeoutMs: config.kafka.sessionTimeoutMs,

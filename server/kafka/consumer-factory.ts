@@ -1,6 +1,7 @@
 // The one place pa builds librdkafka consumers for reading: the pooled clients of the live feeds,
-// the catch-up readers of lagging subscribers, the view's reader and the dead-letter reader, each
-// from the same validated connection settings plus what its job needs of librdkafka.
+// the catch-up readers of lagging subscribers, the view's reader, the dead-letter reader and the
+// group member that shares processing between instances, each from the same validated connection
+// settings plus what its job needs of librdkafka.
 import kafka, { type KafkaConsumer, type TopicPartitionOffset } from "@confluentinc/kafka-javascript";
 import type { Logger } from "../observability/logger.js";
 import type { LibrdkafkaConfig } from "./client-config.js";
@@ -10,6 +11,7 @@ import { PooledConsumer } from "./pooled-consumer.js";
 
 /** Calls of the package's JavaScript that its typings lack. */
 interface ConsumerExtras {
+  assignmentLost(): boolean;
   incrementalAssign(assignments: TopicPartitionOffset[]): void;
   incrementalUnassign(assignments: { topic: string; partition: number }[]): void;
   setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
@@ -56,9 +58,25 @@ const ROLES = {
     "enable.partition.eof": true,
     "auto.offset.reset": "earliest",
   },
+  // pa's seat in the consumer group under SHARE_PROCESSING: it subscribes (the group assigns) and
+  // commits explicitly; a rebalance moves only the partitions that change hands.
+  group: {
+    "enable.auto.commit": false,
+    "enable.auto.offset.store": false,
+    "allow.auto.create.topics": false,
+    "partition.assignment.strategy": "cooperative-sticky",
+  },
 } satisfies Record<string, LibrdkafkaConfig>;
 
 export type ConsumerRole = keyof typeof ROLES;
+
+/** KAFKA_SESSION_TIMEOUT and KAFKA_HEARTBEAT_INTERVAL, and the name this instance has in the group. */
+export interface GroupTiming {
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** The member's client.id: what describing the group shows for it (e.g. pa-host-1234). */
+  memberName: string;
+}
 
 const CONNECT_TIMEOUT_MS = 10_000;
 // How long a partition reader's read waits for a first record.
@@ -89,6 +107,24 @@ export class ConsumerFactory {
       offset_commit_cb: (error: unknown, offsets: TopicPartitionOffset[]) => commits.answered(error, offsets),
     });
     return new PooledConsumer(consumer, commits, logger);
+  }
+
+  /**
+   * The consumer of pa's group seat (GroupMembership), not connected; `callbacks` are librdkafka's
+   * (rebalance_cb, offset_commit_cb).
+   */
+  groupMember(timing: GroupTiming, callbacks: Record<string, unknown>): Consumer {
+    return this.consumer("group", {
+      // Who holds a partition, as the group describes it to the other instances.
+      "client.id": timing.memberName,
+      // An instance that died (kill -9, lost host) keeps its partitions until the group gives up
+      // on it: KAFKA_SESSION_TIMEOUT (6 s, the broker's default minimum) instead of librdkafka's
+      // 45 s. Heartbeats come from librdkafka's own thread, so a busy event loop never makes a
+      // live instance look dead.
+      "session.timeout.ms": timing.sessionTimeoutMs,
+      "heartbeat.interval.ms": timing.heartbeatIntervalMs,
+      ...callbacks,
+    });
   }
 
   /** A connected reader of one topic for a subscriber behind the live feed. */

@@ -5,14 +5,16 @@
 // paused, and commits the offsets the topic feeds processed. The feeds read every partition
 // through the consumer pool either way, because every instance serves complete streams; they
 // process only the partitions owned here.
-import kafka, {
-  type KafkaConsumer,
-  type Message,
-  type TopicPartitionOffset,
-} from "@confluentinc/kafka-javascript";
+import type { Message, TopicPartitionOffset } from "@confluentinc/kafka-javascript";
 import type { Logger } from "../observability/logger.js";
-import type { LibrdkafkaConfig } from "./client-config.js";
 import { CommitAcknowledgements } from "./commit-acknowledgements.js";
+import {
+  type Consumer,
+  type ConsumerFactory,
+  connectConsumer,
+  disconnectConsumer,
+  type GroupTiming,
+} from "./consumer-factory.js";
 
 /** What a topic's feed hears when partitions change hands. */
 export interface OwnershipListener {
@@ -27,21 +29,6 @@ export interface OwnershipListener {
   released(partitions: number[]): void;
 }
 
-/** KAFKA_SESSION_TIMEOUT and KAFKA_HEARTBEAT_INTERVAL, and the name this instance has in the group. */
-export interface GroupTiming {
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  /** The member's client.id: what describing the group shows for it (e.g. pa-host-1234). */
-  memberName: string;
-}
-
-interface ConsumerExtras {
-  assignmentLost(): boolean;
-  incrementalAssign(assignments: { topic: string; partition: number }[]): void;
-  incrementalUnassign(assignments: { topic: string; partition: number }[]): void;
-  setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
-}
-
 interface RebalanceError {
   code: number;
 }
@@ -52,7 +39,7 @@ const ERR_REVOKE_PARTITIONS = -174;
 const POLL_WAIT_MS = 500;
 
 export class GroupMembership {
-  private readonly consumer: KafkaConsumer & ConsumerExtras;
+  private readonly consumer: Consumer;
   private readonly owned = new Map<string, Set<number>>();
   // Lost with an expired session (a broker outage longer than session.timeout.ms) and still
   // processed here until the group's next assignment says who owns them. Dropping them at once
@@ -65,8 +52,9 @@ export class GroupMembership {
   private firstAssignment: Promise<void>;
   private markAssigned: () => void = () => {};
 
+  /** @param consumers builds the group member's consumer (KAFKA_GROUP_ID is the factory's group) */
   constructor(
-    settings: LibrdkafkaConfig,
+    consumers: ConsumerFactory,
     readonly topics: readonly string[],
     timing: GroupTiming,
     private readonly logger: Logger,
@@ -74,35 +62,17 @@ export class GroupMembership {
     this.firstAssignment = new Promise((resolve) => {
       this.markAssigned = resolve;
     });
-    this.consumer = new kafka.KafkaConsumer(
-      {
-        ...settings,
-        "enable.auto.commit": false,
-        "enable.auto.offset.store": false,
-        "allow.auto.create.topics": false,
-        "partition.assignment.strategy": "cooperative-sticky",
-        // Who holds a partition, as the group describes it to the other instances.
-        "client.id": timing.memberName,
-        // An instance that died (kill -9, lost host) keeps its partitions until the group gives up
-        // on it: KAFKA_SESSION_TIMEOUT (6 s, the broker's default minimum) instead of librdkafka's
-        // 45 s. Heartbeats come from librdkafka's own thread, so a busy event loop never makes a
-        // live instance look dead.
-        "session.timeout.ms": timing.sessionTimeoutMs,
-        "heartbeat.interval.ms": timing.heartbeatIntervalMs,
-        rebalance_cb: (error: RebalanceError, assignment: TopicPartitionOffset[]) =>
-          this.rebalance(error, assignment),
-        offset_commit_cb: (error: unknown, offsets: TopicPartitionOffset[]) =>
-          this.commits.answered(error, offsets),
-      } as never,
-      {},
-    ) as KafkaConsumer & ConsumerExtras;
+    this.consumer = consumers.groupMember(timing, {
+      rebalance_cb: (error: RebalanceError, assignment: TopicPartitionOffset[]) =>
+        this.rebalance(error, assignment),
+      offset_commit_cb: (error: unknown, offsets: TopicPartitionOffset[]) =>
+        this.commits.answered(error, offsets),
+    });
     this.consumer.on("event.error", (error) => this.logger.warn({ err: error }, "[GROUP] client error"));
   }
 
   async connect(): Promise<void> {
-    await new Promise<void>((resolve, reject) =>
-      this.consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(error) : resolve())),
-    );
+    await connectConsumer(this.consumer);
     this.consumer.subscribe([...this.topics]);
     this.running = true;
     this.loopDone = this.poll();
@@ -166,7 +136,7 @@ export class GroupMembership {
   async stop(): Promise<void> {
     this.running = false;
     await this.loopDone;
-    await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+    await disconnectConsumer(this.consumer);
     this.commits.failAll("the Kafka client closed before the broker answered");
   }
 

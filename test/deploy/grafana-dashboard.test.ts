@@ -1,5 +1,5 @@
-// The Grafana dashboard queries only metrics pa exports: a renamed metric fails here, not on a
-// blank panel in production.
+// The Grafana dashboard queries only metrics pa exports, and every pa_ metric: a renamed metric
+// fails here, not on a blank panel in production, and a new one is not left without a panel.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { PaMetrics } from "../../server/observability/metrics.js";
@@ -39,5 +39,11 @@ describe("deploy/grafana/pa.json", () => {
       const family = name.replace(/_(bucket|count|sum)$/, "");
       expect(exported.has(name) || exported.get(family)?.type === "histogram", name).toBe(true);
     }
+    // And the other way round: a metric pa adds gets a panel, or it is seen by nobody.
+    const queriedFamilies = new Set([...queried].map((name) => name.replace(/_(bucket|count|sum)$/, "")));
+    const unqueried = [...exported.keys()].filter(
+      (name) => name.startsWith("pa_") && !queriedFamilies.has(name),
+    );
+    expect(unqueried).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 // The dashboard's health panel in Chromium: with a deliberately slow client on a topic, the panel's
-// "slowest subscriber" column names it (identity and address) with how far behind it is.
+// "slowest subscriber" column names it (identity and address) with how far behind it is, and the
+// partitions this instance processes read as partitions.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
@@ -63,6 +64,12 @@ describe("the health panel in Chromium", () => {
     expect(line).toMatch(
       /subscribers behind \(median \/ p99\): [\d,]+ \/ [\d,]+ records · [\d.,]+ ms \/ [\d.,]+ ms/,
     );
+    // The repeated fields of TopicStatus read as partitions, not as nothing: this instance
+    // processes all 3 of a topic no group shares, and nobody's partitions wait (no warning line).
+    await expect
+      .poll(() => health.locator('tbody [data-field="processed_partitions"] strong').textContent())
+      .toBe("0-2");
+    expect(await health.locator("tbody tr.unprocessed").count()).toBe(0);
     await page.screenshot({
       path: join(SCREENSHOT_DIR, "dashboard-health-slowest-subscriber.png"),
       fullPage: true,

@@ -3,6 +3,7 @@
 // it processed), and commits made through the membership are the group's.
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { ConsumerFactory } from "../../../server/kafka/consumer-factory.js";
 import { GroupMembership, type OwnershipListener } from "../../../server/kafka/group-membership.js";
 import { createLogger } from "../../../server/observability/logger.js";
 import { createTopics, uniqueTopic } from "../../support/kafka.js";
@@ -18,7 +19,7 @@ afterEach(async () => {
 
 function member(groupId: string, topic: string): GroupMembership {
   const membership = new GroupMembership(
-    { "bootstrap.servers": bootstrap, "group.id": groupId },
+    new ConsumerFactory({ "bootstrap.servers": bootstrap }, groupId),
     [topic],
     { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000, memberName: `pa-test-${started.length}` },
     logger,

@@ -1,8 +1,11 @@
 // Health at a glance: the stream's connection state and, per active topic, what GetTopics reports
 // (subscribers, lag, dead letters). Fields pa adds to TopicStatus later (breaker state, ...) are
-// shown too, read from the message's schema, so the panel never lags behind the contract.
+// shown too, read from the message's schema, so the panel never lags behind the contract: as a
+// wrapping line of "name value" under the topic's row (columns for each would not fit the narrow
+// panel), where a repeated field shows its items (a list of messages, how many).
 import type { DescField } from "@bufbuild/protobuf";
 import { type TopicList, type TopicStatus, TopicStatusSchema } from "../../../gen/payment/payment_pb.js";
+import { partitionRanges, unprocessedPartitions } from "../format/partitions.js";
 import { slowestSubscriber, subscribersBehind } from "../format/subscribers.js";
 import type { ConnectionState } from "../live/live-stream.js";
 
@@ -28,6 +31,8 @@ const SUBSCRIBER_FIELDS = new Set([
   "slowest_subscriber_lag",
   "slowest_subscriber_latency_ms",
 ]);
+// Shown as a warning line under the topic's row: each one says what waits and whose it is.
+const UNPROCESSED_FIELD = "unprocessed_partitions";
 
 export function connectionLabel(state: ConnectionState | undefined): { text: string; tone: string } {
   switch (state?.kind) {
@@ -52,6 +57,13 @@ export function connectionLabel(state: ConnectionState | undefined): { text: str
 function extraValue(status: TopicStatus, field: DescField): string | undefined {
   const value = (status as unknown as Record<string, unknown>)[field.localName];
   if (value === undefined || value === null) return undefined;
+  if (field.fieldKind === "list") {
+    const items = value as unknown[];
+    if (field.listKind === "message") return items.length === 0 ? "none" : `${items.length}`;
+    return items.every((item) => typeof item === "number" && Number.isInteger(item))
+      ? partitionRanges(items as number[])
+      : items.map(String).join(", ") || "none";
+  }
   if (field.fieldKind === "enum") {
     return (field.enum.values.find((v) => v.number === value)?.name ?? String(value)).toLowerCase();
   }
@@ -60,7 +72,44 @@ function extraValue(status: TopicStatus, field: DescField): string | undefined {
       ? new Date(Number((value as { seconds: bigint }).seconds) * 1000).toISOString()
       : undefined;
   }
+  if (typeof value === "bigint" || typeof value === "number") return value.toLocaleString();
   return String(value);
+}
+
+const COLUMNS = 4;
+
+/** Under the topic's row: every other field TopicStatus carries and this one has a value for. */
+function detailLine(status: TopicStatus, fields: readonly DescField[]) {
+  const shown = fields.flatMap((field) => {
+    const value = extraValue(status, field);
+    return value === undefined || value === "" ? [] : [{ field, value }];
+  });
+  if (shown.length === 0) return [];
+  return [
+    <tr key={`${status.topic}/details`} class="details">
+      <td colSpan={COLUMNS} class="muted">
+        {shown.map(({ field, value }, index) => (
+          <span key={field.name} data-field={field.name}>
+            {index > 0 && " · "}
+            {field.name.replaceAll("_", " ")} <strong>{value}</strong>
+          </span>
+        ))}
+      </td>
+    </tr>,
+  ];
+}
+
+/** Under a topic with partitions nobody in the group processes: which, and what waits on them. */
+function unprocessedLine(status: TopicStatus, columns: number) {
+  const text = unprocessedPartitions(status.unprocessedPartitions);
+  if (!text) return [];
+  return [
+    <tr key={`${status.topic}/unprocessed`} class="unprocessed">
+      <td colSpan={columns} class="warn-text" role="alert">
+        not processed by any instance: {text}
+      </td>
+    </tr>,
+  ];
 }
 
 /** Under a topic with subscribers: how far behind they are, and the slowest one. */
@@ -84,6 +133,7 @@ export function HealthPanel({ connection, topics, topicsError, selected, receive
     (f) =>
       !SHOWN.has(f.name) &&
       !SUBSCRIBER_FIELDS.has(f.name) &&
+      f.name !== UNPROCESSED_FIELD &&
       !["messages_consumed", "active_since", "pinned"].includes(f.name),
   );
   return (
@@ -113,9 +163,6 @@ export function HealthPanel({ connection, topics, topicsError, selected, receive
             <th class="num">subs</th>
             <th class="num">lag</th>
             <th class="num">DLQ</th>
-            {extraFields.map((f) => (
-              <th key={f.name}>{f.name.replaceAll("_", " ")}</th>
-            ))}
           </tr>
         </thead>
         <tbody>
@@ -129,11 +176,10 @@ export function HealthPanel({ connection, topics, topicsError, selected, receive
                 {status.consumerLag === undefined ? "?" : status.consumerLag.toLocaleString()}
               </td>
               <td class="num">{status.messagesDeadLettered.toLocaleString()}</td>
-              {extraFields.map((f) => (
-                <td key={f.name}>{extraValue(status, f) ?? "—"}</td>
-              ))}
             </tr>,
-            ...subscriberLine(status, 4 + extraFields.length),
+            ...unprocessedLine(status, COLUMNS),
+            ...detailLine(status, extraFields),
+            ...subscriberLine(status, COLUMNS),
           ])}
         </tbody>
       </table>
