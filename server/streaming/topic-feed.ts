@@ -15,7 +15,7 @@
 import type { Context } from "@opentelemetry/api";
 import { type PaymentEvent, Provider } from "../../gen/payment/payment_pb.js";
 import type { DeadLetter } from "../kafka/dead-letter-producer.js";
-import type { GroupMembership } from "../kafka/group-membership.js";
+import type { OwnershipListener } from "../kafka/group-membership.js";
 import { traceHeaders } from "../kafka/record-headers.js";
 import type { KafkaRecord, LiveRecordSource, PartitionRecordReader } from "../kafka/record-source.js";
 import type { Logger } from "../observability/logger.js";
@@ -32,10 +32,23 @@ import type { StoredPayment } from "../store/payment-store.js";
 import { RecordFrames } from "./event-frames.js";
 import { liveEvent } from "./live-event.js";
 import { PaymentEventEncoder } from "./payment-event-encoder.js";
-import type { ProcessingPolicy } from "./processing-policy.js";
+import type { CommitOffset, ProcessingPolicy } from "./processing-policy.js";
 import { encodeStreamCursor } from "./stream-cursor.js";
 import type { Subscription } from "./subscription.js";
 import { type DueCommit, ViewPositions } from "./view-positions.js";
+
+/**
+ * What a feed uses of pa's seat in the consumer group (server/kafka/group-membership.ts, which
+ * satisfies it): whether the group shares the topic, who owns which partition, and the hand-over
+ * commit. The feed's other commits go through its policy's committer.
+ */
+export interface GroupMembershipView {
+  isMember(topic: string): boolean;
+  listen(topic: string, listener: OwnershipListener): void;
+  unlisten(topic: string): void;
+  /** Commits before the revoke completes; throws when the broker refused it. */
+  commitSync(offsets: CommitOffset[]): void;
+}
 
 export interface TopicFeedDependencies {
   /** Processed (stored, dead-lettered, committed) or read-only. */
@@ -52,7 +65,7 @@ export interface TopicFeedDependencies {
    * pa's seat in the consumer group, when it has one (pinned topics). A topic it is a member for is
    * processed only on the partitions the group gave this instance.
    */
-  membership?: GroupMembership;
+  membership?: GroupMembershipView;
   /** A reader of this topic's partitions outside the group, for the view while it is behind. */
   openViewReader: () => Promise<PartitionRecordReader>;
 }
