@@ -68,7 +68,7 @@ export class PaMetrics {
     });
     this.paymentsProcessed = new Counter({
       name: "pa_payments_processed_total",
-      help: "Valid payments read by the topic's live feed (stored first on a processed topic).",
+      help: "Valid payments processed: on a processed topic, handed to its view (the store) here; on a read-only one, read by its live feed.",
       labelNames: ["topic"],
       registers,
     });

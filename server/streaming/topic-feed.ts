@@ -25,7 +25,7 @@ import type { Tracing } from "../observability/tracing.js";
 import { currencyExponent } from "../payment/currencies.js";
 import type { InvalidPayment } from "../payment/invalid-payment.js";
 import { formatMinor } from "../payment/money.js";
-import { type PaymentRules, parsePayment } from "../payment/parse-payment.js";
+import { type ParseOutcome, type PaymentRules, parsePayment } from "../payment/parse-payment.js";
 import type { BreakerState } from "../resilience/dependency-breaker.js";
 import { DependencyUnavailableError } from "../resilience/dependency-unavailable-error.js";
 import type { StoredPayment } from "../store/payment-store.js";
@@ -585,13 +585,23 @@ export class TopicFeed {
     // partition -> [the offset after the last record queued for the view, its ownership epoch]
     const viewed = new Map<number, [number, number]>();
     let fresh = 0;
-    let freshPayments = 0;
+    const taken = this.partitionsTaken();
     for (let i = 0; i < batch.length; i++) {
       const record = batch[i] as KafkaRecord;
       const { partition, offset } = record;
       const streams = offset >= (this.next[partition] ?? 0);
       const views = this.viewing(partition) && offset >= this.positions.queued(partition);
       if (!streams && !views) continue;
+      const processedHere = this.processedHere(partition);
+      if (!views && processedHere && taken[partition] !== true) {
+        // Nobody takes this record from the feed now: every subscriber lags on its partition (its
+        // catch-up reader brings it) and the view is behind (its own reader brings it, and counts
+        // it). The feed only moves past it; parsing it here as well made a burst cost up to three
+        // parses per record.
+        this.next[partition] = offset + 1;
+        fresh++;
+        continue;
+      }
       const kafkaTimestampMs = record.timestamp ?? nowMs;
       const parseSpan = traces?.parse(i);
       const outcome = parsePayment(record.value, { kafkaTimestampMs, nowMs }, this.deps.rules);
@@ -606,16 +616,10 @@ export class TopicFeed {
         this.next[partition] = offset + 1;
         fresh++;
         if (stored) {
-          freshPayments++;
           if (debug) this.logPayment(stored);
           if (this.subscriberSet.size > 0) this.fanOut(stored, record, traces?.contextOf(i));
-        } else if (!outcome.ok) {
-          this.invalid++;
-          // A read-only topic may hold anything (a users topic): its reasons quote record text, so
-          // only the error code is shown to whoever may stream the topic.
-          this.lastInvalidReason = this.deps.policy.readOnly ? outcome.invalid.code : outcome.invalid.reason;
-          if (this.deps.policy.readOnly) metrics.invalidReadOnly(outcome.invalid.code);
         }
+        if (!processedHere) this.count(outcome);
       }
       if (!views) continue;
       viewed.set(partition, [offset + 1, this.positions.queue(partition, offset + 1)]);
@@ -629,7 +633,6 @@ export class TopicFeed {
     }
     this.consumed += fresh;
     metrics.recordsConsumed.inc(fresh);
-    metrics.paymentsProcessed.inc(freshPayments);
     if (fresh > 0 && this.subscriberSet.size > 0) this.settleStartOffsets();
     if (viewed.size > 0) this.queueForView(valid, letters, viewed, traces);
     else traces?.end();
@@ -682,6 +685,7 @@ export class TopicFeed {
         return;
       }
       for (const { traces } of batches) traces?.written();
+      this.countWritten(valid, letters);
       this.deadLettered += deadLettered;
       for (const { viewed } of batches)
         for (const [partition, [end, epoch]] of viewed) this.positions.markStored(partition, end, epoch);
@@ -743,6 +747,53 @@ export class TopicFeed {
         `[CONSUMER:${this.topic}] View resumed from offsets [${offsets.join(",")}] (was paused for ${dependency})`,
       );
     });
+  }
+
+  // Whether this instance's view processes the partition (a processed topic, owned here).
+  private processedHere(partition: number): boolean {
+    return !this.deps.policy.readOnly && this.owns(partition);
+  }
+
+  // A record counts once, where it is processed: on a partition this instance's view processes,
+  // once the view stored it or dead-lettered it (from the live feed or the view's own reader; a
+  // write that failed is read and counted again later); elsewhere (a read-only topic, a partition
+  // another instance processes) when the live feed reads it.
+  private count(outcome: ParseOutcome): void {
+    if (outcome.ok) {
+      this.deps.metrics.paymentsProcessed.inc();
+      return;
+    }
+    // A read-only topic may hold anything (a users topic): its reasons quote record text, so
+    // only the error code is shown to whoever may stream the topic.
+    this.countInvalid(1, this.deps.policy.readOnly ? outcome.invalid.code : outcome.invalid.reason);
+    if (this.deps.policy.readOnly) this.deps.metrics.invalidReadOnly(outcome.invalid.code);
+  }
+
+  private countWritten(valid: readonly StoredPayment[], letters: readonly DeadLetter[]): void {
+    this.deps.metrics.paymentsProcessed.inc(valid.length);
+    const last = letters.at(-1);
+    if (last) this.countInvalid(letters.length, last.reason);
+  }
+
+  private countInvalid(records: number, lastReason: string): void {
+    this.invalid += records;
+    this.lastInvalidReason = lastReason;
+  }
+
+  // Per partition, whether some subscriber takes it from the live feed (is not lagging on it).
+  // Within a batch a subscriber can only fall behind, never rejoin (catch-up readers attach between
+  // batches), so what is true at the batch's start covers every record a subscriber takes in it.
+  private partitionsTaken(): boolean[] {
+    const taken = new Array<boolean>(this.partitions).fill(false);
+    let open = this.partitions;
+    for (const subscription of this.subscriberSet) {
+      for (let partition = 0; partition < this.partitions; partition++) {
+        if (taken[partition] || subscription.lagging.has(partition)) continue;
+        taken[partition] = true;
+        if (--open === 0) return taken;
+      }
+    }
+    return taken;
   }
 
   private fanOut(stored: StoredPayment, record: KafkaRecord, traced: Context | undefined): void {

@@ -158,6 +158,29 @@ describe("TopicFeed over a record source", () => {
       await c.feed.stop();
     });
 
+    it("counts every record once where the view processes it, also those the feed passed while nobody took them", async () => {
+      const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
+      sources.push(source);
+      source.log.createTopic("n", 1);
+      // The first write fails: the view pauses, so for a while nobody takes records from the feed.
+      const { policy, stored } = listPolicy(source.pooled, 1);
+      const c = new StreamingCore(source, "n", { partitions: 1, policy });
+      const poison = (n: number) => Array.from({ length: n }, () => ({ partition: 0, value: "not json" }));
+      const quiet = c.subscribe(1000);
+      source.log.append("n", [...payments(5, 1), ...poison(2)]);
+      await waitUntil(() => c.feed.next[0] === 7, 5_000);
+      quiet.close();
+      // No subscriber and a paused view: the feed moves past these without parsing them.
+      source.log.append("n", [...payments(5, 1, 2), ...poison(3)]);
+      await waitUntil(() => c.feed.next[0] === 15, 5_000);
+      // The view resumes with its own reader and processes (and counts) all 15, each once.
+      await c.feed.waitForView([15], AbortSignal.timeout(15_000));
+      expect(stored).toHaveLength(10);
+      expect(c.feed.invalid).toBe(5);
+      expect(c.feed.deadLettered).toBe(5);
+      await c.feed.stop();
+    });
+
     it("pauses while the store fails, streams meanwhile, then reads what it missed with its own reader from its position", async () => {
       const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
       sources.push(source);
