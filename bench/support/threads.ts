@@ -3,7 +3,7 @@
 // this order: the main thread (tid = pid); V8's platform, a delayed-task scheduler and then
 // V8_POOL_SIZE workers that run GC helper tasks (and concurrent compilation); node's idle
 // debug-signal thread; the libuv threadpool (UV_THREADPOOL_SIZE threads, all at once); Node worker
-// threads (tsx's loader at start-up, then the store's SQLite checkpointer and writer). While idle,
+// threads (the store's SQLite checkpointer and writer). While idle,
 // an event-loop thread (the main one, the scheduler, a worker) waits in epoll and a pool thread on
 // a futex (/proc/<pid>/task/<tid>/syscall), which tells workers from pool threads. librdkafka
 // names its threads "rdk:main", "rdk:broker...", "rdk:bg".
