@@ -80,7 +80,7 @@ async function runBurst(
     groupId: `bench-${context.runId}-burst-${headers ? "header" : "plain"}`,
   });
   // The stream is read raw and decoded in worker threads; connect-node's client asks for the view's lag.
-  const client = new StreamClient(pa.baseUrl);
+  const client = await StreamClient.start(pa.baseUrl);
   const connections = new PaConnections(pa.baseUrl, 1);
   const producer = await context.kafka.rateProducer();
   const abort = new AbortController();

@@ -31,7 +31,7 @@ export const latency: Scenario = {
     const kcatLog = new DeliveryLog(index);
 
     const pa = await PaProcess.start({ ...context.pa, groupId: `bench-${context.runId}-latency` });
-    const client = new StreamClient(pa.baseUrl);
+    const client = await StreamClient.start(pa.baseUrl);
     const producer = await context.kafka.rateProducer();
     const abort = new AbortController();
     let streamError: unknown;

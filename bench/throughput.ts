@@ -35,7 +35,7 @@ export const throughput: Scenario = {
     );
 
     const pa = await PaProcess.start({ ...context.pa, groupId: `bench-${context.runId}-throughput` });
-    const client = new StreamClient(pa.baseUrl);
+    const client = await StreamClient.start(pa.baseUrl);
     try {
       const next = new Array<number>(ends.length).fill(0);
       const positions = () => next.map((offset, p) => `p${p} ${offset}/${ends[p]}`).join(", ");

@@ -22,7 +22,8 @@ export interface DecodedBatch {
   paymentIds: string[];
 }
 
-export type DecodeReply = DecodedBatch | { id: number; error: string };
+/** The first message of a decoding thread says it has loaded; the others answer batches. */
+export type DecodeReply = { ready: true } | DecodedBatch | { id: number; error: string };
 
 if (parentPort) {
   const port = parentPort;
@@ -50,4 +51,5 @@ if (parentPort) {
       } satisfies DecodeReply);
     }
   });
+  port.postMessage({ ready: true } satisfies DecodeReply);
 }

@@ -25,15 +25,22 @@ const FRAME_HEADER_BYTES = 5;
 /** One HTTP/2 connection to pa, with receive windows large enough not to throttle pa. */
 export class GrpcConnection {
   readonly session: http2.ClientHttp2Session;
+  /** Resolves once connected (calls may be made before: they wait); rejects if it fails. */
+  readonly connected: Promise<void>;
 
   constructor(baseUrl: string) {
     this.session = http2.connect(baseUrl, { settings: { initialWindowSize: STREAM_WINDOW_BYTES } });
-    // The connection window is not a setting: it grows by a WINDOW_UPDATE, sent once connected.
-    this.session.once("connect", (session: http2.ClientHttp2Session) =>
-      session.setLocalWindowSize(CONNECTION_WINDOW_BYTES),
-    );
-    // A failed connection fails each call on it (its stream emits the error); nothing else listens.
-    this.session.on("error", () => {});
+    this.connected = new Promise((resolve, reject) => {
+      // The connection window is not a setting: it grows by a WINDOW_UPDATE, sent once connected.
+      this.session.once("connect", (session: http2.ClientHttp2Session) => {
+        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+        resolve();
+      });
+      // A failed connection also fails each call on it (its stream emits the error).
+      this.session.on("error", reject);
+    });
+    // Whoever does not wait for `connected` learns of a failure from its calls.
+    this.connected.catch(() => {});
   }
 
   close(): void {

@@ -38,19 +38,36 @@ class DecoderPool {
   private nextId = 0;
   private failure: Error | undefined;
 
+  /** Resolves once every thread has loaded, so that loading them is not part of what is measured. */
+  readonly ready: Promise<void>;
+
   constructor(threads: number) {
+    const loaded: Promise<void>[] = [];
     this.workers = Array.from({ length: threads }, () => {
       const worker = startTsWorker(new URL("./decode-worker.ts", import.meta.url));
-      worker.on("message", (reply: DecodeReply) => {
-        const waiting = this.pending.get(reply.id);
-        this.pending.delete(reply.id);
-        if ("error" in reply) waiting?.reject(new Error(reply.error));
-        else waiting?.resolve(reply);
-      });
-      worker.on("error", (error) => this.fail(error));
-      worker.on("exit", (code) => this.fail(new Error(`a decoding thread exited (${code})`)));
+      loaded.push(
+        new Promise((resolve, reject) => {
+          worker.on("message", (reply: DecodeReply) => {
+            if ("ready" in reply) return resolve();
+            const waiting = this.pending.get(reply.id);
+            this.pending.delete(reply.id);
+            if ("error" in reply) waiting?.reject(new Error(reply.error));
+            else waiting?.resolve(reply);
+          });
+          worker.on("error", (error) => {
+            this.fail(error);
+            reject(error);
+          });
+          worker.on("exit", (code) => {
+            const error = new Error(`a decoding thread exited (${code})`);
+            this.fail(error);
+            reject(error);
+          });
+        }),
+      );
       return worker;
     });
+    this.ready = Promise.all(loaded).then(() => {});
   }
 
   decode(bytes: ArrayBuffer, ends: Uint32Array<ArrayBuffer>): Promise<DecodedBatch> {
@@ -163,12 +180,26 @@ class CallDecoder {
 
 /** HTTP/2 connections to pa and the threads that decode what their streams carry. */
 export class StreamClient {
-  private readonly connections: GrpcConnection[];
-  private readonly pool: DecoderPool;
+  private constructor(
+    private readonly connections: GrpcConnection[],
+    private readonly pool: DecoderPool,
+  ) {}
 
-  constructor(baseUrl: string, options: { connections?: number; decodeThreads?: number } = {}) {
-    this.connections = Array.from({ length: options.connections ?? 1 }, () => new GrpcConnection(baseUrl));
-    this.pool = new DecoderPool(options.decodeThreads ?? DEFAULT_DECODE_THREADS);
+  /** Connects to pa and starts the decoding threads; resolves once both are ready. */
+  static async start(
+    baseUrl: string,
+    options: { connections?: number; decodeThreads?: number } = {},
+  ): Promise<StreamClient> {
+    const connections = Array.from({ length: options.connections ?? 1 }, () => new GrpcConnection(baseUrl));
+    const pool = new DecoderPool(options.decodeThreads ?? DEFAULT_DECODE_THREADS);
+    const client = new StreamClient(connections, pool);
+    try {
+      await Promise.all([pool.ready, ...connections.map((connection) => connection.connected)]);
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+    return client;
   }
 
   /**

@@ -29,7 +29,7 @@ describe("the benchmarks' stream client", () => {
     );
     pa = await startPa(bootstrap);
     // Two decoding threads: batches come back from either, so order is restored by the client.
-    client = new StreamClient(pa.baseUrl, { decodeThreads: 2 });
+    client = await StreamClient.start(pa.baseUrl, { decodeThreads: 2 });
   });
 
   afterAll(async () => {
