@@ -6,9 +6,9 @@
 // view included. Run twice, on fresh pa processes and topics: records without headers, and with
 // one header each (pa reads none; the Kafka client converts them for every record anyway). kcat
 // reads each topic to its end in the same run, for its rate and its CPU per record.
-import { type PaymentEvent, StreamStart } from "../gen/payment/payment_pb.js";
+import { StreamStart } from "../gen/payment/payment_pb.js";
 import { createPaymentGenerator } from "../server/demo/payment-generator.js";
-import { followStream, type PaClient, PaConnections, waitUntil } from "./support/client.js";
+import { type PaClient, PaConnections, waitUntil } from "./support/client.js";
 import { warmUp } from "./support/deliveries.js";
 import { PARTITIONS } from "./support/kafka.js";
 import { kcatDrain } from "./support/kcat.js";
@@ -21,6 +21,7 @@ import {
   type ScenarioResult,
 } from "./support/scenario.js";
 import { formatCount, formatMiB, formatMs, formatPercent, formatRate } from "./support/stats.js";
+import { StreamClient } from "./support/stream-client.js";
 import { type GroupCpu, ThreadGroupMeter } from "./support/threads.js";
 
 const STALL_MS = 30_000;
@@ -46,6 +47,8 @@ interface BurstRun {
   kcatRecords: number;
   /** Events a catch-up reader read from Kafka again for the client (its queue overflowed). */
   catchUpEvents: number;
+  /** The benchmark process's CPU from the first produce to the last event: client and producer. */
+  benchCpuSeconds: number;
 }
 
 // A topic's pa_catch_up_events_total, from pa's /metrics.
@@ -76,6 +79,8 @@ async function runBurst(
     ...context.pa,
     groupId: `bench-${context.runId}-burst-${headers ? "header" : "plain"}`,
   });
+  // The stream is read raw and decoded in worker threads; connect-node's client asks for the view's lag.
+  const client = await StreamClient.start(pa.baseUrl);
   const connections = new PaConnections(pa.baseUrl, 1);
   const producer = await context.kafka.rateProducer();
   const abort = new AbortController();
@@ -87,28 +92,27 @@ async function runBurst(
     let problem: string | undefined;
     let lastAt = performance.now();
     let streamError: unknown;
-    const stream = followStream(
-      connections.client(0),
-      { topic, existingLimit: 0, startPosition: { case: "start", value: StreamStart.LATEST } },
-      abort.signal,
-      (event: PaymentEvent, arrivalMs) => {
-        const { partition } = event;
-        const offset = Number(event.offset);
-        if ((start[partition] ?? -1) < 0 || offset < (start[partition] ?? 0)) {
-          warm.add(partition);
-          return;
-        }
-        lastAt = arrivalMs;
-        if (offset !== next[partition]) {
-          problem ??= `partition ${partition}: offset ${offset} arrived where ${next[partition]} was due`;
-          abort.abort();
-          return;
-        }
-        next[partition] = offset + 1;
-      },
-    ).catch((error: unknown) => {
-      streamError = error;
-    });
+    const stream = client
+      .follow(
+        { topic, existingLimit: 0, startPosition: { case: "start", value: StreamStart.LATEST } },
+        abort.signal,
+        ({ partition, offset, arrivalMs }) => {
+          if ((start[partition] ?? -1) < 0 || offset < (start[partition] ?? 0)) {
+            warm.add(partition);
+            return;
+          }
+          lastAt = arrivalMs;
+          if (offset !== next[partition]) {
+            problem ??= `partition ${partition}: offset ${offset} arrived where ${next[partition]} was due`;
+            abort.abort();
+            return;
+          }
+          next[partition] = offset + 1;
+        },
+      )
+      .catch((error: unknown) => {
+        streamError = error;
+      });
     await warmUp(
       producer,
       topic,
@@ -129,8 +133,10 @@ async function runBurst(
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, pa.status().rssBytes);
     }, 100);
+    const benchCpu = process.cpuUsage();
     const started = performance.now();
     let producedMs = 0;
+    let benchCpuSeconds = 0;
     let records = 0;
     try {
       context.log(`${label}: producing ${formatCount(n)} payments to ${topic}`);
@@ -153,6 +159,8 @@ async function runBurst(
       }
       if (streamError) throw streamError;
       if (problem) throw new DeliveryError(`pa's stream: ${problem}`);
+      const benchUsage = process.cpuUsage(benchCpu);
+      benchCpuSeconds = (benchUsage.user + benchUsage.system) / 1e6;
       // The whole record's cost includes storing it: wait for the view, then read the CPU.
       await waitUntil(
         async () => ((await viewLag(connections.client(0), topic)) ?? 0n) === 0n,
@@ -174,6 +182,9 @@ async function runBurst(
     );
     context.log(`${label}: events read again from Kafka by a catch-up reader: ${formatCount(caughtUp)}`);
     context.log(
+      `${label}: benchmark process (client and producer) CPU ${benchCpuSeconds.toFixed(2)} s = ${microseconds(benchCpuSeconds, records)} µs per record, ${(benchCpuSeconds / ((lastAt - started) / 1000)).toFixed(2)} cores`,
+    );
+    context.log(
       `${label}: pa CPU µs per record: ${groups.map((g) => `${g.group} ${microseconds(g.seconds, records)} (${g.threads} threads)`).join(", ")}`,
     );
     abort.abort();
@@ -189,11 +200,13 @@ async function runBurst(
       kcatCpuSeconds: kcat.cpuSeconds,
       kcatRecords: kcat.count,
       catchUpEvents: caughtUp,
+      benchCpuSeconds,
     };
   } finally {
     abort.abort();
     await producer.disconnect();
     connections.close();
+    await client.close();
     await pa.stop();
   }
 }
@@ -236,6 +249,11 @@ function rows(run: BurstRun): Row[] {
       baseline: "",
     },
     {
+      measure: `${run.label}: the benchmark's own CPU per record: the client reading and decoding, and the producer (µs)`,
+      pa: microseconds(run.benchCpuSeconds, run.records),
+      baseline: "",
+    },
+    {
       measure: `${run.label}: events read again by a catch-up reader (the client's queue overflowed)`,
       pa: formatCount(run.catchUpEvents),
       baseline: "",
@@ -270,7 +288,7 @@ export const burst: Scenario = {
         },
       ],
       notes: [
-        "burst: pa's rate runs from the first produce to the last event's arrival at the client (the producer, in the benchmark's process, may be what limits it); kcat's from spawning it to its exit at the end of the same topic (-o beginning -e). CPU per record is pa's CPU from before the burst until its view caught up (view_lag 0), over the records of the burst, by thread group from /proc/<pid>/task/*/stat: main, the view's SQLite writer (the last Node worker started), other workers (the SQLite checkpointer, tsx's loader), V8 platform threads (GC helpers), librdkafka (rdk:*), the libuv threadpool. kcat's is its own CPU over the records it read.",
+        "burst: pa's rate runs from the first produce to the last event's arrival at the client (the producer, in the benchmark's process, may be what limits it); kcat's from spawning it to its exit at the end of the same topic (-o beginning -e). CPU per record is pa's CPU from before the burst until its view caught up (view_lag 0), over the records of the burst, by thread group from /proc/<pid>/task/*/stat: main, the view's SQLite writer (the last Node worker started), other workers (the SQLite checkpointer, tsx's loader), V8 platform threads (GC helpers), librdkafka (rdk:*), the libuv threadpool. kcat's is its own CPU over the records it read. The benchmark's own CPU (its process, all threads: the client reading the stream over raw HTTP/2 and decoding every event in worker threads, and the producer) runs from the first produce to the last event.",
       ],
     };
   },

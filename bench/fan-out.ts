@@ -161,7 +161,7 @@ function fanOutScenario(filtered: boolean): Scenario {
             },
           ],
           notes: [
-            `fan-out: the ${streams} streams' client runs in the benchmark process, spread over ${CLIENT_THREADS} worker threads that decode every delivery (arrival times are taken in those threads); kcat is a single consumer, for scale. Streams join while a warm-up record is produced every 100 ms to each partition in turn; measuring starts once every stream has received one from every partition.`,
+            `fan-out: the ${streams} streams' client runs in the benchmark process, spread over ${CLIENT_THREADS} worker threads that read their streams over raw HTTP/2 (16 MiB receive window per stream) and decode every delivery (arrival times are taken in those threads, when the bytes arrive); the client's CPU is the whole benchmark process's (the producer and kcat's reader included); kcat is a single consumer, for scale. Streams join while a warm-up record is produced every 100 ms to each partition in turn; measuring starts once every stream has received one from every partition.`,
             ...(filtered
               ? [
                   `fan-out-filtered: each stream has its own CEL filter (e.g. ${distinctFilter(7)}), which every record satisfies: the same deliveries as fan-out, plus ${streams} filter evaluations per record.`,

@@ -4,7 +4,7 @@
 // record, for both. Every record must reach pa's stream exactly once.
 import { StreamStart } from "../gen/payment/payment_pb.js";
 import { createPaymentGenerator } from "../server/demo/payment-generator.js";
-import { followStream, PaConnections, waitWhileProgressing } from "./support/client.js";
+import { waitWhileProgressing } from "./support/client.js";
 import { ackTimes, DeliveryLog, indexRecords, warmUp } from "./support/deliveries.js";
 import { PARTITIONS } from "./support/kafka.js";
 import { KcatFollower } from "./support/kcat.js";
@@ -12,6 +12,7 @@ import { PaProcess } from "./support/pa-process.js";
 import { CpuMeter } from "./support/proc.js";
 import { type BenchContext, DeliveryError, type Scenario, type ScenarioResult } from "./support/scenario.js";
 import { distribution, formatCount, formatDistribution, formatMs, formatRate } from "./support/stats.js";
+import { StreamClient } from "./support/stream-client.js";
 
 // Records not delivered while nothing arrived for this long count as lost: slow is waited for.
 const STALL_MS = 10_000;
@@ -30,18 +31,19 @@ export const latency: Scenario = {
     const kcatLog = new DeliveryLog(index);
 
     const pa = await PaProcess.start({ ...context.pa, groupId: `bench-${context.runId}-latency` });
-    const connections = new PaConnections(pa.baseUrl, 1);
+    const client = await StreamClient.start(pa.baseUrl);
     const producer = await context.kafka.rateProducer();
     const abort = new AbortController();
     let streamError: unknown;
-    const stream = followStream(
-      connections.client(0),
-      { topic, existingLimit: 0, startPosition: { case: "start", value: StreamStart.LATEST } },
-      abort.signal,
-      (event, arrivalMs) => paLog.record(event.payment?.id ?? "", arrivalMs, event.partition),
-    ).catch((error: unknown) => {
-      streamError = error;
-    });
+    const stream = client
+      .follow(
+        { topic, existingLimit: 0, startPosition: { case: "start", value: StreamStart.LATEST } },
+        abort.signal,
+        ({ paymentId, arrivalMs, partition }) => paLog.record(paymentId, arrivalMs, partition),
+      )
+      .catch((error: unknown) => {
+        streamError = error;
+      });
     const kcat = KcatFollower.start(context.brokers, topic, context.children, (key, arrivalMs) =>
       kcatLog.record(key, arrivalMs),
     );
@@ -55,6 +57,7 @@ export const latency: Scenario = {
       if (streamError) throw streamError;
       context.log(`producing ${formatCount(records.length)} records at ${formatRate(rate)}`);
       const paCpu = new CpuMeter(pa.pid);
+      const benchCpu = new CpuMeter(process.pid); // every thread: the client, the producer, kcat's reader
       const run = await producer.run(topic, records, rate);
       await waitWhileProgressing(
         () => (paLog.complete && kcatLog.complete) || streamError !== undefined,
@@ -62,6 +65,7 @@ export const latency: Scenario = {
         STALL_MS,
       );
       const cpu = paCpu.read();
+      const bench = benchCpu.read();
       if (streamError) throw streamError;
       if (!paLog.complete || paLog.duplicates > 0) {
         throw new DeliveryError(
@@ -77,7 +81,9 @@ export const latency: Scenario = {
       context.log(
         `achieved ${formatRate(run.achievedRate)}; latency p50 / p99 / max (produce ack -> arrival):`,
       );
-      context.log(`pa:   ${formatDistribution(paLatency)} (pa CPU ${cpu.coreShare.toFixed(2)} cores)`);
+      context.log(
+        `pa:   ${formatDistribution(paLatency)} (pa CPU ${cpu.coreShare.toFixed(2)} cores, client ${bench.coreShare.toFixed(2)} cores)`,
+      );
       context.log(`kcat: ${formatDistribution(kcatLatency)}`);
       const than = (pa: number, kcat: number) =>
         `${pa - kcat >= 0 ? "+" : "−"}${formatMs(Math.abs(pa - kcat))}`;
@@ -106,10 +112,14 @@ export const latency: Scenario = {
             baseline: formatMs(kcatLatency.max),
             comparison: than(paLatency.max, kcatLatency.max),
           },
-          { measure: "pa CPU at this rate (cores)", pa: cpu.coreShare.toFixed(2), baseline: "" },
+          {
+            measure: "CPU at this rate (cores)",
+            pa: `${cpu.coreShare.toFixed(2)} pa + ${bench.coreShare.toFixed(2)} client`,
+            baseline: "",
+          },
         ],
         notes: [
-          "latency and fan-out: each record is produced on its own (linger.ms 0, acks=1); latency is the client's arrival time of the event (decoded) or of kcat's output line minus the produce acknowledgement, all timed in the benchmark process, so it can be slightly negative when an arrival is handled before its ack.",
+          "latency and fan-out: each record is produced on its own (linger.ms 0, acks=1); latency is the time the event's last byte reached the client's reading thread (pa's streams are read over raw HTTP/2 and every event is decoded afterwards, in worker threads) or kcat's output line was read, minus the produce acknowledgement, all timed in the benchmark process, so it can be slightly negative when an arrival is handled before its ack. The client's CPU is the benchmark process's (all its threads, the producer and kcat's reader included).",
         ],
       };
     } finally {
@@ -117,7 +127,7 @@ export const latency: Scenario = {
       await stream;
       await kcat.stop();
       await producer.disconnect();
-      connections.close();
+      await client.close();
       await pa.stop();
     }
   },

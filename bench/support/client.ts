@@ -1,12 +1,11 @@
 // The benchmark's gRPC clients: connect-node's gRPC transport over HTTP/2, one connection per
 // transport, every event decoded into a PaymentEvent as a real client would.
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { type PaymentEvent, PaymentService, type StreamRequestSchema } from "../../gen/payment/payment_pb.js";
+import { type PaymentEvent, PaymentService } from "../../gen/payment/payment_pb.js";
+import type { StreamRequestInit } from "./grpc-stream-reader.js";
 
 export type PaClient = Client<typeof PaymentService>;
-export type StreamRequestInit = MessageInitShape<typeof StreamRequestSchema>;
 
 /** `count` HTTP/2 connections to pa, each with its own client. */
 export class PaConnections {

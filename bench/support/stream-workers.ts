@@ -1,13 +1,8 @@
 // Runs the fan-out benchmark's streams in several worker threads (stream-worker.ts) and hands
 // every arrival to the main thread's bookkeeping, with its time on the main thread's clock.
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { StreamWorkerData, WorkerMessage } from "./stream-worker.js";
-
-// The benchmark runs under tsx; a worker thread registers tsx's loader itself before it imports
-// the TypeScript worker module (Node 20 does not pass --import hooks on to workers).
-const tsxApi = import.meta.resolve("tsx/esm/api");
-const workerModule = new URL("./stream-worker.ts", import.meta.url).href;
-const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(workerModule)}); });`;
+import { startTsWorker } from "./ts-worker.js";
 
 export type ArrivalHandler = (stream: number, id: string, arrivalMs: number, partition: number) => void;
 
@@ -40,7 +35,7 @@ export class StreamWorkers {
         connections: Math.max(1, Math.round(options.connections / threads)),
         ...(options.filterFor ? { filters: streams.map(options.filterFor) } : {}),
       };
-      const worker = new Worker(bootstrap, { eval: true, workerData: data });
+      const worker = startTsWorker(new URL("./stream-worker.ts", import.meta.url), { workerData: data });
       this.closed.push(
         new Promise((resolve) => {
           worker.on("message", (message: WorkerMessage) => {
