@@ -1,7 +1,8 @@
 // The checkpointer thread's own code (sqlite-checkpointer.ts starts it and says why): a second
 // connection that copies the WAL back into the database file, alongside the writer.
-import { type MessagePort, parentPort, workerData } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { serveThread } from "../thread-module.js";
 import type { CheckpointerOptions, CheckpointerStatus } from "./sqlite-checkpointer.js";
 
 /** One row of `PRAGMA wal_checkpoint`: frames in the WAL, and how many of them were copied. */
@@ -38,6 +39,4 @@ function serveCheckpoints(port: MessagePort, options: CheckpointerOptions): void
   });
 }
 
-if (!parentPort)
-  throw new Error("sqlite-checkpointer-thread.ts runs only as the thread startCheckpointer starts");
-serveCheckpoints(parentPort, workerData as CheckpointerOptions);
+serveThread("sqlite-checkpointer-thread", serveCheckpoints);

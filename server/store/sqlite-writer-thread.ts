@@ -1,8 +1,9 @@
 // The SQLite writer thread's own code (sqlite-writer.ts starts it and says why writes run in a
 // thread): one connection that takes every write of the embedded store, in the order sent, and
 // keeps payment_counts (sqlite-migrations.ts) exact itself, per transaction.
-import { type MessagePort, parentPort, workerData } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { serveThread } from "../thread-module.js";
 import { amountBucket } from "./amount-bucket.js";
 import { keyHash } from "./key-hash.js";
 import { decodePackedRows, type PackedRow } from "./packed-rows.js";
@@ -279,5 +280,4 @@ function serveWrites(port: MessagePort, options: SqliteWriterOptions): void {
   });
 }
 
-if (!parentPort) throw new Error("sqlite-writer-thread.ts runs only as the thread startSqliteWriter starts");
-serveWrites(parentPort, workerData as SqliteWriterOptions);
+serveThread("sqlite-writer-thread", serveWrites);
