@@ -9,21 +9,24 @@
 // (plain Node: 30), which every store a test opens paid twice. The thread modules use nothing that
 // needs ESM (no top-level await, no import.meta).
 import { createRequire } from "node:module";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type MessagePort, parentPort, Worker, type WorkerOptions, workerData } from "node:worker_threads";
 
 /**
  * Starts a worker thread running the module `name` (a path relative to `callerUrl`, the caller's
  * `import.meta.url`, without extension, e.g. "./sqlite-writer-thread"), taking the caller's own
- * extension: .js when compiled, .ts from the sources.
+ * extension: .js when compiled, .ts from the sources. The thread is named after the module (the
+ * inspector's title for it: "[worker 1] sqlite-writer-thread").
  */
 export function startThreadModule(callerUrl: string, name: string, options: WorkerOptions): Worker {
   const fromSources = callerUrl.endsWith(".ts");
   const module = new URL(`${name}${fromSources ? ".ts" : ".js"}`, callerUrl);
-  if (!fromSources) return new Worker(module, options);
+  const named: WorkerOptions = { name: basename(name), ...options };
+  if (!fromSources) return new Worker(module, named);
   const tsx = JSON.stringify(createRequire(import.meta.url).resolve("tsx/cjs/api"));
   const bootstrap = `require(${tsx}).register(); require(${JSON.stringify(fileURLToPath(module))});`;
-  return new Worker(bootstrap, { ...options, eval: true });
+  return new Worker(bootstrap, { ...named, eval: true });
 }
 
 /**

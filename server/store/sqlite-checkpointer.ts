@@ -3,6 +3,7 @@
 // loop, writing and fsyncing thousands of pages while every RPC waits (measured: it halved write
 // throughput). Here a second connection in a worker does it alongside; the writer's own automatic
 // checkpoint stays on only as a backstop at a much larger WAL size, should the worker fall behind.
+// The thread's code is sqlite-checkpointer-thread.ts.
 import { startThreadModule } from "../thread-module.js";
 
 export interface Checkpointer {

@@ -4,7 +4,8 @@
 // main thread at full speed, and most of its latency). Here the event loop only sends each batch
 // as one packed buffer (packed-rows.ts) and awaits the commit; reads stay on the main connection,
 // which WAL lets run while the worker writes. One worker keeps the writes in the order they were
-// sent. It keeps payment_counts (sqlite-migrations.ts) exact itself, per transaction.
+// sent. It keeps payment_counts (sqlite-migrations.ts) exact itself, per transaction. This module
+// is the event loop's side; the thread's code is sqlite-writer-thread.ts.
 import { startThreadModule } from "../thread-module.js";
 
 export interface RetentionRequest {
