@@ -1,8 +1,7 @@
 // Payments cross from the event loop to the SQLite writer thread as one ArrayBuffer per batch,
 // transferred, not copied: posting an array of row arrays structured-cloned every string and
-// number of every row on the event loop and again into the writer's heap. The writer thread runs
-// plain CommonJS given as source text (sqlite-writer.ts), so the decoder is source text as well;
-// decodePackedRows compiles that same text for this module's callers and tests.
+// number of every row on the event loop and again into the writer's heap. The writer thread
+// (sqlite-writer-thread.ts) decodes them with decodePackedRows.
 //
 // Layout, little-endian: u32 row count, then per row provider, status, partition (i32 each),
 // offset, Kafka timestamp, amount (f64 each), amount_minor, created_at, processed_at (i64 each),
@@ -32,9 +31,11 @@ export interface PackedRow {
 const fixedBytes = 3 * 4 + 3 * 8 + 3 * 8;
 const textFields = 5;
 
-/** The decoder's source: a function `decodePackedRows(buffer, visit)` that needs only Node's Buffer. */
-export const packedRowsDecoderSource = `
-function decodePackedRows(buffer, visit) {
+/**
+ * Calls `visit` with each row of a buffer from encodePackedRows, in order, reusing one object (copy
+ * what must outlive the call); returns the number of rows.
+ */
+export function decodePackedRows(buffer: ArrayBuffer, visit: (row: PackedRow) => void): number {
   const view = new DataView(buffer);
   const bytes = Buffer.from(buffer);
   let at = 4;
@@ -45,10 +46,21 @@ function decodePackedRows(buffer, visit) {
     return bytes.toString("utf8", start, at);
   };
   // One object, refilled per row: the visitor reads it before the next row is decoded.
-  const row = {
-    provider: 0, status: 0, partition: 0, offset: 0, kafkaTimestampMs: 0, amount: 0,
-    amountMinor: 0n, createdAt: 0n, processedAt: 0n,
-    id: "", topic: "", currency: "", customerEmail: "", metadata: "",
+  const row: PackedRow = {
+    provider: 0,
+    status: 0,
+    partition: 0,
+    offset: 0,
+    kafkaTimestampMs: 0,
+    amount: 0,
+    amountMinor: 0n,
+    createdAt: 0n,
+    processedAt: 0n,
+    id: "",
+    topic: "",
+    currency: "",
+    customerEmail: "",
+    metadata: "",
   };
   const count = view.getUint32(0, true);
   for (let i = 0; i < count; i++) {
@@ -61,7 +73,7 @@ function decodePackedRows(buffer, visit) {
     row.amountMinor = view.getBigInt64(at + 36, true);
     row.createdAt = view.getBigInt64(at + 44, true);
     row.processedAt = view.getBigInt64(at + 52, true);
-    at += ${fixedBytes};
+    at += fixedBytes;
     row.id = text();
     row.topic = text();
     row.currency = text();
@@ -70,16 +82,7 @@ function decodePackedRows(buffer, visit) {
     visit(row);
   }
   return count;
-}`;
-
-/**
- * Calls `visit` with each row of a buffer from encodePackedRows, in order, reusing one object (copy
- * what must outlive the call); returns the number of rows.
- */
-export const decodePackedRows = new Function(`${packedRowsDecoderSource}\nreturn decodePackedRows;`)() as (
-  buffer: ArrayBuffer,
-  visit: (row: PackedRow) => void,
-) => number;
+}
 
 const utf8 = new TextEncoder();
 

@@ -3,41 +3,23 @@
 // loop, writing and fsyncing thousands of pages while every RPC waits (measured: it halved write
 // throughput). Here a second connection in a worker does it alongside; the writer's own automatic
 // checkpoint stays on only as a backstop at a much larger WAL size, should the worker fall behind.
-import { createRequire } from "node:module";
-import { Worker } from "node:worker_threads";
+// The thread's code is sqlite-checkpointer-thread.ts.
+import { startThreadModule } from "../thread-module.js";
 
 export interface Checkpointer {
   stop(): Promise<void>;
 }
 
-// Plain CommonJS so that the worker runs the same way under node, tsx and vitest.
-const workerSource = `
-const { parentPort, workerData } = require("node:worker_threads");
-const Database = require(workerData.driver);
-const db = new Database(workerData.file, { fileMustExist: true });
-let timer;
-let failing = false;
-function checkpoint() {
-  let behind = false;
-  try {
-    const [result] = db.pragma("wal_checkpoint(PASSIVE)");
-    // Pages still to copy: the writer appended while this ran; go again soon.
-    behind = result.log > result.checkpointed;
-    if (failing) parentPort.postMessage({ error: null });
-    failing = false;
-  } catch (error) {
-    failing = true;
-    parentPort.postMessage({ error: String(error) });
-  }
-  timer = setTimeout(checkpoint, behind ? 10 : workerData.intervalMs);
+/** What the checkpointer thread (sqlite-checkpointer-thread.ts) is started with (its workerData). */
+export interface CheckpointerOptions {
+  file: string;
+  intervalMs: number;
 }
-timer = setTimeout(checkpoint, workerData.intervalMs);
-parentPort.on("message", () => {
-  clearTimeout(timer);
-  db.close();
-  parentPort.close();
-});
-`;
+
+/** What the thread says: a failure's reason, or null once checkpoints succeed again. */
+export interface CheckpointerStatus {
+  error: string | null;
+}
 
 /**
  * Starts checkpointing `file` every `intervalMs` (sooner while the WAL keeps growing). `onStatus`
@@ -48,9 +30,9 @@ export function startCheckpointer(
   intervalMs: number,
   onStatus: (error: string | undefined) => void,
 ): Checkpointer {
-  const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-  const worker = new Worker(workerSource, { eval: true, workerData: { driver, file, intervalMs } });
-  worker.on("message", (message: { error: string | null }) => onStatus(message.error ?? undefined));
+  const workerData: CheckpointerOptions = { file, intervalMs };
+  const worker = startThreadModule(import.meta.url, "./sqlite-checkpointer-thread", { workerData });
+  worker.on("message", (message: CheckpointerStatus) => onStatus(message.error ?? undefined));
   worker.on("error", (error) => onStatus(`checkpoint worker failed: ${error.message}`));
   worker.unref();
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
