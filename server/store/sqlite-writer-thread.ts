@@ -34,6 +34,29 @@ type QueuedUpsert = Extract<WriterMessage, { kind: "upsert" }>;
 
 // The rule of isNewerState (payment-store.ts) against a stored row (< and > compare bigints with
 // numbers exactly).
+// The columns an insert and an update both write, in the order both statements name them.
+function rowColumns(row: PackedRow, topicId: number, emailLc: string) {
+  return [
+    row.topic,
+    topicId,
+    row.partition,
+    row.offset,
+    row.kafkaTimestampMs,
+    row.provider,
+    row.status,
+    row.amount,
+    row.amountMinor,
+    amountBucket(row.amountMinor),
+    row.currency,
+    row.customerEmail,
+    emailLc,
+    keyHash(emailLc),
+    row.createdAt,
+    row.processedAt,
+    row.metadata,
+  ] as const;
+}
+
 function isNewer(row: PackedRow, stored: StoredRow): boolean {
   if (row.topic === stored[1] && BigInt(row.partition) === stored[2]) return row.offset > stored[3];
   if (row.createdAt !== stored[5]) return row.createdAt > stored[5];
@@ -128,54 +151,12 @@ function serveWrites(port: MessagePort, options: SqliteWriterOptions): void {
         // thread is the only writer, so nothing can insert the id between the lookup and the insert.
         const stored = selectStored.get(idKey, row.id);
         if (stored === undefined) {
-          insertRow.run(
-            row.id,
-            idKey,
-            row.topic,
-            topicId,
-            row.partition,
-            row.offset,
-            row.kafkaTimestampMs,
-            row.provider,
-            row.status,
-            row.amount,
-            row.amountMinor,
-            amountBucket(row.amountMinor),
-            row.currency,
-            row.customerEmail,
-            emailLc,
-            keyHash(emailLc),
-            row.createdAt,
-            row.processedAt,
-            row.metadata,
-            nowMs,
-            nowMs,
-          );
+          insertRow.run(row.id, idKey, ...rowColumns(row, topicId, emailLc), nowMs, nowMs);
           counts.add(row.topic, row.provider, row.status, row.currency, 1);
           return;
         }
         if (!isNewer(row, stored)) return;
-        updateRow.run(
-          row.topic,
-          topicId,
-          row.partition,
-          row.offset,
-          row.kafkaTimestampMs,
-          row.provider,
-          row.status,
-          row.amount,
-          row.amountMinor,
-          amountBucket(row.amountMinor),
-          row.currency,
-          row.customerEmail,
-          emailLc,
-          keyHash(emailLc),
-          row.createdAt,
-          row.processedAt,
-          row.metadata,
-          nowMs,
-          stored[0],
-        );
+        updateRow.run(...rowColumns(row, topicId, emailLc), nowMs, stored[0]);
         const [, topic, , , , , provider, status, currency] = stored;
         if (
           row.topic !== topic ||
