@@ -155,6 +155,13 @@ function fanOutScenario(filtered: boolean): Scenario {
             },
             { measure: "latency max", pa: formatMs(paLatency.max), baseline: formatMs(kcatLatency.max) },
             {
+              measure: "pa CPU per delivered event, view included (µs)",
+              pa: ((cpu.seconds * 1e6) / deliveries).toFixed(2),
+              baseline: "",
+              target: "≤ 2 µs",
+              met: (cpu.seconds * 1e6) / deliveries <= 2,
+            },
+            {
               measure: "CPU (cores)",
               pa: `${cpu.coreShare.toFixed(2)} pa + ${client.coreShare.toFixed(2)} client`,
               baseline: "",
