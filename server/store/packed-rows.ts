@@ -84,8 +84,6 @@ export function decodePackedRows(buffer: ArrayBuffer, visit: (row: PackedRow) =>
   return count;
 }
 
-const utf8 = new TextEncoder();
-
 /** The batch as one buffer, ready to be transferred to the writer thread. */
 export function encodePackedRows(batch: readonly StoredPayment[]): ArrayBuffer {
   const metadata = batch.map((stored) => JSON.stringify(stored.payment.metadata));
@@ -102,21 +100,14 @@ export function encodePackedRows(batch: readonly StoredPayment[]): ArrayBuffer {
   });
   const buffer = new ArrayBuffer(capacity);
   const view = new DataView(buffer);
-  const bytes = new Uint8Array(buffer);
+  // A Buffer over the same memory: its native UTF-8 write is several times faster than copying
+  // the (mostly ASCII) text byte by byte in JavaScript, which profiles put at 2 us per row.
+  const bytes = Buffer.from(buffer);
   let at = 4;
   const text = (value: string) => {
-    // Most of pa's text is ASCII: copied byte by byte, it needs no subarray and no encoder call.
-    let end = at + 4;
-    for (let i = 0; i < value.length; i++) {
-      const code = value.charCodeAt(i);
-      if (code >= 0x80) {
-        end = at + 4 + utf8.encodeInto(value, bytes.subarray(at + 4)).written;
-        break;
-      }
-      bytes[end++] = code;
-    }
-    view.setUint32(at, end - at - 4, true);
-    at = end;
+    const length = bytes.write(value, at + 4, "utf8");
+    view.setUint32(at, length, true);
+    at += 4 + length;
   };
   view.setUint32(0, batch.length, true);
   batch.forEach(({ payment, source }, i) => {
