@@ -65,6 +65,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY gen ./gen
 COPY server ./server
 COPY cli ./cli
+COPY client ./client
 COPY web ./web
 RUN npm run build && npm run build:web -- --logLevel warn
 

@@ -7,6 +7,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import { ConnectError } from "@connectrpc/connect";
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
+import type { ListedSnapshot } from "../client/list-snapshot.js";
 import type { PaymentEvent, PaymentService, StreamRequestSchema } from "../gen/payment/payment_pb.js";
 import { isTransient } from "./cli-errors.js";
 
@@ -37,7 +38,7 @@ export interface ResumableStreamOptions {
    * its as_of) instead of the stream's own snapshot, so that a stream dropped before its first live
    * event resumes from there; undefined from it: the stream's own snapshot.
    */
-  snapshot?: (signal: AbortSignal) => Promise<{ events: PaymentEvent[]; cursor: string } | undefined>;
+  snapshot?: (signal: AbortSignal) => Promise<ListedSnapshot | undefined>;
   /** First and largest wait between attempts. */
   initialDelayMs?: number;
   maxDelayMs?: number;

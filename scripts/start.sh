@@ -14,7 +14,7 @@ stale() {
   [ ! -e "$output" ] || [ -n "$(find "$@" -newer "$output" -print -quit 2>/dev/null)" ]
 }
 
-if stale dist/server/main.js server gen cli package.json tsconfig.json tsconfig.build.json; then
+if stale dist/server/main.js server gen cli client package.json tsconfig.json tsconfig.build.json; then
   if [ -x node_modules/.bin/tsc ]; then
     echo "[start] compiling pa to dist/ (npm run build)" >&2
     npm run --silent build >&2
@@ -25,7 +25,7 @@ if stale dist/server/main.js server gen cli package.json tsconfig.json tsconfig.
   fi
 fi
 
-if stale web/dist/index.html web/src web/index.html web/vite.config.ts gen; then
+if stale web/dist/index.html web/src web/index.html web/vite.config.ts gen client; then
   if [ -x node_modules/.bin/vite ]; then
     echo "[start] building the dashboard to web/dist (npm run build:web)" >&2
     npm run --silent build:web -- --logLevel warn >&2

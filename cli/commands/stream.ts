@@ -2,6 +2,7 @@
 import { once } from "node:events";
 import { toJsonString } from "@bufbuild/protobuf";
 import { type Command, Option } from "commander";
+import { listSnapshot, MAX_LISTED } from "../../client/list-snapshot.js";
 import {
   type PaymentEvent,
   PaymentEventSchema,
@@ -16,7 +17,6 @@ import {
   type StartPosition,
 } from "../arguments.js";
 import { type GlobalOptions, openConnection } from "../connection.js";
-import { listSnapshot, MAX_LISTED } from "../list-snapshot.js";
 import { colorsFor } from "../output/colors.js";
 import { formatEventLine } from "../output/event-line.js";
 import { runResumableStream } from "../resumable-stream.js";

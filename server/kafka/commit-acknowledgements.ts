@@ -20,9 +20,20 @@ export class CommitAcknowledgements {
   // "topic/partition/offset" -> commits waiting for the broker's answer
   private readonly pending = new Map<string, Pending[]>();
 
-  /** Registers a commit about to be sent; resolves once the broker confirmed every offset of it. */
-  track(offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    return Promise.all(offsets.map((offset) => this.trackOne(keyOf(offset)))).then(() => undefined);
+  /**
+   * Sends a commit with `send` (the client's asynchronous commit); resolves once the broker
+   * confirmed every offset of it, rejects when it refused it (a rebalance cut it, the member left
+   * the group), never answered, or the client would not send it. The caller retries.
+   */
+  commit(offsets: TopicPartitionOffset[], send: (offsets: TopicPartitionOffset[]) => void): Promise<void> {
+    if (offsets.length === 0) return Promise.resolve();
+    const answered = Promise.all(offsets.map((offset) => this.track(keyOf(offset)))).then(() => undefined);
+    try {
+      send(offsets);
+    } catch (error) {
+      this.answered(error ?? new Error("not sent"), offsets);
+    }
+    return answered;
   }
 
   /** The offset_commit_cb: settles the commits it answers. */
@@ -37,11 +48,6 @@ export class CommitAcknowledgements {
     }
   }
 
-  /** Fails a commit that was never sent (the client threw). */
-  notSent(offsets: readonly TopicPartitionOffset[], error: unknown): void {
-    this.answered(error ?? new Error("not sent"), offsets);
-  }
-
   /** Fails everything still waiting (the client is closing). */
   failAll(reason: string): void {
     const waiting = [...this.pending.values()].flat();
@@ -49,7 +55,7 @@ export class CommitAcknowledgements {
     for (const commit of waiting) commit.reject(new CommitFailedError(reason));
   }
 
-  private trackOne(key: string): Promise<void> {
+  private track(key: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         const list = this.pending.get(key);

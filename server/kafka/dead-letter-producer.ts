@@ -1,7 +1,8 @@
 // Writes records that cannot become payments to `{topic}.dlq`, in the PoC's JSON envelope plus a
 // `reason` sentence, with the same facts in Kafka headers and the original key kept. The caller
 // awaits the broker's acknowledgement before it commits the source offset, so nothing is lost.
-import { KafkaJS, type MessageHeader } from "@confluentinc/kafka-javascript";
+import type { KafkaJS, MessageHeader } from "@confluentinc/kafka-javascript";
+import { acknowledgedProducer } from "./acknowledged-producer.js";
 import type { LibrdkafkaConfig } from "./client-config.js";
 import type { TopicAdmin } from "./topic-admin.js";
 
@@ -140,15 +141,7 @@ export class DeadLetterProducer {
     settings: LibrdkafkaConfig,
     private readonly admin: TopicAdmin,
   ) {
-    this.producer = new KafkaJS.Kafka({
-      ...settings,
-      kafkaJS: { logLevel: KafkaJS.logLevel.NOTHING },
-    } as never).producer({
-      // A dead letter is the only copy of what went wrong: every replica acknowledges it, once.
-      acks: -1,
-      "enable.idempotence": true,
-      "linger.ms": 5,
-    } as never);
+    this.producer = acknowledgedProducer(settings);
   }
 
   connect(): Promise<void> {

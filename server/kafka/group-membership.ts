@@ -113,19 +113,9 @@ export class GroupMembership {
     return [...(this.owned.get(topic) ?? [])].sort((a, b) => a - b);
   }
 
-  /**
-   * Commits as pa's group; resolves once the broker confirmed it, rejects when it refused it (a
-   * rebalance cut it, the member left the group) or never answered. The caller retries.
-   */
+  /** Commits as pa's group; settles when the broker answered (CommitAcknowledgements.commit). */
   commit(offsets: TopicPartitionOffset[]): Promise<void> {
-    if (offsets.length === 0) return Promise.resolve();
-    const answered = this.commits.track(offsets);
-    try {
-      this.consumer.commit(offsets);
-    } catch (error) {
-      this.commits.notSent(offsets, error);
-    }
-    return answered;
+    return this.commits.commit(offsets, (sent) => this.consumer.commit(sent));
   }
 
   commitSync(offsets: TopicPartitionOffset[]): void {

@@ -1,7 +1,8 @@
 // Producing single records and learning where each landed: what a redrive needs (acks from every
 // replica, idempotent, in order), behind an interface so the admin side never touches librdkafka.
 // A producer of its own per use: redrives are rare.
-import { KafkaJS } from "@confluentinc/kafka-javascript";
+import type { KafkaJS } from "@confluentinc/kafka-javascript";
+import { acknowledgedProducer } from "./acknowledged-producer.js";
 import type { LibrdkafkaConfig } from "./client-config.js";
 
 /** Header values by name, as a producer takes them. */
@@ -28,14 +29,7 @@ export type OpenRecordPublisher = () => Promise<RecordPublisher>;
 /** The factory of publishers producing to the real cluster. */
 export function kafkaRecordPublisher(settings: LibrdkafkaConfig): OpenRecordPublisher {
   return async () => {
-    const producer = new KafkaJS.Kafka({
-      ...settings,
-      kafkaJS: { logLevel: KafkaJS.logLevel.NOTHING },
-    } as never).producer({
-      acks: -1,
-      "enable.idempotence": true,
-      "linger.ms": 5,
-    } as never);
+    const producer = acknowledgedProducer(settings);
     await producer.connect();
     return {
       // One send per record: each send's metadata is that one record's offset (a shared send

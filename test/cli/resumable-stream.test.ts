@@ -4,15 +4,15 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { listSnapshot } from "../../cli/list-snapshot.js";
 import { runResumableStream } from "../../cli/resumable-stream.js";
+import { listSnapshot } from "../../client/list-snapshot.js";
 import {
   type ListPaymentsRequest,
   PaymentEventSchema,
-  PaymentListSchema,
   PaymentService,
   type StreamRequest,
 } from "../../gen/payment/payment_pb.js";
+import { storedPaymentsPage } from "../support/stored-payments.js";
 
 type Step = (request: StreamRequest) => AsyncGenerator<ReturnType<typeof event>>;
 
@@ -148,14 +148,7 @@ describe("runResumableStream with a listed snapshot", () => {
       register(PaymentService, {
         listPayments(request) {
           lists.push(request);
-          // Newest first, as pa lists.
-          return create(PaymentListSchema, {
-            asOf: "as-of",
-            payments: [
-              { id: "stored_2", source: { topic: "t", partition: 0, offset: 7n } },
-              { id: "stored_1", source: { topic: "t", partition: 1, offset: 3n } },
-            ],
-          });
+          return storedPaymentsPage("as-of");
         },
         async *streamPayments(request) {
           streams.push(request);

@@ -2,11 +2,11 @@
 // start; everything else (table, charts, health, dead letters) reads from that stream's model or
 // polls pa's unary RPCs.
 import { useEffect, useMemo, useState } from "preact/hooks";
+import { listSnapshot } from "../../client/list-snapshot.js";
 import type { TopicList } from "../../gen/payment/payment_pb.js";
 import type { PaClients } from "./api/clients.js";
 import type { Credential } from "./api/credential.js";
 import { plainError } from "./api/plain-errors.js";
-import { listSnapshot } from "./live/list-snapshot.js";
 import { LiveModel, type LiveRow } from "./live/live-model.js";
 import { type ConnectionState, openLiveStream } from "./live/live-stream.js";
 import {
@@ -95,7 +95,11 @@ export function App({ clients, credential }: { clients: PaClients; credential: C
       ...(latest
         ? {
             snapshot: (signal: AbortSignal) =>
-              listSnapshot(clients.payments, view.topic, EXISTING_LIMIT, view.filter, signal),
+              listSnapshot(
+                clients.payments,
+                { topic: view.topic, existingLimit: EXISTING_LIMIT, filter: view.filter },
+                signal,
+              ),
           }
         : {}),
       onEvent: (event) => model.add(event),

@@ -5,15 +5,15 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { listSnapshot } from "../../../client/list-snapshot.js";
 import {
   type ListPaymentsRequest,
   PaymentEventSchema,
-  PaymentListSchema,
   PaymentService,
   type StreamRequest,
 } from "../../../gen/payment/payment_pb.js";
-import { listSnapshot } from "../../../web/src/live/list-snapshot.js";
 import { type ConnectionState, openLiveStream } from "../../../web/src/live/live-stream.js";
+import { storedPaymentsPage } from "../../support/stored-payments.js";
 
 // The page's origin, which plain-errors.ts names when pa is unreachable (not reached here): the
 // dashboard's code is typed for the browser, this project's tests for Node.
@@ -28,14 +28,7 @@ function paService(asOf: string) {
     service(PaymentService, {
       listPayments(request) {
         lists.push(request);
-        // Newest first, as pa lists.
-        return create(PaymentListSchema, {
-          asOf,
-          payments: [
-            { id: "stored_2", source: { topic: "t", partition: 0, offset: 7n } },
-            { id: "stored_1", source: { topic: "t", partition: 1, offset: 3n } },
-          ],
-        });
+        return storedPaymentsPage(asOf);
       },
       async *streamPayments(request, context) {
         streams.push(request);
@@ -68,7 +61,12 @@ describe("openLiveStream with a listed snapshot", () => {
       start: { kind: "latest" },
       filter: 'payment.currency == "USD"',
       existingLimit: 100,
-      snapshot: (signal) => listSnapshot(pa.client, "t", 100, 'payment.currency == "USD"', signal),
+      snapshot: (signal) =>
+        listSnapshot(
+          pa.client,
+          { topic: "t", existingLimit: 100, filter: 'payment.currency == "USD"' },
+          signal,
+        ),
       onEvent: (event) => seen.push({ id: event.payment?.id ?? "", type: event.eventType }),
       onState: (state) => states.push(state.kind),
       backoff: { initialMs: 1, maxMs: 2 },
@@ -99,7 +97,7 @@ describe("openLiveStream with a listed snapshot", () => {
       topic: "t",
       start: { kind: "latest" },
       existingLimit: 100,
-      snapshot: (signal) => listSnapshot(pa.client, "t", 100, undefined, signal),
+      snapshot: (signal) => listSnapshot(pa.client, { topic: "t", existingLimit: 100 }, signal),
       onEvent: () => {},
       onState: () => {},
       backoff: { initialMs: 1, maxMs: 2 },

@@ -4,6 +4,7 @@
 // offset already delivered for its partition is dropped (order within a partition is guaranteed).
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { ListedSnapshot } from "../../../client/list-snapshot.js";
 import {
   Delivery,
   type PaymentEvent,
@@ -35,7 +36,7 @@ export interface LiveStreamOptions {
    * Reads the stored payments to show first and the position to stream on from (ListPayments and
    * its as_of), instead of the stream's own snapshot; undefined from it: the stream's snapshot.
    */
-  snapshot?: (signal: AbortSignal) => Promise<{ events: PaymentEvent[]; cursor: string } | undefined>;
+  snapshot?: (signal: AbortSignal) => Promise<ListedSnapshot | undefined>;
   onEvent(event: PaymentEvent): void;
   onState(state: ConnectionState): void;
   backoff?: { initialMs: number; maxMs: number };

@@ -1,7 +1,10 @@
-// `stream`'s stored payments, read with ListPayments: the newest stored payments of the topic and
+// The stored part of a stream, read with ListPayments: the newest stored payments of the topic and
 // the store position they were read at (as_of), from which the stream goes on (start_cursor), so
-// the hand-off loses and repeats nothing, and the stream has a cursor to resume from even when it
-// drops before its first live event.
+// the hand-off loses and repeats nothing. Knowing that position before any live event arrives is
+// the point: a stream that drops before its first live event resumes from it, not from "latest",
+// which would skip what was produced meanwhile. pa-cli's `stream` and the dashboard's live view
+// both use it, each with its own client (native gRPC, gRPC-Web): this folder holds what pa's
+// clients share, and imports nothing of Node or of the browser.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import {
@@ -16,12 +19,23 @@ const DEFAULT_EXISTING = 100;
 /** The largest page ListPayments serves; a larger snapshot is left to the stream. */
 export const MAX_LISTED = 1000;
 
-/** Undefined when pa gives no position (a topic streamed read-only): the stream's own snapshot. */
+export interface ListedSnapshot {
+  /** Oldest first, as a stream sends its "existing" events. */
+  events: PaymentEvent[];
+  /** The list's as_of: where the stream starts. */
+  cursor: string;
+}
+
+/**
+ * Lists what `request` (the stream this snapshot comes before) would show as existing: the same
+ * topic, provider, status and filter, existing_limit payments. Undefined when pa gives no position
+ * (a topic streamed read-only): the stream's own snapshot is used instead.
+ */
 export async function listSnapshot(
-  client: Client<typeof PaymentService>,
+  client: Pick<Client<typeof PaymentService>, "listPayments">,
   request: MessageInitShape<typeof StreamRequestSchema>,
   signal: AbortSignal,
-): Promise<{ events: PaymentEvent[]; cursor: string } | undefined> {
+): Promise<ListedSnapshot | undefined> {
   const topic = request.topic ?? "";
   const page = await client.listPayments(
     {
@@ -34,7 +48,6 @@ export async function listSnapshot(
     { signal },
   );
   if (!page.asOf) return undefined;
-  // Oldest first, as a stream sends its "existing" events.
   const events = page.payments.toReversed().map((payment) =>
     create(PaymentEventSchema, {
       payment,
