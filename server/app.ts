@@ -160,11 +160,16 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
           logger,
         )
       : undefined;
-  const unprocessed = membership
+  const unprocessed: UnprocessedPartitions | undefined = membership
     ? new UnprocessedPartitions(
-        admin,
         {
-          groupId: config.kafka.groupId,
+          committedOffsets: (topic, partitions) => membership.committedOffsets(topic, partitions),
+          // The hub is built below; the sampler starts once Kafka is connected.
+          ends: (topic): number[] | undefined => hub.partitionEnds(topic),
+          assignments: (topic) => admin.assignments(config.kafka.groupId, topic),
+          reachable: () => kafkaConnected && kafkaProblem === undefined,
+        },
+        {
           topics: config.kafka.pinnedTopics,
           stalledAfterMs: STALLED_COMMIT_MS,
           intervalMs: GROUP_SAMPLE_INTERVAL_MS,

@@ -124,14 +124,6 @@ export class TopicAdmin {
     return this.admin.listTopics();
   }
 
-  /** The group's committed offset per partition of a topic, indexed by partition (-1: none). */
-  async committedOffsets(groupId: string, topic: string): Promise<number[]> {
-    const [result] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
-    const offsets: number[] = [];
-    for (const p of result?.partitions ?? []) offsets[p.partition] = Number(p.offset);
-    return offsets;
-  }
-
   /**
    * Who the group gave each partition of `topic` to: partition -> the member's client.id and host
    * (what pa's GroupMembership names itself). Empty while the group rebalances.

@@ -271,11 +271,11 @@ export class StreamHub {
     partitions: number[],
     signal: AbortSignal,
   ): Promise<void> {
-    const { groupId } = this.deps.config.kafka;
     let waiting = partitions;
     for (;;) {
       signal.throwIfAborted();
-      const committed = await this.deps.admin.committedOffsets(groupId, topic);
+      // Through a consumer of the group, not the admin API (see GroupMembership.committedOffsets).
+      const committed = await this.deps.source.leastLoaded().committed(topic, positions.length);
       waiting = waiting.filter((partition) => (committed[partition] ?? -1) < (positions[partition] ?? 0));
       if (waiting.length === 0) return;
       await sleep(COMMIT_POLL_MS, undefined, { signal });
@@ -323,6 +323,11 @@ export class StreamHub {
   private async committedPositions(topic: string): Promise<number[]> {
     const partitions = await this.deps.admin.partitionCount(topic);
     return this.groupOffsets(topic, partitions, this.deps.source.leastLoaded());
+  }
+
+  /** Each partition's end as an active topic's live feed last saw it; undefined while unknown. */
+  partitionEnds(topic: string): number[] | undefined {
+    return this.feeds.get(topic)?.cachedHighWatermarks();
   }
 
   /** The open subscriptions of an active topic (for status views and tests; do not mutate). */

@@ -21,15 +21,24 @@ export interface UnprocessedPartition {
   assignedTo: string;
 }
 
-/** What the watch asks Kafka (TopicAdmin). */
+/**
+ * What the watch asks Kafka. The sample every second goes through the group member's own consumer
+ * and the live feed's cached partition ends, never the admin API: librdkafka aborts the process
+ * when an admin group request times out after its broker went away (librdkafka issue 4605). Only
+ * naming the holder of a stalled partition describes the group, and only while Kafka is reachable.
+ */
 export interface GroupProgressSource {
-  committedOffsets(groupId: string, topic: string): Promise<number[]>;
-  offsets(topic: string): Promise<{ low: number; high: number }[]>;
-  assignments(groupId: string, topic: string): Promise<Map<number, string>>;
+  /** The group's committed offset per partition (-1001 where none). */
+  committedOffsets(topic: string, partitions: number): Promise<number[]>;
+  /** Each partition's end as the topic's live feed last saw it; undefined while unknown. */
+  ends(topic: string): number[] | undefined;
+  /** partition -> the member the group assigned it to (the admin API's DescribeGroups). */
+  assignments(topic: string): Promise<Map<number, string>>;
+  /** Whether the broker answered the last readiness probe. */
+  reachable(): boolean;
 }
 
 export interface UnprocessedPartitionsOptions {
-  groupId: string;
   topics: readonly string[];
   /** How long a commit may stand still with records waiting before the partition counts. */
   stalledAfterMs: number;
@@ -80,28 +89,29 @@ export class UnprocessedPartitions {
   }
 
   private async sampleTopic(topic: string, tracker: StalledPartitions): Promise<void> {
-    const { groupId } = this.options;
+    // Kafka unreachable: /readyz says so already; the last sample stands until the next one.
+    if (!this.source.reachable()) return;
+    const ends = this.source.ends(topic);
+    if (!ends) return;
     try {
-      const [ends, committed] = await Promise.all([
-        this.source.offsets(topic),
-        this.source.committedOffsets(groupId, topic),
-      ]);
+      const committed = await this.source.committedOffsets(topic, ends.length);
       const nowMs = Date.now();
       tracker.observe(
         nowMs,
-        ends.map((marks, partition) => ({
+        // No commit at all: counted from offset 0 (the records a partition ever held).
+        ends.map((end, partition) => ({
           partition,
-          committed: (committed[partition] ?? -1) >= 0 ? (committed[partition] as number) : marks.low,
-          end: marks.high,
+          committed: Math.max(0, committed[partition] ?? -1),
+          end,
         })),
       );
       const stalled = tracker.stalled(nowMs);
-      const holders = stalled.length > 0 ? await this.source.assignments(groupId, topic) : new Map();
+      const holders =
+        stalled.length > 0 && this.source.reachable() ? await this.source.assignments(topic) : new Map();
       const now = stalled.map((s) => ({ ...s, assignedTo: holders.get(s.partition) ?? "" }));
       this.report(topic, this.of(topic), now);
       this.found.set(topic, now);
     } catch (error) {
-      // Kafka unreachable: /readyz says so already; the last sample stands until the next one.
       this.logger.debug({ err: error, topic }, "[GROUP] could not sample the group's progress");
     }
   }
