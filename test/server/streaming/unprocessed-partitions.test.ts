@@ -26,22 +26,29 @@ function source(committed: number[], ends: number[]) {
   return { progress, calls, setReachable: (value: boolean) => (reachable = value) };
 }
 
+// Two samples 3 s apart of a topic whose partition 1 has records waiting behind a commit that
+// stands still (the threshold): partition 1 is then unprocessed.
+async function stalledWatch(committed: number[]) {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  const kafka = source(committed, [10, 9, 0]);
+  const watch = new UnprocessedPartitions(
+    kafka.progress,
+    { topics: ["t"], stalledAfterMs: 3_000, intervalMs: 1_000 },
+    silentLogger,
+  );
+  await watch.sample();
+  vi.advanceTimersByTime(3_000);
+  await watch.sample();
+  return { kafka, watch };
+}
+
 describe("UnprocessedPartitions", () => {
   afterEach(() => {
     vi.useRealTimers();
   });
 
   it("finds a partition whose commit stands still while records wait, and names its holder", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
-    const kafka = source([10, 4, -1001], [10, 9, 0]);
-    const watch = new UnprocessedPartitions(
-      kafka.progress,
-      { topics: ["t"], stalledAfterMs: 3_000, intervalMs: 1_000 },
-      silentLogger,
-    );
-    await watch.sample();
-    vi.advanceTimersByTime(3_000);
-    await watch.sample();
+    const { kafka, watch } = await stalledWatch([10, 4, -1001]);
     expect(watch.of("t")).toEqual([
       {
         partition: 1,
@@ -55,16 +62,7 @@ describe("UnprocessedPartitions", () => {
   });
 
   it("asks Kafka nothing while it is unreachable, and keeps the last sample meanwhile", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
-    const kafka = source([10, 4, 0], [10, 9, 0]);
-    const watch = new UnprocessedPartitions(
-      kafka.progress,
-      { topics: ["t"], stalledAfterMs: 3_000, intervalMs: 1_000 },
-      silentLogger,
-    );
-    await watch.sample();
-    vi.advanceTimersByTime(3_000);
-    await watch.sample();
+    const { kafka, watch } = await stalledWatch([10, 4, 0]);
     const before = watch.of("t");
     expect(before).toHaveLength(1);
     kafka.setReachable(false);
