@@ -163,7 +163,10 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   const unprocessed: UnprocessedPartitions | undefined = membership
     ? new UnprocessedPartitions(
         {
-          committedOffsets: (topic, partitions) => membership.committedOffsets(topic, partitions),
+          // A short wait: each call holds a libuv thread while librdkafka asks the coordinator, and
+          // a frozen-then-thawed instance piled 10 s calls up until its shutdown could not finish.
+          committedOffsets: (topic, partitions) =>
+            hub.groupCommits(topic, partitions, GROUP_SAMPLE_INTERVAL_MS),
           // The hub is built below; the sampler starts once Kafka is connected.
           ends: (topic): number[] | undefined => hub.partitionEnds(topic),
           assignments: (topic) => admin.assignments(config.kafka.groupId, topic),
@@ -483,7 +486,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       tokens?.stop();
       clearInterval(probe);
       clearInterval(retention);
-      unprocessed?.stop();
+      await unprocessed?.stop();
       health.set("", "NOT_SERVING");
       health.set(PaymentService.typeName, "NOT_SERVING");
       hub.endStreams("pa is shutting down");

@@ -206,18 +206,6 @@ export class GroupMembership {
     }
   }
 
-  /**
-   * The group's committed offset per partition of a topic (-1001 where none), asked through this
-   * member's own consumer. Not through the admin API: librdkafka aborts the whole process when an
-   * admin group request (ListConsumerGroupOffsets, DescribeGroups) times out after its broker went
-   * away (librdkafka issue 4605, still open), which a sampler asking every second met in every
-   * broker outage.
-   */
-  async committedOffsets(topic: string, partitions: number): Promise<number[]> {
-    const all = Array.from({ length: partitions }, (_, partition) => partition);
-    return (await this.committed(topic, all)).map(({ committed }) => committed);
-  }
-
   private committed(
     topic: string,
     partitions: number[],

@@ -47,7 +47,7 @@ export interface LiveRecordSource {
 /** A pooled client: live reads, and pa's group's offsets. */
 export interface PooledRecordSource extends LiveRecordSource {
   /** The group's committed offsets for a topic; -1001 where it has none. */
-  committed(topic: string, partitions: number): Promise<number[]>;
+  committed(topic: string, partitions: number, timeoutMs?: number): Promise<number[]>;
   /** Resolves once the broker confirmed the commit; rejects when it refused it or never answered. */
   commit(offsets: GroupOffset[]): Promise<void>;
   commitSync(offsets: GroupOffset[]): void;

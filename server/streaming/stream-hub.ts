@@ -274,8 +274,7 @@ export class StreamHub {
     let waiting = partitions;
     for (;;) {
       signal.throwIfAborted();
-      // Through a consumer of the group, not the admin API (see GroupMembership.committedOffsets).
-      const committed = await this.deps.source.leastLoaded().committed(topic, positions.length);
+      const committed = await this.groupCommits(topic, positions.length);
       waiting = waiting.filter((partition) => (committed[partition] ?? -1) < (positions[partition] ?? 0));
       if (waiting.length === 0) return;
       await sleep(COMMIT_POLL_MS, undefined, { signal });
@@ -323,6 +322,16 @@ export class StreamHub {
   private async committedPositions(topic: string): Promise<number[]> {
     const partitions = await this.deps.admin.partitionCount(topic);
     return this.groupOffsets(topic, partitions, this.deps.source.leastLoaded());
+  }
+
+  /**
+   * The group's committed offset per partition (-1001 where none), asked through a pooled client:
+   * outside the group's membership (no rebalance in its way) and not through the admin API, whose
+   * group requests abort the process when they time out after their broker went away (librdkafka
+   * issue 4605).
+   */
+  groupCommits(topic: string, partitions: number, timeoutMs?: number): Promise<number[]> {
+    return this.deps.source.leastLoaded().committed(topic, partitions, timeoutMs);
   }
 
   /** Each partition's end as an active topic's live feed last saw it; undefined while unknown. */

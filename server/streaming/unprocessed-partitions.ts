@@ -22,7 +22,7 @@ export interface UnprocessedPartition {
 }
 
 /**
- * What the watch asks Kafka. The sample every second goes through the group member's own consumer
+ * What the watch asks Kafka. The sample every second goes through a pooled client of pa's group
  * and the live feed's cached partition ends, never the admin API: librdkafka aborts the process
  * when an admin group request times out after its broker went away (librdkafka issue 4605). Only
  * naming the holder of a stalled partition describes the group, and only while Kafka is reachable.
@@ -51,6 +51,7 @@ export class UnprocessedPartitions {
   private readonly found = new Map<string, UnprocessedPartition[]>();
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
+  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly source: GroupProgressSource,
@@ -67,9 +68,11 @@ export class UnprocessedPartitions {
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops sampling; resolves once a sample in flight is done, before its clients are closed. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    await this.inFlight;
   }
 
   /** The topic's partitions nobody processes, as of the last sample (none for a topic not shared). */
@@ -81,8 +84,12 @@ export class UnprocessedPartitions {
   async sample(): Promise<void> {
     if (this.sampling) return;
     this.sampling = true;
-    try {
+    const sampled = (async () => {
       for (const [topic, tracker] of this.trackers) await this.sampleTopic(topic, tracker);
+    })();
+    this.inFlight = sampled;
+    try {
+      await sampled;
     } finally {
       this.sampling = false;
     }
