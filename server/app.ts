@@ -486,7 +486,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       tokens?.stop();
       clearInterval(probe);
       clearInterval(retention);
-      await unprocessed?.stop();
+      unprocessed?.stop();
       health.set("", "NOT_SERVING");
       health.set(PaymentService.typeName, "NOT_SERVING");
       hub.endStreams("pa is shutting down");

@@ -51,7 +51,6 @@ export class UnprocessedPartitions {
   private readonly found = new Map<string, UnprocessedPartition[]>();
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
-  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly source: GroupProgressSource,
@@ -68,11 +67,13 @@ export class UnprocessedPartitions {
     this.timer.unref();
   }
 
-  /** Stops sampling; resolves once a sample in flight is done, before its clients are closed. */
-  async stop(): Promise<void> {
+  /**
+   * Stops sampling. A sample in flight is not waited for: its calls wait at most a second each,
+   * and a shutdown that waited for a group description after a freeze ran past its deadline.
+   */
+  stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.inFlight;
   }
 
   /** The topic's partitions nobody processes, as of the last sample (none for a topic not shared). */
@@ -84,12 +85,8 @@ export class UnprocessedPartitions {
   async sample(): Promise<void> {
     if (this.sampling) return;
     this.sampling = true;
-    const sampled = (async () => {
-      for (const [topic, tracker] of this.trackers) await this.sampleTopic(topic, tracker);
-    })();
-    this.inFlight = sampled;
     try {
-      await sampled;
+      for (const [topic, tracker] of this.trackers) await this.sampleTopic(topic, tracker);
     } finally {
       this.sampling = false;
     }
