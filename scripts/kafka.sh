@@ -89,7 +89,12 @@ PROPS
 ensure_formatted() {
   [ -f "$state/data/meta.properties" ] && return 0
   local cluster_id
-  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  # A url-safe base64 id may start with "-", which the tool then reads as an option (1 start in 64
+  # failed so); Kafka's own random ids avoid that leading dash the same way.
+  cluster_id=-
+  while [ "${cluster_id:0:1}" = "-" ]; do
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  done
   log "formatting storage in $state/data"
   java -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$libs/*" kafka.tools.StorageTool \
     format --standalone -t "$cluster_id" -c "$state/server.properties" >"$state/format.log" 2>&1 || {
