@@ -6,7 +6,12 @@ import type { Message } from "@confluentinc/kafka-javascript";
 import type { Logger } from "../observability/logger.js";
 import type { CommitAcknowledgements } from "./commit-acknowledgements.js";
 import { type Consumer, connectConsumer } from "./consumer-factory.js";
-import type { GroupOffset, PooledRecordSource, RecordBatchHandler } from "./record-source.js";
+import type {
+  GroupOffset,
+  PartitionOffset,
+  PooledRecordSource,
+  RecordBatchHandler,
+} from "./record-source.js";
 
 const BATCH_SIZE = 2000;
 // How long an idle consume call waits for a first record; data arriving wakes it at once.
@@ -14,6 +19,9 @@ const IDLE_WAIT_MS = 200;
 
 export class PooledConsumer implements PooledRecordSource {
   private readonly handlers = new Map<string, RecordBatchHandler>();
+  // topic -> its partitions paused (unassigned) by pausePartitions: librdkafka refuses to unassign
+  // a partition twice or to assign one it already reads.
+  private readonly paused = new Map<string, Set<number>>();
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
 
@@ -44,9 +52,39 @@ export class PooledConsumer implements PooledRecordSource {
 
   removeTopic(topic: string, partitions: number): void {
     this.handlers.delete(topic);
-    this.consumer.incrementalUnassign(
-      Array.from({ length: partitions }, (_, partition) => ({ topic, partition })),
+    const paused = this.paused.get(topic);
+    this.paused.delete(topic);
+    const assigned = Array.from({ length: partitions }, (_, partition) => partition).filter(
+      (partition) => !paused?.has(partition),
     );
+    if (assigned.length > 0)
+      this.consumer.incrementalUnassign(assigned.map((partition) => ({ topic, partition })));
+  }
+
+  // Unassigned rather than paused, so that a resume starts at an offset the caller names instead of
+  // wherever librdkafka's own position is. What was fetched before may still come with a later
+  // batch, in order; the feed reads it like any other record.
+  pausePartitions(topic: string, partitions: readonly number[]): void {
+    if (!this.handlers.has(topic)) return;
+    let paused = this.paused.get(topic);
+    if (!paused) {
+      paused = new Set();
+      this.paused.set(topic, paused);
+    }
+    const pausing = partitions.filter((partition) => !paused.has(partition));
+    if (pausing.length === 0) return;
+    for (const partition of pausing) paused.add(partition);
+    this.consumer.incrementalUnassign(pausing.map((partition) => ({ topic, partition })));
+  }
+
+  resumePartitions(topic: string, starts: readonly PartitionOffset[]): void {
+    const paused = this.paused.get(topic);
+    if (!paused || !this.handlers.has(topic)) return;
+    const resuming = starts.filter(({ partition }) => paused.has(partition));
+    if (resuming.length === 0) return;
+    for (const { partition } of resuming) paused.delete(partition);
+    if (paused.size === 0) this.paused.delete(topic);
+    this.consumer.incrementalAssign(resuming.map(({ partition, offset }) => ({ topic, partition, offset })));
   }
 
   /** Commits as pa's group; settles when the broker answered (CommitAcknowledgements.commit). */

@@ -40,6 +40,13 @@ export interface LiveRecordSource {
   addTopic(topic: string, startOffsets: readonly number[], handle: RecordBatchHandler): void;
   /** Stops reading the topic (unassigns its partitions); records in flight are not handed over. */
   removeTopic(topic: string, partitions: number): void;
+  /**
+   * Stops fetching some partitions of a topic (nobody takes their records now). Records of them
+   * fetched before may still be handed over, in order, after this returns.
+   */
+  pausePartitions(topic: string, partitions: readonly number[]): void;
+  /** Fetches paused partitions again, each from its offset. */
+  resumePartitions(topic: string, starts: readonly PartitionOffset[]): void;
   /** The partition's end as the client last saw it, without asking the broker; undefined if unknown. */
   highWatermark(topic: string, partition: number): number | undefined;
 }

@@ -15,6 +15,8 @@ export interface TopicMetrics {
   catchUpEvents: Counter.Internal;
   /** Catch-up readers started for subscribers that fell behind (or started in the past). */
   catchUpReads: Counter.Internal;
+  /** Records the view's own reader read from Kafka again (the view was behind the live feed). */
+  viewRereads: Counter.Internal;
   deliveryLatency: Histogram.Internal<"topic">;
   deadLettered(error: string, count?: number): void;
   invalidReadOnly(error: string): void;
@@ -54,6 +56,7 @@ export class PaMetrics {
   private readonly streamedEvents: Counter<"topic">;
   private readonly catchUpEvents: Counter<"topic">;
   private readonly catchUpReads: Counter<"topic">;
+  private readonly viewRereads: Counter<"topic">;
   private readonly deliveryLatency: Histogram<"topic">;
 
   constructor() {
@@ -102,6 +105,12 @@ export class PaMetrics {
       labelNames: ["topic"],
       registers,
     });
+    this.viewRereads = new Counter({
+      name: "pa_view_reread_records_total",
+      help: "Records the view's own reader read from Kafka again because the view was behind the live feed (a burst faster than the store, a pause, a take-over).",
+      labelNames: ["topic"],
+      registers,
+    });
     this.deliveryLatency = new Histogram({
       name: "pa_delivery_latency_seconds",
       help: "From a record's Kafka timestamp to pa writing its event to a client (once per write).",
@@ -132,6 +141,7 @@ export class PaMetrics {
       streamedEvents: this.streamedEvents.labels(labels),
       catchUpEvents: this.catchUpEvents.labels(labels),
       catchUpReads: this.catchUpReads.labels(labels),
+      viewRereads: this.viewRereads.labels(labels),
       deliveryLatency: this.deliveryLatency.labels(labels),
       deadLettered: (error, count = 1) => this.deadLetters.inc({ topic, error }, count),
       invalidReadOnly: (error) => this.invalidRecords.inc({ topic, error }),

@@ -107,7 +107,7 @@ export async function catchUp(
 }
 
 function attach(feed: TopicFeed, subscription: Subscription, partition: number, wanted: number): void {
-  subscription.rejoin(partition, wanted, feed.next[partition] ?? 0);
+  feed.rejoin(subscription, partition, wanted);
 }
 
 /** Attaches every lagging partition whose next wanted offset the feed has not yet passed. */

@@ -125,6 +125,9 @@ export class TopicFeed {
   private readonly positions: ViewPositions;
   // Partitions whose view is behind the live feed: the view's own reader brings them.
   private readonly viewBehind = new Set<number>();
+  // Partitions the live feed stopped fetching because nobody took their records (every subscriber
+  // lags there and the view is behind): fetched again from `next` once someone takes them.
+  private readonly parked = new Set<number>();
   private viewFollowing = false;
   private readonly startOffsets: number[];
   private commitTimer: NodeJS.Timeout | undefined;
@@ -161,6 +164,7 @@ export class TopicFeed {
         revoked: (partitions) => this.handOver(partitions),
         released: (partitions) => {
           for (const partition of partitions) this.positions.release(partition);
+          this.resumeTaken();
         },
       });
     }
@@ -189,6 +193,7 @@ export class TopicFeed {
       this.positions.assign(partition, committed, Math.min(this.startOffsets[partition] ?? next, next));
     }
     this.catchUpView();
+    this.resumeTaken();
   }
 
   // Partitions move to another instance: before the revoke completes, the group's offset moves to
@@ -196,6 +201,7 @@ export class TopicFeed {
   // (idempotent) but move nothing here: the next owner starts at that commit, so nothing is skipped.
   private handOver(partitions: number[]): void {
     const finals = partitions.flatMap((partition) => this.positions.revoke(partition) ?? []);
+    this.resumeTaken();
     if (finals.length === 0) return;
     try {
       this.deps.membership?.commitSync(this.offsetsOf(finals));
@@ -249,6 +255,7 @@ export class TopicFeed {
             drop(partition);
           }
         }
+        this.resumeTaken();
         if (this.viewBehind.size === 0) break;
         reader ??= await this.deps.openViewReader();
         for (const partition of this.viewBehind) {
@@ -297,6 +304,7 @@ export class TopicFeed {
       }
     }
     if (viewed.size > 0) this.queueForView(valid, letters, viewed, undefined);
+    this.deps.metrics.viewRereads.inc(valid.length + letters.length);
   }
 
   private deadLetter(record: KafkaRecord, invalid: InvalidPayment): DeadLetter {
@@ -343,6 +351,16 @@ export class TopicFeed {
   attach(subscription: Subscription): void {
     this.stayActive();
     this.subscriberSet.add(subscription);
+    this.resumeTaken();
+  }
+
+  /**
+   * A lagging subscriber's catch-up reader brought it to the live feed on a partition: it takes
+   * the feed's records there again, from `wanted` (ahead of the feed: it waits for it).
+   */
+  rejoin(subscription: Subscription, partition: number, wanted: number): void {
+    subscription.rejoin(partition, wanted, this.next[partition] ?? 0);
+    this.resumeTaken();
   }
 
   detach(subscription: Subscription): void {
@@ -593,14 +611,20 @@ export class TopicFeed {
       const views = this.viewing(partition) && offset >= this.positions.queued(partition);
       if (!streams && !views) continue;
       const processedHere = this.processedHere(partition);
-      if (!views && processedHere && taken[partition] !== true) {
+      if (!views && taken[partition] !== true) {
         // Nobody takes this record from the feed now: every subscriber lags on its partition (its
-        // catch-up reader brings it) and the view is behind (its own reader brings it, and counts
-        // it). The feed only moves past it; parsing it here as well made a burst cost up to three
-        // parses per record.
-        this.next[partition] = offset + 1;
-        fresh++;
-        continue;
+        // catch-up reader brings it) and the view, if this instance keeps one, is behind (its own
+        // reader brings it). The feed stops fetching the partition until someone takes it again:
+        // reading on for nobody made a burst cost up to three reads and parses per record, and
+        // each reader behind chased a feed that ran away from it. A view that follows the feed
+        // but has this record already (its position lies ahead) takes the records after it.
+        if (!this.viewing(partition) && !this.watchedForTheGroup(partition)) this.park(partition);
+        if (processedHere) {
+          // The view counts it when it stores it: the feed moves past it without parsing it.
+          this.next[partition] = offset + 1;
+          fresh++;
+          continue;
+        }
       }
       const kafkaTimestampMs = record.timestamp ?? nowMs;
       const parseSpan = traces?.parse(i);
@@ -741,6 +765,7 @@ export class TopicFeed {
       this.pause = undefined;
       this.positions.rewind();
       this.catchUpView();
+      this.resumeTaken();
       const offsets = this.positions.storedOffsets();
       this.deps.logger.info(
         { topic: this.topic, offsets, dependency },
@@ -778,6 +803,37 @@ export class TopicFeed {
   private countInvalid(records: number, lastReason: string): void {
     this.invalid += records;
     this.lastInvalidReason = lastReason;
+  }
+
+  // A processed topic's partition that another instance of the group processes: the feed reads it
+  // even for nobody, since the ends it sees are how the unprocessed-partition watchdog
+  // (unprocessed-partitions.ts) tells a stalled owner.
+  private watchedForTheGroup(partition: number): boolean {
+    return !this.deps.policy.readOnly && !this.owns(partition);
+  }
+
+  private park(partition: number): void {
+    if (this.parked.has(partition) || this.stopped) return;
+    this.parked.add(partition);
+    this.consumer.pausePartitions(this.topic, [partition]);
+  }
+
+  // Parked partitions that someone takes again (a subscriber joined or rejoined, the view rejoined
+  // or resumed, or the group gave this instance the partition) are fetched again from `next`, the
+  // record after the last one the feed was handed: nothing is skipped. Records librdkafka fetched
+  // before the park and hands over late continue from `next` in order; their copies fetched again
+  // are then behind `next` and passed over.
+  private resumeTaken(): void {
+    if (this.parked.size === 0 || this.stopped) return;
+    const taken = this.partitionsTaken();
+    const starts: { partition: number; offset: number }[] = [];
+    for (const partition of this.parked) {
+      if (taken[partition] || this.viewing(partition))
+        starts.push({ partition, offset: this.next[partition] ?? 0 });
+    }
+    if (starts.length === 0) return;
+    for (const { partition } of starts) this.parked.delete(partition);
+    this.consumer.resumePartitions(this.topic, starts);
   }
 
   // Per partition, whether some subscriber takes it from the live feed (is not lagging on it).

@@ -93,6 +93,8 @@ interface LiveTopic {
   handle: RecordBatchHandler;
   /** partition -> the offset of the next record to hand over */
   next: number[];
+  /** Partitions not fetched now (pausePartitions). */
+  paused: Set<number>;
 }
 
 /** The pooled client: live reads of many topics, and pa's group's offsets in memory. */
@@ -109,12 +111,31 @@ export class FakePooledConsumer implements PooledRecordSource {
   }
 
   addTopic(topic: string, startOffsets: readonly number[], handle: RecordBatchHandler): void {
-    this.live.set(topic, { handle, next: [...startOffsets] });
+    this.live.set(topic, { handle, next: [...startOffsets], paused: new Set() });
     this.schedule();
   }
 
   removeTopic(topic: string, _partitions: number): void {
     this.live.delete(topic);
+  }
+
+  pausePartitions(topic: string, partitions: readonly number[]): void {
+    for (const partition of partitions) this.live.get(topic)?.paused.add(partition);
+  }
+
+  resumePartitions(topic: string, starts: readonly PartitionOffset[]): void {
+    const live = this.live.get(topic);
+    if (!live) return;
+    for (const { partition, offset } of starts) {
+      if (!live.paused.delete(partition)) continue;
+      live.next[partition] = offset;
+    }
+    this.schedule();
+  }
+
+  /** The partitions of a topic this client does not fetch now (pausePartitions). */
+  pausedPartitions(topic: string): number[] {
+    return [...(this.live.get(topic)?.paused ?? [])].sort((a, b) => a - b);
   }
 
   highWatermark(topic: string, partition: number): number | undefined {
@@ -166,6 +187,7 @@ export class FakePooledConsumer implements PooledRecordSource {
         for (const [topic, live] of [...this.live]) {
           const batch: KafkaRecord[] = [];
           for (let partition = 0; partition < live.next.length && batch.length < LIVE_BATCH; partition++) {
+            if (live.paused.has(partition)) continue;
             const records = this.log.read(
               topic,
               partition,

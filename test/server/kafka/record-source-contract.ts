@@ -122,6 +122,48 @@ export function recordSourceContract(name: string, open: () => Promise<RecordSou
       }
     });
 
+    it("stops fetching paused partitions while the others go on, and fetches them again from the offset given", async () => {
+      const topic = await harness.createTopic(2);
+      await harness.append(topic, spread(2, 2));
+      const live = harness.source.leastLoaded();
+      const received: KafkaRecord[] = [];
+      const onPartition = (partition: number) =>
+        positionsOf(received.filter((record) => record.partition === partition));
+      live.addTopic(topic, [0, 0], async (batch) => void received.push(...batch));
+      try {
+        await waitUntil(
+          () => received.length >= 4,
+          20_000,
+          () => `received ${received.length} of 4`,
+        );
+        live.pausePartitions(topic, [0]);
+        await harness.append(topic, [
+          { partition: 0, value: "while-paused" },
+          { partition: 1, value: "goes-on" },
+        ]);
+        await waitUntil(
+          () => onPartition(1).length === 3,
+          20_000,
+          () => "the record of the partition not paused",
+        );
+        // Long enough for a fetch of the paused partition, had there been one.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(onPartition(0)).toEqual(["0:0:r-p0-0", "0:1:r-p0-1"]);
+
+        live.resumePartitions(topic, [{ partition: 0, offset: 1 }]);
+        await waitUntil(
+          () => onPartition(0).length >= 4,
+          20_000,
+          () => `partition 0 after the resume: ${onPartition(0).join(", ")}`,
+        );
+        expect(onPartition(0)).toEqual(["0:0:r-p0-0", "0:1:r-p0-1", "0:1:r-p0-1", "0:2:while-paused"]);
+        // A topic removed while some of its partitions are paused.
+        live.pausePartitions(topic, [1]);
+      } finally {
+        live.removeTopic(topic, 2);
+      }
+    });
+
     it("keeps pa's group offsets: none (-1001) before a commit, the committed offset after", async () => {
       const topic = await harness.createTopic(2);
       await harness.append(topic, spread(2, 2));

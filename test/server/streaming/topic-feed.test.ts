@@ -7,7 +7,7 @@ import type { StoredPayment } from "../../../server/store/payment-store.js";
 import type { ProcessingPolicy } from "../../../server/streaming/processing-policy.js";
 import { decodeStreamCursor } from "../../../server/streaming/stream-cursor.js";
 import { FakeRecordSource } from "../../support/fake-record-source.js";
-import { offsetsOn, payments, range, StreamingCore } from "../../support/streaming-core.js";
+import { drain, offsetsOn, payments, range, StreamingCore } from "../../support/streaming-core.js";
 import { waitUntil } from "../../support/streams.js";
 
 let sources: FakeRecordSource[] = [];
@@ -96,6 +96,41 @@ describe("TopicFeed over a record source", () => {
     await waitUntil(() => staying.queued === 10, 5_000);
     expect(leaving.take(100)).toEqual([]);
     expect(c.source.pooled.assignedPartitions(c.topic)).toEqual([0]);
+  });
+
+  it("stops fetching a partition nobody takes, and fetches it again from there once its subscriber caught up", async () => {
+    const c = core(1);
+    const slow = c.subscribe(10);
+    c.source.log.append(c.topic, payments(100, 1));
+    await waitUntil(
+      () => slow.lagging.size > 0 && c.feed.next[0] === 100,
+      5_000,
+      () => `next ${c.feed.next[0]}`,
+    );
+    // Its only subscriber lags (its catch-up reader waits for it to take its queue): the next
+    // batch parks the partition.
+    c.source.log.append(c.topic, payments(100, 1, 2));
+    await waitUntil(
+      () => c.source.pooled.pausedPartitions(c.topic).length === 1,
+      5_000,
+      () => `next ${c.feed.next[0]}`,
+    );
+    const parkedAt = c.feed.next[0];
+    c.source.log.append(c.topic, payments(100, 1, 3));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(c.feed.next[0]).toBe(parkedAt);
+
+    const { events, done } = drain(slow);
+    await waitUntil(
+      () => events.length === 300,
+      10_000,
+      () => `${events.length} of 300 events`,
+    );
+    expect(offsetsOn(events, 0)).toEqual(range(0, 300));
+    expect(c.source.pooled.pausedPartitions(c.topic)).toEqual([]);
+    expect(c.feed.next[0]).toBe(300);
+    slow.close();
+    await done;
   });
 
   describe("linger", () => {
