@@ -71,8 +71,14 @@ export interface TopicFeedDependencies {
 }
 
 const COMMIT_INTERVAL_MS = 500;
-// Records read, streamed and waiting for (or in) their view write before reading waits for the view.
-const MAX_VIEW_BACKLOG = 10_000;
+// Records read, streamed and waiting for (or in) their view write: with this many, the view stops
+// taking records from the live feed and reads them later with its own reader. About 1 KB of heap
+// each. At 10,000, a stream faster than the store for a moment left the view behind in every
+// burst, and its reader read 140,000 of 200,000 records again (bench: burst, throughput).
+const MAX_VIEW_BACKLOG = 50_000;
+// With fewer than this many queued, the view wants more records from a feed that stopped because
+// its subscribers lag (about 150 ms of writing at the embedded store's pace).
+const VIEW_BACKLOG_LOW = 5_000;
 // Records the view's own reader takes at once.
 const VIEW_READ_BATCH = 2_000;
 
@@ -611,20 +617,20 @@ export class TopicFeed {
       const views = this.viewing(partition) && offset >= this.positions.queued(partition);
       if (!streams && !views) continue;
       const processedHere = this.processedHere(partition);
-      if (!views && taken[partition] !== true) {
-        // Nobody takes this record from the feed now: every subscriber lags on its partition (its
-        // catch-up reader brings it) and the view, if this instance keeps one, is behind (its own
-        // reader brings it). The feed stops fetching the partition until someone takes it again:
-        // reading on for nobody made a burst cost up to three reads and parses per record, and
-        // each reader behind chased a feed that ran away from it. A view that follows the feed
-        // but has this record already (its position lies ahead) takes the records after it.
-        if (!this.viewing(partition) && !this.watchedForTheGroup(partition)) this.park(partition);
-        if (processedHere) {
-          // The view counts it when it stores it: the feed moves past it without parsing it.
-          this.next[partition] = offset + 1;
-          fresh++;
-          continue;
-        }
+      const noSubscriber = taken[partition] !== true;
+      // No subscriber takes this partition from the feed now (each lags there: its catch-up
+      // reader brings it) and the view, if this instance keeps one, is behind (its own reader
+      // brings it) or has work queued: the feed stops fetching the partition until someone wants
+      // more. Reading on made a burst cost up to three reads and parses per record, and each
+      // reader behind chased a feed that ran away from it; a subscriber that fell behind a parked
+      // feed rejoins it at once, without reading anything, so this is its flow control too.
+      if (noSubscriber && !this.viewWantsMore(partition) && !this.watchedForTheGroup(partition))
+        this.park(partition);
+      if (!views && noSubscriber && processedHere) {
+        // The view counts it when it stores it: the feed moves past it without parsing it.
+        this.next[partition] = offset + 1;
+        fresh++;
+        continue;
       }
       const kafkaTimestampMs = record.timestamp ?? nowMs;
       const parseSpan = traces?.parse(i);
@@ -720,6 +726,7 @@ export class TopicFeed {
       for (const { traces } of batches) traces?.end();
       this.viewBacklog -= records;
       if (this.viewBacklog < MAX_VIEW_BACKLOG) for (const wake of this.roomWaiters.splice(0)) wake();
+      if (this.viewBacklog < VIEW_BACKLOG_LOW) this.resumeTaken();
     }
   }
 
@@ -812,6 +819,14 @@ export class TopicFeed {
     return !this.deps.policy.readOnly && !this.owns(partition);
   }
 
+  // Whether the view takes this partition's next records from the feed and is short of work: with
+  // VIEW_BACKLOG_LOW records queued it has enough to write meanwhile, and the feed may wait for a
+  // subscriber to take its queue; it reads on for the view again once the backlog is below that.
+  // (A view that follows the feed with its position ahead of a record takes the records after it.)
+  private viewWantsMore(partition: number): boolean {
+    return this.viewing(partition) && this.viewBacklog < VIEW_BACKLOG_LOW;
+  }
+
   private park(partition: number): void {
     if (this.parked.has(partition) || this.stopped) return;
     this.parked.add(partition);
@@ -828,7 +843,7 @@ export class TopicFeed {
     const taken = this.partitionsTaken();
     const starts: { partition: number; offset: number }[] = [];
     for (const partition of this.parked) {
-      if (taken[partition] || this.viewing(partition))
+      if (taken[partition] || this.viewWantsMore(partition))
         starts.push({ partition, offset: this.next[partition] ?? 0 });
     }
     if (starts.length === 0) return;

@@ -351,13 +351,13 @@ describe("a shared topic's feed while the group moves its partitions", () => {
   it("restarts the view's own read of a partition given back mid-read from the group's committed offset", async () => {
     const { source, store, group, feed } = sharedFeed(1);
     // Streamed before this instance owns the partition: its view reads all of it with its own reader.
-    source.log.append(TOPIC, payments(13_000, 1));
-    await waitUntil(() => feed.next[0] === 13_000);
+    source.log.append(TOPIC, payments(53_000, 1));
+    await waitUntil(() => feed.next[0] === 53_000);
     store.holding = true;
     group.assign([0]);
-    // The reader stops for room with 10,000 records (MAX_VIEW_BACKLOG) waiting for the store.
+    // The reader stops for room with 50,000 records (MAX_VIEW_BACKLOG) waiting for the store.
     await waitUntil(
-      () => store.waiting === 1 && source.openReaders("view")[0]?.assigned.get(0) === 10_000,
+      () => store.waiting === 1 && source.openReaders("view")[0]?.assigned.get(0) === 50_000,
       10_000,
       () => `${store.waiting} writes held, reader at ${source.openReaders("view")[0]?.assigned.get(0)}`,
     );
@@ -370,13 +370,13 @@ describe("a shared topic's feed while the group moves its partitions", () => {
     await waitUntil(
       async () => {
         await tick();
-        return group.committed.get(0) === 13_000;
+        return group.committed.get(0) === 53_000;
       },
       10_000,
       () => `group at ${group.committed.get(0)}`,
     );
     expect(store.firstStoredAfter(0, beforeReturn)).toBe(0);
-    expect(store.storedFrom(0, 0, beforeReturn)).toBe(13_000);
+    expect(store.storedFrom(0, 0, beforeReturn)).toBe(53_000);
     expectNoCommitPastStored(group);
   });
 

@@ -216,6 +216,45 @@ describe("TopicFeed over a record source", () => {
       await c.feed.stop();
     });
 
+    it("stops fetching while nobody streams and the view has work queued, so the view reads no record twice", async () => {
+      const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
+      sources.push(source);
+      source.log.createTopic("p", 1);
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const stored: StoredPayment[] = [];
+      const policy: ProcessingPolicy = {
+        readOnly: false,
+        committer: source.pooled,
+        persist: async (valid, invalid) => {
+          await held;
+          stored.push(...valid);
+          return invalid.length;
+        },
+      };
+      const c = new StreamingCore(source, "p", { partitions: 1, policy });
+      c.feed.start();
+      // The store holds the first write: once 5,000 records wait for the view, the feed stops.
+      source.log.append("p", payments(8_000, 1));
+      await waitUntil(
+        () => source.pooled.pausedPartitions("p").length === 1,
+        5_000,
+        () => `next ${c.feed.next[0]}`,
+      );
+      const stoppedAt = c.feed.next[0];
+      source.log.append("p", payments(4_000, 1, 2));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(c.feed.next[0]).toBe(stoppedAt);
+
+      release();
+      await c.feed.waitForView([12_000], AbortSignal.timeout(15_000));
+      expect(stored.map((s) => s.source.offset)).toEqual(range(0, 12_000));
+      expect(source.readers.filter((reader) => reader.kind === "view")).toHaveLength(0);
+      await c.feed.stop();
+    });
+
     it("pauses while the store fails, streams meanwhile, then reads what it missed with its own reader from its position", async () => {
       const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
       sources.push(source);
