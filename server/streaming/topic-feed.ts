@@ -833,8 +833,8 @@ export class TopicFeed {
     this.consumer.pausePartitions(this.topic, [partition]);
   }
 
-  // Parked partitions that someone takes again (a subscriber joined or rejoined, the view rejoined
-  // or resumed, or the group gave this instance the partition) are fetched again from `next`, the
+  // Parked partitions that someone takes again (a subscriber joined or rejoined, the view rejoined,
+  // resumed or wants more, or the group moved the partition) are fetched again from `next`, the
   // record after the last one the feed was handed: nothing is skipped. Records librdkafka fetched
   // before the park and hands over late continue from `next` in order; their copies fetched again
   // are then behind `next` and passed over.
@@ -843,7 +843,7 @@ export class TopicFeed {
     const taken = this.partitionsTaken();
     const starts: { partition: number; offset: number }[] = [];
     for (const partition of this.parked) {
-      if (taken[partition] || this.viewWantsMore(partition))
+      if (taken[partition] || this.viewWantsMore(partition) || this.watchedForTheGroup(partition))
         starts.push({ partition, offset: this.next[partition] ?? 0 });
     }
     if (starts.length === 0) return;

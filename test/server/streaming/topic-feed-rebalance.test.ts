@@ -380,6 +380,24 @@ describe("a shared topic's feed while the group moves its partitions", () => {
     expectNoCommitPastStored(group);
   });
 
+  it("fetches a partition it had stopped fetching again once the group moves it to another instance", async () => {
+    const { source, store, group } = sharedFeed(1);
+    group.assign([0]);
+    store.holding = true;
+    source.log.append(TOPIC, payments(8_000, 1));
+    // Nobody streams and 5,000 records wait for the held view: the feed stops fetching.
+    await waitUntil(
+      () => source.pooled.pausedPartitions(TOPIC).length === 1,
+      10_000,
+      () => `${store.waiting} writes held`,
+    );
+    group.revoke([0]);
+    // Another instance processes it now: this feed reads it on, for the unprocessed-partition
+    // watchdog, which compares the group's commits with the ends it sees.
+    expect(source.pooled.pausedPartitions(TOPIC)).toEqual([]);
+    store.releaseAll();
+  });
+
   it("retries a failed commit, logs the run of failures once, and counts a commit only once the broker acknowledged it", async () => {
     const { logger, lines } = logLines();
     const { source, group, feed } = sharedFeed(1, logger);
