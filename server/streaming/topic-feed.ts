@@ -68,6 +68,8 @@ export interface TopicFeedDependencies {
   membership?: GroupMembershipView;
   /** A reader of this topic's partitions outside the group, for the view while it is behind. */
   openViewReader: () => Promise<PartitionRecordReader>;
+  /** How long an idle view waits for more records before it writes (VIEW_GATHER_MS by default). */
+  viewGatherMs?: number;
 }
 
 const COMMIT_INTERVAL_MS = 500;
@@ -79,6 +81,10 @@ const MAX_VIEW_BACKLOG = 50_000;
 // With fewer than this many queued, the view wants more records from a feed that stopped because
 // its subscribers lag (about 150 ms of writing at the embedded store's pace).
 const VIEW_BACKLOG_LOW = 5_000;
+// How long an idle view waits for more records before it writes what it has, and how many make it
+// write at once: a stream never waits for the view; a consistent_with wait does, by this much.
+const VIEW_GATHER_MS = 5;
+const VIEW_WRITE_AT_ONCE = 1_000;
 // Records the view's own reader takes at once.
 const VIEW_READ_BATCH = 2_000;
 
@@ -679,8 +685,10 @@ export class TopicFeed {
   // view's position, and the view reads those records again when it resumes. Batches that arrive
   // while a write is in flight wait for it together and go to the store as one write: under load
   // the view writes few large transactions (each commit costs the pages its rows touched, so
-  // 5,000 rows at once cost the SQLite writer half the CPU per row of 500), and when idle a batch
-  // is written at once.
+  // 5,000 rows at once cost the SQLite writer half the CPU per row of 500). When the chain is idle
+  // a write waits VIEW_GATHER_MS for more batches (unless VIEW_WRITE_AT_ONCE records are already
+  // there): at 1,000 records/s in batches of one, each record was its own transaction, message
+  // to the writer thread and timeout guard, and those cost more than the rows.
   private queueForView(
     valid: StoredPayment[],
     letters: DeadLetter[],
@@ -689,7 +697,17 @@ export class TopicFeed {
   ): void {
     this.viewBacklog += valid.length + letters.length;
     this.waitingForView.push({ valid, letters, viewed, traces });
-    if (this.waitingForView.length === 1) this.writes = this.writes.then(() => this.writeWaiting());
+    if (this.waitingForView.length === 1)
+      this.writes = this.writes.then(() => this.gatherForView()).then(() => this.writeWaiting());
+  }
+
+  // Resolves when the view's next write should take what is waiting: at once with enough records
+  // (or while stopping or paused), else after VIEW_GATHER_MS.
+  private gatherForView(): Promise<void> {
+    let waiting = 0;
+    for (const batch of this.waitingForView) waiting += batch.valid.length + batch.letters.length;
+    if (waiting >= VIEW_WRITE_AT_ONCE || this.stopped || this.pause) return Promise.resolve();
+    return new Promise((resolve) => setTimeout(resolve, this.deps.viewGatherMs ?? VIEW_GATHER_MS));
   }
 
   private async writeWaiting(): Promise<void> {

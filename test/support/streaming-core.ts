@@ -33,6 +33,8 @@ export interface CoreOptions {
   policy?: ProcessingPolicy;
   /** Whether other subscribers wait for a catch-up reader (then one closes as soon as it is done). */
   othersWaiting?: CatchUpOptions["othersWaiting"];
+  /** How long an idle view waits for more records before it writes (the feed's default if unset). */
+  viewGatherMs?: number;
 }
 
 /** One feed, its subscribers, and the catch-up readers it starts, as the hub runs them. */
@@ -63,6 +65,7 @@ export class StreamingCore {
         tracing: Tracing.off(),
         onLagging: (subscription) => this.scheduleCatchUp(subscription),
         openViewReader: () => source.openViewReader(topic),
+        ...(options.viewGatherMs === undefined ? {} : { viewGatherMs: options.viewGatherMs }),
       },
     );
   }

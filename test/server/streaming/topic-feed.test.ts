@@ -255,6 +255,32 @@ describe("TopicFeed over a record source", () => {
       await c.feed.stop();
     });
 
+    it("gathers records that arrive one by one into one write while the view is idle", async () => {
+      const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
+      sources.push(source);
+      source.log.createTopic("g", 1);
+      const writes: number[] = [];
+      const policy: ProcessingPolicy = {
+        readOnly: false,
+        committer: source.pooled,
+        persist: async (valid, invalid) => {
+          writes.push(valid.length);
+          return invalid.length;
+        },
+      };
+      // A longer wait than pa's 5 ms, so that a busy test machine cannot split the three.
+      const c = new StreamingCore(source, "g", { partitions: 1, policy, viewGatherMs: 500 });
+      const subscriber = c.subscribe(100);
+      for (let i = 0; i < 3; i++) {
+        source.log.append("g", payments(1, 1, 10 + i));
+        // Each its own batch of the live feed, streamed at once.
+        await waitUntil(() => subscriber.queued === i + 1, 5_000);
+      }
+      await c.feed.waitForView([3], AbortSignal.timeout(5_000));
+      expect(writes).toEqual([3]);
+      await c.feed.stop();
+    });
+
     it("pauses while the store fails, streams meanwhile, then reads what it missed with its own reader from its position", async () => {
       const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
       sources.push(source);
