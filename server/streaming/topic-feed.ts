@@ -138,7 +138,8 @@ export class TopicFeed {
   // Partitions whose view is behind the live feed: the view's own reader brings them.
   private readonly viewBehind = new Set<number>();
   // Partitions the live feed stopped fetching because nobody took their records (every subscriber
-  // lags there and the view is behind): fetched again from `next` once someone takes them.
+  // lags there, and the view is behind or has work queued): fetched again from `next` once someone
+  // takes them. Their ends meanwhile are the ones last fetched, so lag() under-counts them.
   private readonly parked = new Set<number>();
   private viewFollowing = false;
   private readonly startOffsets: number[];
