@@ -139,7 +139,7 @@ export class TopicFeed {
   private readonly viewBehind = new Set<number>();
   // Partitions the live feed stopped fetching because nobody took their records (every subscriber
   // lags there, and the view is behind or has work queued): fetched again from `next` once someone
-  // takes them. Their ends meanwhile are the ones last fetched, so lag() under-counts them.
+  // takes them. Their ends meanwhile are the ones librdkafka last learned: lag() may under-count.
   private readonly parked = new Set<number>();
   private viewFollowing = false;
   private readonly startOffsets: number[];

@@ -93,8 +93,8 @@ interface LiveTopic {
   handle: RecordBatchHandler;
   /** partition -> the offset of the next record to hand over */
   next: number[];
-  /** Partitions not fetched now (pausePartitions) -> their end when they were paused. */
-  paused: Map<number, number>;
+  /** Partitions not fetched now (pausePartitions). */
+  paused: Set<number>;
 }
 
 /** The pooled client: live reads of many topics, and pa's group's offsets in memory. */
@@ -111,7 +111,7 @@ export class FakePooledConsumer implements PooledRecordSource {
   }
 
   addTopic(topic: string, startOffsets: readonly number[], handle: RecordBatchHandler): void {
-    this.live.set(topic, { handle, next: [...startOffsets], paused: new Map() });
+    this.live.set(topic, { handle, next: [...startOffsets], paused: new Set() });
     this.schedule();
   }
 
@@ -120,9 +120,7 @@ export class FakePooledConsumer implements PooledRecordSource {
   }
 
   pausePartitions(topic: string, partitions: readonly number[]): void {
-    const live = this.live.get(topic);
-    for (const partition of partitions)
-      if (live && !live.paused.has(partition)) live.paused.set(partition, this.log.end(topic, partition));
+    for (const partition of partitions) this.live.get(topic)?.paused.add(partition);
   }
 
   resumePartitions(topic: string, starts: readonly PartitionOffset[]): void {
@@ -137,14 +135,11 @@ export class FakePooledConsumer implements PooledRecordSource {
 
   /** The partitions of a topic this client does not fetch now (pausePartitions). */
   pausedPartitions(topic: string): number[] {
-    return [...(this.live.get(topic)?.paused.keys() ?? [])].sort((a, b) => a - b);
+    return [...(this.live.get(topic)?.paused ?? [])].sort((a, b) => a - b);
   }
 
-  // A paused partition is not fetched: its end stays the one last seen, as librdkafka's does.
   highWatermark(topic: string, partition: number): number | undefined {
-    const live = this.live.get(topic);
-    if (!live) return undefined;
-    return live.paused.get(partition) ?? this.log.end(topic, partition);
+    return this.live.has(topic) ? this.log.end(topic, partition) : undefined;
   }
 
   /** The partitions of a topic this client reads now (none once removed). */

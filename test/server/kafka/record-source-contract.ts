@@ -149,14 +149,6 @@ export function recordSourceContract(name: string, open: () => Promise<RecordSou
         // Long enough for a fetch of the paused partition, had there been one.
         await new Promise((resolve) => setTimeout(resolve, 500));
         expect(onPartition(0)).toEqual(["0:0:r-p0-0", "0:1:r-p0-1"]);
-        // Not fetched, so its end is the one last seen (consumer lag under-counts while paused);
-        // the partition that goes on sees its new end.
-        expect(live.highWatermark(topic, 0)).toBe(2);
-        await waitUntil(
-          () => live.highWatermark(topic, 1) === 3,
-          20_000,
-          () => "the end of the partition not paused",
-        );
 
         live.resumePartitions(topic, [{ partition: 0, offset: 1 }]);
         await waitUntil(
