@@ -413,6 +413,10 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       `[MANAGER] Kafka not reachable at ${config.kafka.brokers} (${String(error)}); retrying in ${Math.round(delay)}ms`,
     );
   });
+  // stop() aborts the retries' wait and lets an attempt under way finish, so that every client it
+  // connected is disconnected: exiting with a live librdkafka client crashed pa in OpenSSL's exit
+  // handlers (SIGSEGV) when SIGTERM came while pa was still connecting.
+  const connecting = new AbortController();
   const ready = connectPolicy
     .execute(async () => {
       if (stopping) return;
@@ -421,7 +425,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       await deadLetters.connect();
       await pool.connect();
       await membership?.connect();
-    })
+    }, connecting.signal)
     .then(() => {
       if (stopping) return;
       kafkaConnected = true;
@@ -431,6 +435,10 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       hub.startPinnedTopics();
       unprocessed?.start();
       logger.info(`[MANAGER] Connected to Kafka at ${config.kafka.brokers}`);
+    })
+    .catch((error: unknown) => {
+      // Only stop() ends the endless retries, by cancelling them; that is not a failure.
+      if (!stopping) throw error;
     });
 
   // Readiness follows the broker and the store: periodic checks, off the message path.
@@ -490,15 +498,16 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       health.set("", "NOT_SERVING");
       health.set(PaymentService.typeName, "NOT_SERVING");
       hub.endStreams("pa is shutting down");
+      connecting.abort();
       await server.close(config.server.shutdownTimeoutMs);
-      if (kafkaConnected) {
-        await hub.stopFeeds();
-        // After the feeds' last commits, which go through it; leaving hands the partitions over.
-        await membership?.stop();
-        await pool.stop();
-        await deadLetters.disconnect();
-        await admin.disconnect();
-      }
+      await ready;
+      await hub.stopFeeds();
+      // After the feeds' last commits, which go through it; leaving hands the partitions over.
+      await membership?.stop();
+      // Each is a no-op for a client that never connected.
+      await pool.stop();
+      await deadLetters.disconnect();
+      await admin.disconnect();
       await store.close();
       await metricsListener?.close();
       // Last: the spans of the final batches are exported before pa exits.

@@ -58,7 +58,7 @@ describe("the secure default", () => {
       expect(pa.output()).toContain("ALLOW_INSECURE=true: whoever reaches 0.0.0.0");
     } finally {
       pa.child.kill("SIGTERM");
-      expect(await pa.exited).toBe(0);
+      expect(await pa.exited, pa.output()).toBe(0);
     }
   });
 
