@@ -8,11 +8,12 @@ import { waitWhileProgressing } from "./support/client.js";
 import { ackTimes, DeliveryLog, indexRecords, warmUp } from "./support/deliveries.js";
 import { PARTITIONS } from "./support/kafka.js";
 import { KcatFollower } from "./support/kcat.js";
-import { PaProcess } from "./support/pa-process.js";
+import { PA_UV_THREADPOOL_SIZE, PaProcess } from "./support/pa-process.js";
 import { CpuMeter } from "./support/proc.js";
 import { type BenchContext, DeliveryError, type Scenario, type ScenarioResult } from "./support/scenario.js";
 import { distribution, formatCount, formatDistribution, formatMs, formatRate } from "./support/stats.js";
 import { StreamWorkers } from "./support/stream-workers.js";
+import { ThreadGroupMeter } from "./support/threads.js";
 
 // Deliveries not made while nothing arrived for this long count as lost: slow is waited for.
 const STALL_MS = 10_000;
@@ -86,6 +87,7 @@ function fanOutScenario(filtered: boolean): Scenario {
           `producing ${formatCount(records.length)} records at ${formatRate(rate)} to ${streams} streams`,
         );
         const paCpu = new CpuMeter(pa.pid);
+        const paThreads = new ThreadGroupMeter(pa.pid, PA_UV_THREADPOOL_SIZE);
         const clientCpu = new CpuMeter(process.pid); // the whole process: every client thread
         const run = await producer.run(topic, records, rate);
         const delivered = () => logs.reduce((sum, log) => sum + log.received, kcatLog.received);
@@ -96,6 +98,7 @@ function fanOutScenario(filtered: boolean): Scenario {
         );
         const cpu = paCpu.read();
         const client = clientCpu.read();
+        const groups = paThreads.read();
         if (errors.length > 0) throw errors[0];
         const short = logs
           .map((log, i) => ({ i, missing: log.missing, duplicates: log.duplicates }))
@@ -160,6 +163,14 @@ function fanOutScenario(filtered: boolean): Scenario {
               baseline: "",
               target: "≤ 2 µs",
               met: (cpu.seconds * 1e6) / deliveries <= 2,
+            },
+            {
+              measure: "pa CPU per delivered event by thread group (µs)",
+              pa: groups
+                .filter((group) => group.seconds > 0)
+                .map((group) => `${group.group} ${((group.seconds * 1e6) / deliveries).toFixed(2)}`)
+                .join(" · "),
+              baseline: "",
             },
             {
               measure: "CPU (cores)",
