@@ -45,18 +45,25 @@ async function main(): Promise<void> {
     );
   }
 
+  // Not process.exit(1): exiting joins libuv's threadpool, and a Kafka client's close that never
+  // returns (see GroupMembership.leaveGroup) held an exiting pa there for good. A kill cannot be
+  // held up, and loses nothing: the group's offsets move only once the view has stored a record.
+  const kill = (why: string) => {
+    logger.error(`${why}; killing pa (SIGKILL)`);
+    process.kill(process.pid, "SIGKILL");
+  };
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {
-      logger.warn(`${signal} again: exiting now`);
-      process.exit(1);
+      kill(`${signal} again while shutting down`);
+      return;
     }
     stopping = true;
     logger.info(`${signal}: shutting down (at most ${config.server.shutdownTimeoutMs} ms)`);
-    const force = setTimeout(() => {
-      logger.error("shutdown took too long; exiting");
-      process.exit(1);
-    }, config.server.shutdownTimeoutMs + 5_000);
+    const force = setTimeout(
+      () => kill(`shutdown took longer than SHUTDOWN_TIMEOUT + 5 s`),
+      config.server.shutdownTimeoutMs + 5_000,
+    );
     force.unref();
     app.stop().then(
       () => {

@@ -37,6 +37,11 @@ const ERR_ASSIGN_PARTITIONS = -175;
 const ERR_REVOKE_PARTITIONS = -174;
 // Rebalance events arrive through consume calls: poll this often even though nothing is read.
 const POLL_WAIT_MS = 500;
+// Stopping: how long the group may take to revoke this member's partitions, checked this often.
+const LEAVE_TIMEOUT_MS = 3_000;
+const LEAVE_POLL_MS = 20;
+// ...and how long it must stay quiet after the last rebalance before the client closes.
+const LEAVE_SETTLE_MS = 500;
 
 export class GroupMembership {
   private readonly consumer: Consumer;
@@ -48,6 +53,7 @@ export class GroupMembership {
   private readonly listeners = new Map<string, OwnershipListener>();
   private readonly commits = new CommitAcknowledgements();
   private running = false;
+  private lastRebalanceAt = 0;
   private loopDone: Promise<void> = Promise.resolve();
   private firstAssignment: Promise<void>;
   private markAssigned: () => void = () => {};
@@ -124,13 +130,36 @@ export class GroupMembership {
 
   /** Leaves the group (its partitions move to the other instances at once). */
   async stop(): Promise<void> {
+    if (this.running) await this.leaveGroup();
     this.running = false;
     await this.loopDone;
     await disconnectConsumer(this.consumer);
     this.commits.failAll("the Kafka client closed before the broker answered");
   }
 
+  // Leaves while the client still applies assignments. librdkafka's close waits until the
+  // application has applied every rebalance it delivers, and kafka-javascript refuses assign calls
+  // on a closing client: a close that met an assignment (a member rejoining after its session
+  // expired, e.g. an instance thawed after SIGSTOP) waited forever, and so did pa's exit, which
+  // joins the thread the close runs on. Unsubscribing first revokes what is held (rebalance(), the
+  // poll loop still serving it) and leaves the group; the close then has nothing left to apply.
+  private async leaveGroup(): Promise<void> {
+    try {
+      this.consumer.unsubscribe();
+      this.lastRebalanceAt = Date.now();
+      const deadline = this.lastRebalanceAt + LEAVE_TIMEOUT_MS;
+      const settling = () =>
+        this.consumer.assignments().length > 0 || Date.now() - this.lastRebalanceAt < LEAVE_SETTLE_MS;
+      while (settling() && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, LEAVE_POLL_MS));
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, "[GROUP] could not leave the group before closing its client");
+    }
+  }
+
   private rebalance(error: RebalanceError, assignment: TopicPartitionOffset[]): void {
+    this.lastRebalanceAt = Date.now();
     try {
       if (error.code === ERR_ASSIGN_PARTITIONS) {
         this.consumer.incrementalAssign(assignment);

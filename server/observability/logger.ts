@@ -76,5 +76,10 @@ export function createLogger(config: Config["log"], destination?: NodeJS.Writabl
     });
     return pino(options, stream);
   }
-  return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+  // Synchronous too: pino's default stdout stream writes later, on libuv's threadpool, and a line
+  // written just before pa exits or kills itself (main.ts) was lost.
+  return pino(
+    options,
+    (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: true }),
+  );
 }
