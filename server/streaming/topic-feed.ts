@@ -82,8 +82,9 @@ const MAX_VIEW_BACKLOG = 50_000;
 // its subscribers lag (about 150 ms of writing at the embedded store's pace).
 const VIEW_BACKLOG_LOW = 5_000;
 // How long an idle view waits for more records before it writes what it has, and how many make it
-// write at once: a stream never waits for the view; a consistent_with wait does, by this much.
-const VIEW_GATHER_MS = 5;
+// write at once. A stream never waits for the view, and a consistent_with wait ends the gather at
+// once (waitForView): only a plain GetPayment right after a stream may find the view this far behind.
+const VIEW_GATHER_MS = 20;
 const VIEW_WRITE_AT_ONCE = 1_000;
 // Records the view's own reader takes at once.
 const VIEW_READ_BATCH = 2_000;
@@ -155,6 +156,8 @@ export class TopicFeed {
   private viewBacklog = 0;
   private readonly roomWaiters: (() => void)[] = [];
   private readonly viewWaiters = new Set<ViewWaiter>();
+  /** Set while the idle view gathers records for its next write: writes them now. */
+  private endGather: (() => void) | undefined;
   // The frames of the record being fanned out, made once for every stream that queues frames.
   private readonly frames = new RecordFrames(new PaymentEventEncoder());
 
@@ -429,6 +432,7 @@ export class TopicFeed {
     for (const waiter of this.viewWaiters)
       waiter.reject(new ViewUnavailableError(`topic "${this.topic}" stopped being processed here`));
     this.viewWaiters.clear();
+    this.endGather?.();
     await this.writes;
     this.commitFinal();
   }
@@ -530,6 +534,8 @@ export class TopicFeed {
       };
       signal.addEventListener("abort", abort, { once: true });
       this.viewWaiters.add(waiter);
+      // What it waits for was most likely streamed already and waits in the view's queue.
+      this.endGather?.();
     });
   }
 
@@ -703,12 +709,20 @@ export class TopicFeed {
   }
 
   // Resolves when the view's next write should take what is waiting: at once with enough records
-  // (or while stopping or paused), else after VIEW_GATHER_MS.
+  // (or while stopping or paused), else after VIEW_GATHER_MS, or once someone waits for the view
+  // (endGather).
   private gatherForView(): Promise<void> {
     let waiting = 0;
     for (const batch of this.waitingForView) waiting += batch.valid.length + batch.letters.length;
     if (waiting >= VIEW_WRITE_AT_ONCE || this.stopped || this.pause) return Promise.resolve();
-    return new Promise((resolve) => setTimeout(resolve, this.deps.viewGatherMs ?? VIEW_GATHER_MS));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.endGather?.(), this.deps.viewGatherMs ?? VIEW_GATHER_MS);
+      this.endGather = () => {
+        clearTimeout(timer);
+        this.endGather = undefined;
+        resolve();
+      };
+    });
   }
 
   private async writeWaiting(): Promise<void> {

@@ -281,6 +281,29 @@ describe("TopicFeed over a record source", () => {
       await c.feed.stop();
     });
 
+    it("writes what it gathers at once when someone waits for the view", async () => {
+      const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
+      sources.push(source);
+      source.log.createTopic("gw", 1);
+      const writes: number[] = [];
+      const policy: ProcessingPolicy = {
+        readOnly: false,
+        committer: source.pooled,
+        persist: async (valid, invalid) => {
+          writes.push(valid.length);
+          return invalid.length;
+        },
+      };
+      // A gather far longer than the wait's own deadline: only cutting it short can meet it.
+      const c = new StreamingCore(source, "gw", { partitions: 1, policy, viewGatherMs: 600_000 });
+      const subscriber = c.subscribe(100);
+      source.log.append("gw", payments(1, 1));
+      await waitUntil(() => subscriber.queued === 1, 5_000);
+      await c.feed.waitForView([1], AbortSignal.timeout(5_000));
+      expect(writes).toEqual([1]);
+      await c.feed.stop();
+    });
+
     it("pauses while the store fails, streams meanwhile, then reads what it missed with its own reader from its position", async () => {
       const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
       sources.push(source);
