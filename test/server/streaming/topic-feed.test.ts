@@ -25,6 +25,20 @@ function core(partitions: number, options: Partial<ConstructorParameters<typeof 
 }
 
 /** A processed topic's policy whose store is a list: what the view stored, in order. */
+/** A view that stores nothing and records how many payments each of its writes took. */
+function writeSizes(committer: ProcessingPolicy["committer"]) {
+  const writes: number[] = [];
+  const policy: ProcessingPolicy = {
+    readOnly: false,
+    committer,
+    persist: async (valid, invalid) => {
+      writes.push(valid.length);
+      return invalid.length;
+    },
+  };
+  return { policy, writes };
+}
+
 function listPolicy(committer: ProcessingPolicy["committer"], failFirst = 0) {
   const stored: StoredPayment[] = [];
   let failures = failFirst;
@@ -259,16 +273,8 @@ describe("TopicFeed over a record source", () => {
       const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
       sources.push(source);
       source.log.createTopic("g", 1);
-      const writes: number[] = [];
-      const policy: ProcessingPolicy = {
-        readOnly: false,
-        committer: source.pooled,
-        persist: async (valid, invalid) => {
-          writes.push(valid.length);
-          return invalid.length;
-        },
-      };
-      // A longer wait than pa's 5 ms, so that a busy test machine cannot split the three.
+      const { policy, writes } = writeSizes(source.pooled);
+      // A longer wait than pa's 20 ms, so that a busy test machine cannot split the three.
       const c = new StreamingCore(source, "g", { partitions: 1, policy, viewGatherMs: 500 });
       const subscriber = c.subscribe(100);
       for (let i = 0; i < 3; i++) {
@@ -285,15 +291,7 @@ describe("TopicFeed over a record source", () => {
       const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
       sources.push(source);
       source.log.createTopic("gw", 1);
-      const writes: number[] = [];
-      const policy: ProcessingPolicy = {
-        readOnly: false,
-        committer: source.pooled,
-        persist: async (valid, invalid) => {
-          writes.push(valid.length);
-          return invalid.length;
-        },
-      };
+      const { policy, writes } = writeSizes(source.pooled);
       // A gather far longer than the wait's own deadline: only cutting it short can meet it.
       const c = new StreamingCore(source, "gw", { partitions: 1, policy, viewGatherMs: 600_000 });
       const subscriber = c.subscribe(100);
