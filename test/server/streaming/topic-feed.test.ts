@@ -24,13 +24,12 @@ function core(partitions: number, options: Partial<ConstructorParameters<typeof 
   return new StreamingCore(source, topic, { partitions, ...options });
 }
 
-/** A processed topic's policy whose store is a list: what the view stored, in order. */
-/** A view that stores nothing and records how many payments each of its writes took. */
-function writeSizes(committer: ProcessingPolicy["committer"]) {
+/** A processed topic's view that stores nothing and records how many payments each write took. */
+function writeSizes() {
   const writes: number[] = [];
   const policy: ProcessingPolicy = {
     readOnly: false,
-    committer,
+    committer: undefined,
     persist: async (valid, invalid) => {
       writes.push(valid.length);
       return invalid.length;
@@ -39,6 +38,7 @@ function writeSizes(committer: ProcessingPolicy["committer"]) {
   return { policy, writes };
 }
 
+/** A processed topic's policy whose store is a list: what the view stored, in order. */
 function listPolicy(committer: ProcessingPolicy["committer"], failFirst = 0) {
   const stored: StoredPayment[] = [];
   let failures = failFirst;
@@ -270,15 +270,12 @@ describe("TopicFeed over a record source", () => {
     });
 
     it("gathers records that arrive one by one into one write while the view is idle", async () => {
-      const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
-      sources.push(source);
-      source.log.createTopic("g", 1);
-      const { policy, writes } = writeSizes(source.pooled);
+      const { policy, writes } = writeSizes();
       // A longer wait than pa's 20 ms, so that a busy test machine cannot split the three.
-      const c = new StreamingCore(source, "g", { partitions: 1, policy, viewGatherMs: 500 });
+      const c = core(1, { policy, viewGatherMs: 500 });
       const subscriber = c.subscribe(100);
       for (let i = 0; i < 3; i++) {
-        source.log.append("g", payments(1, 1, 10 + i));
+        c.source.log.append(c.topic, payments(1, 1, 10 + i));
         // Each its own batch of the live feed, streamed at once.
         await waitUntil(() => subscriber.queued === i + 1, 5_000);
       }
@@ -288,14 +285,11 @@ describe("TopicFeed over a record source", () => {
     });
 
     it("writes what it gathers at once when someone waits for the view", async () => {
-      const source = new FakeRecordSource(undefined, { readWaitMs: 10 });
-      sources.push(source);
-      source.log.createTopic("gw", 1);
-      const { policy, writes } = writeSizes(source.pooled);
+      const { policy, writes } = writeSizes();
       // A gather far longer than the wait's own deadline: only cutting it short can meet it.
-      const c = new StreamingCore(source, "gw", { partitions: 1, policy, viewGatherMs: 600_000 });
+      const c = core(1, { policy, viewGatherMs: 600_000 });
       const subscriber = c.subscribe(100);
-      source.log.append("gw", payments(1, 1));
+      c.source.log.append(c.topic, payments(1, 1));
       await waitUntil(() => subscriber.queued === 1, 5_000);
       await c.feed.waitForView([1], AbortSignal.timeout(5_000));
       expect(writes).toEqual([1]);
