@@ -11,6 +11,7 @@ import { createPaymentGenerator } from "../server/demo/payment-generator.js";
 import { type PaClient, PaConnections, waitUntil } from "./support/client.js";
 import { warmUp } from "./support/deliveries.js";
 import { PARTITIONS } from "./support/kafka.js";
+import { type ClientDrain, clientAloneDrain } from "./support/kafka-client-drain.js";
 import { kcatDrain } from "./support/kcat.js";
 import { describeReads, type TopicReads, topicReads } from "./support/pa-metrics.js";
 import { PA_UV_THREADPOOL_SIZE, PaProcess } from "./support/pa-process.js";
@@ -46,6 +47,8 @@ interface BurstRun {
   kcatRate: number;
   kcatCpuSeconds: number;
   kcatRecords: number;
+  /** @confluentinc/kafka-javascript alone reading the same topic: the floor under the delivery path. */
+  clientAlone: ClientDrain;
   /** What pa read from Kafka for the topic: live, again for the client, again for the view. */
   reads: TopicReads;
   /** The benchmark process's CPU from the first produce to the last event: client and producer. */
@@ -171,8 +174,12 @@ async function runBurst(
 
     const kcat = await kcatDrain(context.brokers, topic, context.children);
     const kcatRate = kcat.count / (kcat.wallMs / 1000);
+    const clientAlone = await clientAloneDrain(context.brokers, topic, PARTITIONS, records, context.children);
     context.log(
       `${label}: pa ${formatCount(records)} in ${formatMs(lastAt - started)} = ${formatRate(paRate)} (produced in ${formatMs(producedMs)}); kcat ${formatCount(kcat.count)} in ${formatMs(kcat.wallMs)} = ${formatRate(kcatRate)}; pa peak RSS ${formatMiB(peakRss)}`,
+    );
+    context.log(
+      `${label}: the Kafka client alone (kafka-javascript, pa's settings, nothing done with a record): ${formatRate(clientAlone.records / (clientAlone.wallMs / 1000))}, ${microseconds(clientAlone.processCpuSeconds, clientAlone.records)} µs of CPU per record (main thread ${microseconds(clientAlone.mainCpuSeconds, clientAlone.records)})`,
     );
     context.log(
       `${label}: Kafka records read per event delivered: ${describeReads(reads, records, formatCount)}`,
@@ -195,6 +202,7 @@ async function runBurst(
       kcatRate,
       kcatCpuSeconds: kcat.cpuSeconds,
       kcatRecords: kcat.count,
+      clientAlone,
       reads,
       benchCpuSeconds,
     };
@@ -232,7 +240,7 @@ function rows(run: BurstRun): Row[] {
     {
       measure: `${run.label}: CPU per record on the delivery path, all but the view's worker threads (µs)`,
       pa: deliveryUs.toFixed(1),
-      baseline: "",
+      baseline: `${microseconds(run.clientAlone.processCpuSeconds, run.clientAlone.records)} (the Kafka client alone)`,
       target: `≤ ${TARGET_DELIVERY_US}`,
       met: deliveryUs <= TARGET_DELIVERY_US,
     },
@@ -284,7 +292,7 @@ export const burst: Scenario = {
         },
       ],
       notes: [
-        "burst: pa's rate runs from the first produce to the last event's arrival at the client (the producer, in the benchmark's process, may be what limits it); kcat's from spawning it to its exit at the end of the same topic (-o beginning -e). CPU per record is pa's CPU from before the burst until its view caught up (view_lag 0), over the records of the burst, by thread group from /proc/<pid>/task/*/stat: main, the view's SQLite writer (the last Node worker started), other workers (the SQLite checkpointer, tsx's loader), V8 platform threads (GC helpers), librdkafka (rdk:*), the libuv threadpool. kcat's is its own CPU over the records it read. The benchmark's own CPU (its process, all threads: the client reading the stream over raw HTTP/2 and decoding every event in worker threads, and the producer) runs from the first produce to the last event.",
+        "burst: pa's rate runs from the first produce to the last event's arrival at the client (the producer, in the benchmark's process, may be what limits it); kcat's from spawning it to its exit at the end of the same topic (-o beginning -e). CPU per record is pa's CPU from before the burst until its view caught up (view_lag 0), over the records of the burst, by thread group from /proc/<pid>/task/*/stat: main, the view's SQLite writer (the last Node worker started), other workers (the SQLite checkpointer, tsx's loader), V8 platform threads (GC helpers), librdkafka (rdk:*), the libuv threadpool. kcat's is its own CPU over the records it read. The delivery path's baseline is the Kafka client alone: @confluentinc/kafka-javascript with pa's live-feed settings reading the same topic to its end in a process of its own (consume(2000) in a loop, nothing done with a record; bench/support/kafka-client-drain.ts), its process's CPU over the records: what every record costs before pa does anything with it. The benchmark's own CPU (its process, all threads: the client reading the stream over raw HTTP/2 and decoding every event in worker threads, and the producer) runs from the first produce to the last event.",
       ],
     };
   },

@@ -7,58 +7,17 @@
 // pa's pooled consumer reads (consume(2000) in a loop); the process's CPU per record, and its
 // main thread's, are compared. The topics are deleted afterwards.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import kafka, { type KafkaConsumer } from "@confluentinc/kafka-javascript";
 import { BenchKafka } from "../support/kafka.js";
-import { CLOCK_TICKS, cpuSeconds } from "../support/proc.js";
+import { drainWithKafkaClient } from "../support/kafka-client-drain.js";
 
 const RECORDS = Number(process.argv[2] ?? 200_000);
 const BROKERS = process.env.BENCH_BROKERS ?? "127.0.0.1:9092";
 const HEADER = { "x-request-id": "4bf92f3577b34da6a3ce929d0e0e4736" };
 
-function mainThreadCpuSeconds(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
 async function readAll(topic: string, partitions: number): Promise<{ process: number; main: number }> {
-  const consumer = new kafka.KafkaConsumer(
-    {
-      "bootstrap.servers": BROKERS,
-      "group.id": `bench-header-cost-${randomBytes(4).toString("hex")}`,
-      "enable.auto.commit": false,
-      "enable.partition.eof": false,
-      "fetch.wait.max.ms": 100,
-      "queued.max.messages.kbytes": 16384,
-    } as never,
-    {},
-  ) as KafkaConsumer & { setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void };
-  await new Promise<void>((resolve, reject) =>
-    consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(error) : resolve())),
-  );
-  consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
-  consumer.setDefaultConsumeTimeout(200);
-  consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic, partition, offset: 0 })));
-  const processBefore = cpuSeconds(process.pid);
-  const mainBefore = mainThreadCpuSeconds();
-  let read = 0;
-  let headers = 0;
-  while (read < RECORDS) {
-    const batch = await new Promise<kafka.Message[]>((resolve, reject) =>
-      consumer.consume(2000, (error, messages) => (error ? reject(error) : resolve(messages))),
-    );
-    read += batch.length;
-    // Touch what pa touches: the value; headers only to count them (no reading of their content).
-    for (const message of batch) if (message.headers) headers++;
-  }
-  const used = {
-    process: cpuSeconds(process.pid) - processBefore,
-    main: mainThreadCpuSeconds() - mainBefore,
-  };
-  await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
-  console.log(`  ${topic}: ${read} records, ${headers} with headers`);
-  return used;
+  const drain = await drainWithKafkaClient(BROKERS, topic, partitions, RECORDS);
+  console.log(`  ${topic}: ${drain.records} records, ${drain.withHeaders} with headers`);
+  return { process: drain.processCpuSeconds, main: drain.mainCpuSeconds };
 }
 
 const bench = new BenchKafka(BROKERS);
