@@ -33,7 +33,7 @@ import { RecordFrames } from "./event-frames.js";
 import { liveEvent } from "./live-event.js";
 import { PaymentEventEncoder } from "./payment-event-encoder.js";
 import type { CommitOffset, ProcessingPolicy } from "./processing-policy.js";
-import { encodeStreamCursor } from "./stream-cursor.js";
+import { StreamCursorEncoder } from "./stream-cursor.js";
 import type { Subscription } from "./subscription.js";
 import { type DueCommit, ViewPositions } from "./view-positions.js";
 
@@ -160,6 +160,8 @@ export class TopicFeed {
   private endGather: (() => void) | undefined;
   // The frames of the record being fanned out, made once for every stream that queues frames.
   private readonly frames = new RecordFrames(new PaymentEventEncoder());
+  // The cursor of every event this feed makes, for its one topic.
+  private readonly cursors: StreamCursorEncoder;
 
   constructor(
     readonly topic: string,
@@ -169,6 +171,7 @@ export class TopicFeed {
     private readonly consumer: LiveRecordSource,
     private readonly deps: TopicFeedDependencies,
   ) {
+    this.cursors = new StreamCursorEncoder(topic);
     this.startOffsets = [...startOffsets];
     this.next = [...startOffsets];
     const membership = deps.membership;
@@ -579,7 +582,7 @@ export class TopicFeed {
             subscription.lagging.get(partition) ?? Math.max(subscription.from.get(partition) ?? 0, next),
         );
     if (positions.every((offset) => Number.isSafeInteger(offset) && offset >= 0)) {
-      return encodeStreamCursor(this.topic, positions);
+      return this.cursors.encode(positions);
     }
     // A cursor pa's own decoder would refuse must never reach a client (once seen in CI: a stream
     // ended by a broker outage while catching up resumed with one). Until the cause is found, the
@@ -921,7 +924,7 @@ export class TopicFeed {
       }
       if (subscription.isSimple) {
         if (!shared) {
-          shared = this.event(stored, record, encodeStreamCursor(this.topic, this.next));
+          shared = this.event(stored, record, this.cursors.encode(this.next));
           if (traced) this.deps.tracing.linkEvent(shared, traced);
         }
         subscription.push(shared, this.frames);

@@ -5,6 +5,7 @@ import {
   encodeStreamCursor,
   InvalidStreamCursorError,
   resumeOffsets,
+  StreamCursorEncoder,
   StreamCursorOutOfRangeError,
 } from "../../../server/streaming/stream-cursor.js";
 
@@ -95,6 +96,27 @@ describe("encodeStreamCursor", () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+
+  it("writes the same cursors from one encoder reused for a topic's every event (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ unit: "binary" }), fc.stringMatching(/^[a-zA-Z0-9._-]{1,249}$/)),
+        fc.array(
+          fc.array(fc.oneof(fc.nat(), fc.maxSafeNat(), fc.double()), { minLength: 1, maxLength: 300 }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        (topic, cursors) => {
+          const encoder = new StreamCursorEncoder(topic);
+          for (const positions of cursors) {
+            expect(encoder.encode(positions)).toBe(
+              base64url(JSON.stringify({ v: 1, t: topic, p: positions })),
+            );
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 
