@@ -132,7 +132,13 @@ describe.each([
         return reasons.some((reason) => /circuit breaker open/.test(reason));
       },
       30_000,
-      () => `readyz: ${JSON.stringify(reasons)}`,
+      // Once in CI the breaker never opened: what pa said about its view, DLQ and group says why.
+      () =>
+        `readyz: ${JSON.stringify(reasons)}; pa consumed ${consumedAtStop} of ${total} records before the kill, ` +
+        `${running.app.hub.consumedCount(topic) ?? 0} now; pa said: ${running.messages
+          .filter((message) => /^\[(BREAKER|DLQ|GROUP|CONSUMER)/.test(message))
+          .slice(-20)
+          .join(" | ")}`,
     );
     await sleep(Math.max(0, 10_000 - (Date.now() - stoppedAt)));
     await kafka("up");
