@@ -28,6 +28,7 @@ export interface ClientDrain {
 
 const BATCH = 2000;
 const READ_WAIT_MS = 200;
+const STALL_MS = 10_000;
 
 function mainThreadCpuSeconds(): number {
   const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
@@ -59,7 +60,15 @@ export async function drainWithKafkaClient(
       const batch = await new Promise<{ headers?: unknown }[]>((resolve, reject) =>
         consumer.consume(BATCH, (error, messages) => (error ? reject(error) : resolve(messages))),
       );
-      if (batch.length === 0) continue;
+      if (batch.length === 0) {
+        // A topic shorter than asked for (or a broker gone) must fail the run, not hang it.
+        if (performance.now() - lastAt > STALL_MS) {
+          throw new Error(
+            `the Kafka client alone read ${read} of ${records} records of ${topic}, then nothing for ${STALL_MS / 1000} s`,
+          );
+        }
+        continue;
+      }
       lastAt = performance.now();
       read += batch.length;
       for (const message of batch) if (message.headers) withHeaders++;
