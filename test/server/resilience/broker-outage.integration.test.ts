@@ -136,8 +136,10 @@ describe.each([
       () =>
         `readyz: ${JSON.stringify(reasons)}; pa consumed ${consumedAtStop} of ${total} records before the kill, ` +
         `${running.app.hub.consumedCount(topic) ?? 0} now; pa said: ${running.messages
-          .filter((message) => /^\[(BREAKER|DLQ|GROUP|CONSUMER)/.test(message))
-          .slice(-20)
+          .filter(
+            (message) => /^\[(BREAKER|DLQ|GROUP|CONSUMER)/.test(message) && !/client error/.test(message),
+          )
+          .slice(-30)
           .join(" | ")}`,
     );
     await sleep(Math.max(0, 10_000 - (Date.now() - stoppedAt)));
